@@ -11,6 +11,7 @@ DEBS=(
   build-essential pkg-config curl file
   libwebkit2gtk-4.1-dev libayatana-appindicator3-dev librsvg2-dev libxdo-dev libssl-dev
   webkit2gtk-driver xvfb xauth dbus dbus-x11 imagemagick x11-utils
+  fonts-noto-core fonts-wqy-microhei
   ffmpeg nginx-light libnginx-mod-rtmp procps
 )
 missing=()

@@ -23,7 +23,12 @@ impl Lang {
     /// the first tag that is English or Chinese wins; anything else means English.
     pub fn from_accept_language(header: &str) -> Lang {
         for tag in header.split(',') {
-            let tag = tag.split(';').next().unwrap_or("").trim().to_ascii_lowercase();
+            let tag = tag
+                .split(';')
+                .next()
+                .unwrap_or("")
+                .trim()
+                .to_ascii_lowercase();
             if tag.starts_with("zh") {
                 return Lang::ZhCn;
             }

@@ -28,8 +28,14 @@ fn every_row_has_english_and_chinese_message_and_advice() {
     let has_cjk = |s: &str| s.chars().any(|c| ('\u{4e00}'..='\u{9fff}').contains(&c));
     for entry in ERROR_TABLE {
         let code = entry.code.as_u32();
-        assert!(!entry.en.message.is_empty() && !entry.en.advice.is_empty(), "{code} en");
-        assert!(!has_cjk(entry.en.message) && !has_cjk(entry.en.advice), "{code} en is English");
+        assert!(
+            !entry.en.message.is_empty() && !entry.en.advice.is_empty(),
+            "{code} en"
+        );
+        assert!(
+            !has_cjk(entry.en.message) && !has_cjk(entry.en.advice),
+            "{code} en is English"
+        );
         assert!(has_cjk(entry.zh.message), "{code} zh message is Chinese");
         assert!(has_cjk(entry.zh.advice), "{code} zh advice is Chinese");
     }
@@ -39,7 +45,10 @@ fn every_row_has_english_and_chinese_message_and_advice() {
 fn codes_are_unique_and_in_order() {
     let codes: Vec<u32> = ERROR_TABLE.iter().map(|e| e.code.as_u32()).collect();
     assert_eq!(codes.iter().collect::<HashSet<_>>().len(), codes.len());
-    assert!(codes.windows(2).all(|w| w[0] < w[1]), "table is sorted by code");
+    assert!(
+        codes.windows(2).all(|w| w[0] < w[1]),
+        "table is sorted by code"
+    );
 }
 
 #[test]
@@ -88,7 +97,12 @@ fn accept_language_picks_chinese_or_english() {
 #[test]
 fn api_error_serializes_with_the_four_fields() {
     let json = serde_json::to_value(ErrorCode::MissingFileName.to_api_error(Lang::En)).unwrap();
-    let mut keys: Vec<&str> = json.as_object().unwrap().keys().map(|k| k.as_str()).collect();
+    let mut keys: Vec<&str> = json
+        .as_object()
+        .unwrap()
+        .keys()
+        .map(|k| k.as_str())
+        .collect();
     keys.sort();
     assert_eq!(keys, ["advice", "code", "message", "retryable"]);
     assert_eq!(json["code"], 30000002);

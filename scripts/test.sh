@@ -1,0 +1,19 @@
+#!/usr/bin/env bash
+# Runs every Tally test: installs what is missing, then UI checks and tests, Rust formatting,
+# clippy, and the whole Rust suite (unit, integration with ffmpeg, the desktop app over WebDriver).
+set -euo pipefail
+cd "$(dirname "$0")/.."
+start=$(date +%s)
+scripts/setup.sh
+
+echo "== ui: type check, unit tests, build"
+(cd ui && npm run --silent check && npm test --silent && npm run --silent build)
+
+echo "== rust: format and lints"
+cargo fmt --all --check
+cargo clippy --workspace --all-targets --locked -- -D warnings
+
+echo "== rust: tests"
+cargo nextest run --workspace --locked --no-fail-fast
+
+echo "== all tests passed in $(( $(date +%s) - start )) s"
