@@ -6,7 +6,7 @@
 pub fn locale_from_env(var: impl Fn(&str) -> Option<String>) -> Option<String> {
     ["LANGUAGE", "LC_ALL", "LC_MESSAGES", "LANG"]
         .into_iter()
-        .filter_map(|name| var(name))
+        .filter_map(var)
         .filter_map(|value| value.split(':').next().map(str::to_owned))
         .find(|value| !value.is_empty() && value != "C" && value != "POSIX")
 }

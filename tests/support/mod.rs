@@ -67,6 +67,7 @@ impl Xvfb {
                 std::thread::sleep(Duration::from_millis(50));
             }
             let _ = child.kill();
+            let _ = child.wait();
         }
         panic!("no free X display");
     }
