@@ -20,12 +20,14 @@ echo "No display: starting Tally under Xvfb."
 xvfb-run -a -s "-screen 0 1280x800x24" dbus-run-session -- bash -c '
   "$1" & app=$!
   trap "kill $app 2>/dev/null" EXIT INT TERM
+  win=root
   for _ in $(seq 1 100); do
-    xwininfo -root -tree 2>/dev/null | grep -q "\"Tally\"" && break
+    id=$(xwininfo -name Tally 2>/dev/null | sed -n "s/.*Window id: \(0x[0-9a-f]*\).*/\1/p")
+    if [ -n "$id" ]; then win=$id; break; fi
     sleep 0.3
   done
   sleep 3 # let the page paint
-  import -window root "$2"
+  import -window "$win" "$2"
   echo "Screenshot of the window: $2"
   if [ "${TALLY_RUN_ONCE:-0}" = 1 ]; then exit 0; fi
   echo "Tally is running headless; press Ctrl-C to stop."
