@@ -1,0 +1,182 @@
+//! Engine configuration and the output formats a recording can ask for.
+
+use std::net::SocketAddr;
+use std::path::PathBuf;
+use std::time::Duration;
+
+use serde::{Deserialize, Serialize};
+
+/// One output container.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Format {
+    /// FLV: the RTMP tags copied as they came.
+    Flv,
+    /// HLS: MPEG-TS chunks plus one m3u8 per segment file.
+    Hls,
+    /// MP4: fragmented while recording, remuxed to faststart at close.
+    Mp4,
+}
+
+impl Format {
+    /// Lower-case name as used on the push URL and in callbacks.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Format::Flv => "flv",
+            Format::Hls => "hls",
+            Format::Mp4 => "mp4",
+        }
+    }
+
+    /// File extension of the file that represents a segment (the m3u8 for HLS).
+    pub fn extension(self) -> &'static str {
+        match self {
+            Format::Flv => "flv",
+            Format::Hls => "m3u8",
+            Format::Mp4 => "mp4",
+        }
+    }
+}
+
+/// A set of formats (a tiny bit set: order of writing is always FLV, HLS, MP4).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Hash, Serialize, Deserialize)]
+pub struct Formats {
+    /// Record FLV.
+    pub flv: bool,
+    /// Record HLS.
+    pub hls: bool,
+    /// Record MP4.
+    pub mp4: bool,
+}
+
+impl Formats {
+    /// No format: nothing is recorded.
+    pub const NONE: Formats = Formats {
+        flv: false,
+        hls: false,
+        mp4: false,
+    };
+    /// MP4 only (channel mode).
+    pub const MP4: Formats = Formats {
+        flv: false,
+        hls: false,
+        mp4: true,
+    };
+    /// FLV only.
+    pub const FLV: Formats = Formats {
+        flv: true,
+        hls: false,
+        mp4: false,
+    };
+    /// Every format.
+    pub const ALL: Formats = Formats {
+        flv: true,
+        hls: true,
+        mp4: true,
+    };
+
+    /// Parses `flv,hls,mp4` (any subset, any order, case-insensitive). Unknown names are an error.
+    pub fn parse(list: &str) -> Result<Formats, String> {
+        let mut f = Formats::NONE;
+        for name in list.split(',').map(str::trim).filter(|s| !s.is_empty()) {
+            match name.to_ascii_lowercase().as_str() {
+                "flv" => f.flv = true,
+                "hls" => f.hls = true,
+                "mp4" => f.mp4 = true,
+                other => return Err(format!("unknown record format {other:?}")),
+            }
+        }
+        Ok(f)
+    }
+
+    /// True when no format is selected.
+    pub fn is_empty(self) -> bool {
+        !(self.flv || self.hls || self.mp4)
+    }
+
+    /// The selected formats in a fixed order.
+    pub fn iter(self) -> impl Iterator<Item = Format> {
+        [
+            (self.flv, Format::Flv),
+            (self.hls, Format::Hls),
+            (self.mp4, Format::Mp4),
+        ]
+        .into_iter()
+        .filter_map(|(on, f)| on.then_some(f))
+    }
+}
+
+/// Limits of `record_interval` (SPEC §4).
+pub const MIN_INTERVAL: Duration = Duration::from_secs(10);
+/// Upper limit of `record_interval`.
+pub const MAX_INTERVAL: Duration = Duration::from_secs(7200);
+/// Default segment length: 90 minutes.
+pub const DEFAULT_INTERVAL: Duration = Duration::from_secs(5400);
+
+/// Everything the engine needs to run.
+#[derive(Debug, Clone)]
+pub struct EngineConfig {
+    /// Root of all files: `<data>/vod/<app>/<stream_code>/<YYYYMMDD>/<name>`.
+    pub data_dir: PathBuf,
+    /// RTMP listen address; port 0 picks a free port.
+    pub rtmp_addr: SocketAddr,
+    /// When set, publishers must carry `txSecret = md5(key + stream_code + txTime)`.
+    pub push_key: Option<String>,
+    /// Used when the push URL has no `record=`; empty means no automatic recording.
+    pub default_formats: Formats,
+    /// Segment length when the push URL has no `record_interval`.
+    pub default_interval: Duration,
+    /// A stream without media for this long ends its recordings.
+    pub idle_timeout: Duration,
+    /// Below this many free bytes no recording starts (error 2).
+    pub free_space_reserve: u64,
+    /// A second publisher replaces the first instead of being refused.
+    pub replace_duplicate_publisher: bool,
+}
+
+impl EngineConfig {
+    /// A configuration with the SPEC's defaults, recording nothing unless asked.
+    pub fn new(data_dir: impl Into<PathBuf>) -> Self {
+        EngineConfig {
+            data_dir: data_dir.into(),
+            rtmp_addr: SocketAddr::from(([127, 0, 0, 1], 1935)),
+            push_key: None,
+            default_formats: Formats::NONE,
+            default_interval: DEFAULT_INTERVAL,
+            idle_timeout: Duration::from_secs(60),
+            free_space_reserve: 512 * 1024 * 1024,
+            replace_duplicate_publisher: false,
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn formats_parse_any_subset_in_any_order() {
+        assert_eq!(
+            Formats::parse("mp4,flv").unwrap(),
+            Formats {
+                flv: true,
+                hls: false,
+                mp4: true
+            }
+        );
+        assert_eq!(
+            Formats::parse("HLS").unwrap(),
+            Formats {
+                flv: false,
+                hls: true,
+                mp4: false
+            }
+        );
+        assert!(Formats::parse("").unwrap().is_empty());
+    }
+
+    #[test]
+    fn formats_parse_rejects_unknown_names() {
+        assert!(Formats::parse("flv,avi").is_err());
+    }
+}

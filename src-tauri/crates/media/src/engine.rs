@@ -1,0 +1,254 @@
+//! The engine's public face (`docs/engine-api.md`): start, events, manual recording, shutdown.
+
+use std::collections::HashMap;
+use std::net::SocketAddr;
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use tokio::net::TcpListener;
+use tokio::sync::{broadcast, oneshot};
+use tokio::task::JoinHandle;
+
+use crate::config::{EngineConfig, Formats, MAX_INTERVAL, MIN_INTERVAL};
+use crate::disk;
+use crate::error::{EngineError, Result};
+use crate::events::{EngineEvent, RecordingId, SegmentClosed, StreamStatus};
+use crate::params::is_safe_name;
+use crate::record::RecordSpec;
+use crate::recovery;
+use crate::rtmp;
+use crate::stream::{ManualState, Shared, StreamCmd};
+
+/// A manual (channel-mode) recording request.
+#[derive(Debug, Clone)]
+pub struct RecordRequest {
+    /// RTMP app, usually "live".
+    pub app: String,
+    /// The stream to record.
+    pub stream_code: String,
+    /// Containers (channel mode: MP4 only).
+    pub formats: Formats,
+    /// Segment length (channel mode: 90 min).
+    pub interval: Duration,
+    /// `record_type` audio: M4A-compatible MP4 without video.
+    pub audio_only: bool,
+    /// Opaque, carried into every event of the recording (the service puts `file_name` here).
+    pub label: String,
+}
+
+/// The running media engine. Dropping it stops accepting connections; call
+/// [`Engine::shutdown`] first to finalize open files.
+pub struct Engine {
+    shared: Arc<Shared>,
+    rtmp_addr: SocketAddr,
+    recovered: Vec<SegmentClosed>,
+    accept: JoinHandle<()>,
+}
+
+impl Drop for Engine {
+    fn drop(&mut self) {
+        self.accept.abort();
+    }
+}
+
+impl Engine {
+    /// Runs startup recovery of leftover `.part` files, then binds RTMP.
+    pub async fn start(config: EngineConfig) -> Result<Engine> {
+        disk::create_dirs(&config.data_dir)?;
+        let data_dir = config.data_dir.clone();
+        let recovered = tokio::task::spawn_blocking(move || recovery::recover(&data_dir))
+            .await
+            .map_err(|e| EngineError::Invalid(format!("recovery task failed: {e}")))?;
+        let listener = TcpListener::bind(config.rtmp_addr)
+            .await
+            .map_err(|source| EngineError::Bind {
+                addr: config.rtmp_addr,
+                source,
+            })?;
+        let rtmp_addr = listener.local_addr().map_err(|source| EngineError::Bind {
+            addr: config.rtmp_addr,
+            source,
+        })?;
+        let (events, _) = broadcast::channel(4096);
+        let shared = Arc::new(Shared {
+            config,
+            events,
+            streams: Mutex::new(HashMap::new()),
+            manual: Mutex::new(HashMap::new()),
+        });
+        let accept = tokio::spawn(rtmp::accept_loop(listener, shared.clone()));
+        tracing::info!(%rtmp_addr, recovered = recovered.len(), "media engine started");
+        Ok(Engine {
+            shared,
+            rtmp_addr,
+            recovered,
+            accept,
+        })
+    }
+
+    /// The bound RTMP address (the real port when 0 was asked for).
+    pub fn rtmp_addr(&self) -> SocketAddr {
+        self.rtmp_addr
+    }
+
+    /// The engine's configuration.
+    pub fn config(&self) -> &EngineConfig {
+        &self.shared.config
+    }
+
+    /// Segments finalized by startup recovery (the service indexes them and queues callbacks).
+    pub fn recovered_segments(&self) -> Vec<SegmentClosed> {
+        self.recovered.clone()
+    }
+
+    /// A receiver of every event from now on.
+    pub fn subscribe(&self) -> broadcast::Receiver<EngineEvent> {
+        self.shared.events.subscribe()
+    }
+
+    /// Every stream code with a publisher or a recording.
+    pub fn streams(&self) -> Vec<StreamStatus> {
+        let streams = self
+            .shared
+            .streams
+            .lock()
+            .unwrap_or_else(|p| p.into_inner());
+        let mut v: Vec<StreamStatus> = streams
+            .values()
+            .map(|e| e.status.borrow().clone())
+            .collect();
+        v.sort_by(|a, b| (&a.app, &a.stream_code).cmp(&(&b.app, &b.stream_code)));
+        v
+    }
+
+    /// Starts a manual recording; if the stream is not live yet the recording waits for it.
+    pub async fn start_recording(&self, req: RecordRequest) -> Result<RecordingId> {
+        if !is_safe_name(&req.app) || !is_safe_name(&req.stream_code) {
+            return Err(EngineError::Invalid(format!(
+                "bad app or stream code: {}/{}",
+                req.app, req.stream_code
+            )));
+        }
+        if req.formats.is_empty() {
+            return Err(EngineError::Invalid("no format to record".into()));
+        }
+        let cfg = &self.shared.config;
+        disk::check_reserve(&cfg.data_dir, cfg.free_space_reserve)?;
+        let id = RecordingId::next();
+        {
+            let mut manual = self.shared.manual.lock().unwrap_or_else(|p| p.into_inner());
+            let busy = manual.values().any(|s| matches!(s, ManualState::Running(a, c) if *a == req.app && *c == req.stream_code));
+            if busy {
+                return Err(EngineError::AlreadyRecording(req.stream_code));
+            }
+            manual.insert(
+                id,
+                ManualState::Running(req.app.clone(), req.stream_code.clone()),
+            );
+        }
+        let spec = RecordSpec {
+            id,
+            manual: true,
+            label: req.label,
+            app: req.app.clone(),
+            stream_code: req.stream_code.clone(),
+            stream_param: String::new(),
+            record_id: None,
+            formats: req.formats,
+            interval: req.interval.clamp(MIN_INTERVAL, MAX_INTERVAL),
+            audio_only: req.audio_only,
+            data_dir: cfg.data_dir.clone(),
+            free_space_reserve: cfg.free_space_reserve,
+        };
+        let (reply, answer) = oneshot::channel();
+        self.shared.send(
+            &req.app,
+            &req.stream_code,
+            StreamCmd::StartManual { spec, reply },
+        );
+        let started = answer
+            .await
+            .map_err(|_| EngineError::Stopped)
+            .and_then(|r| r);
+        if let Err(e) = started {
+            self.shared
+                .manual
+                .lock()
+                .unwrap_or_else(|p| p.into_inner())
+                .remove(&id);
+            return Err(e);
+        }
+        Ok(id)
+    }
+
+    /// Stops a manual recording: closes its open files and returns every segment it produced.
+    pub async fn stop_recording(&self, id: RecordingId) -> Result<Vec<SegmentClosed>> {
+        let state = self
+            .shared
+            .manual
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .get(&id)
+            .cloned();
+        match state {
+            None => Err(EngineError::NoSuchRecording(id.0)),
+            Some(ManualState::Stopped) => Err(EngineError::AlreadyStopped(id.0)),
+            Some(ManualState::Ended(segments)) => {
+                self.set_manual(id, ManualState::Stopped);
+                Ok(segments)
+            }
+            Some(ManualState::Running(app, code)) => {
+                let (reply, answer) = oneshot::channel();
+                self.shared
+                    .send(&app, &code, StreamCmd::StopManual { id, reply });
+                let r = answer.await.map_err(|_| EngineError::Stopped)?;
+                if r.is_ok() {
+                    self.set_manual(id, ManualState::Stopped);
+                } else if let Some(ManualState::Ended(segments)) = self
+                    .shared
+                    .manual
+                    .lock()
+                    .unwrap_or_else(|p| p.into_inner())
+                    .get(&id)
+                    .cloned()
+                {
+                    // It ended on its own while the stop was on its way.
+                    self.set_manual(id, ManualState::Stopped);
+                    return Ok(segments);
+                }
+                r
+            }
+        }
+    }
+
+    fn set_manual(&self, id: RecordingId, s: ManualState) {
+        self.shared
+            .manual
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .insert(id, s);
+    }
+
+    /// Finalizes every open file and stops every stream (the SIGTERM path).
+    pub async fn shutdown(&self) {
+        self.accept.abort();
+        let txs: Vec<_> = self
+            .shared
+            .streams
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .values()
+            .map(|e| e.tx.clone())
+            .collect();
+        let mut waits = Vec::new();
+        for tx in txs {
+            let (reply, done) = oneshot::channel();
+            if tx.send(StreamCmd::Shutdown { reply }).is_ok() {
+                waits.push(done);
+            }
+        }
+        for w in waits {
+            let _ = w.await;
+        }
+    }
+}

@@ -1,0 +1,207 @@
+//! What the engine tells the world: typed events on a broadcast channel.
+
+use std::fmt;
+use std::path::PathBuf;
+
+use serde::{Deserialize, Serialize};
+
+use crate::config::Format;
+
+/// Identifies one recording (a session from start to stop). Unique for the life of the data
+/// directory: derived from the wall clock in microseconds, strictly increasing per process.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+pub struct RecordingId(pub u64);
+
+impl fmt::Display for RecordingId {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{}", self.0)
+    }
+}
+
+impl RecordingId {
+    /// A fresh id: unix microseconds, bumped past the previous one if the clock stalls.
+    pub fn next() -> RecordingId {
+        use std::sync::atomic::{AtomicU64, Ordering};
+        static LAST: AtomicU64 = AtomicU64::new(0);
+        let now = std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .map(|d| d.as_micros() as u64)
+            .unwrap_or(0);
+        let mut prev = LAST.load(Ordering::Relaxed);
+        loop {
+            let id = now.max(prev + 1);
+            match LAST.compare_exchange(prev, id, Ordering::Relaxed, Ordering::Relaxed) {
+                Ok(_) => return RecordingId(id),
+                Err(p) => prev = p,
+            }
+        }
+    }
+}
+
+/// Why a recording ended.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub enum EndReason {
+    /// `stop_recording` was called.
+    Stopped,
+    /// No media for the idle timeout.
+    IdleTimeout,
+    /// The disk filled up or went below the reserve.
+    DiskFull,
+    /// The engine shut down.
+    Shutdown,
+}
+
+/// A finished file (for HLS: a finished playlist and its chunks).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct SegmentClosed {
+    /// The recording it belongs to.
+    pub recording: RecordingId,
+    /// Started through `start_recording` (channel mode).
+    pub manual: bool,
+    /// Opaque label from the [`crate::RecordRequest`] (the service puts `file_name` here).
+    pub label: String,
+    /// RTMP app.
+    pub app: String,
+    /// Stream code.
+    pub stream_code: String,
+    /// Raw query of the push URL.
+    pub stream_param: String,
+    /// `recordId` from the push URL.
+    pub record_id: Option<String>,
+    /// Container.
+    pub format: Format,
+    /// Absolute path (HLS: the m3u8).
+    pub path: PathBuf,
+    /// Path relative to the data dir, '/'-separated.
+    pub rel_path: String,
+    /// Bytes (HLS: sum of the TS chunks).
+    pub size: u64,
+    /// Wall-clock time of the first frame, unix ms.
+    pub start_ms: i64,
+    /// Wall-clock time the segment ends, unix ms (`start_ms + duration_ms`).
+    pub end_ms: i64,
+    /// Exact media duration, ms.
+    pub duration_ms: u64,
+    /// "h264" when there is video.
+    pub video_codec: Option<String>,
+    /// "aac" when there is audio.
+    pub audio_codec: Option<String>,
+    /// Video width.
+    pub width: Option<u32>,
+    /// Video height.
+    pub height: Option<u32>,
+    /// Finalized by startup recovery after a crash.
+    pub recovered: bool,
+}
+
+/// Everything the engine reports.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub enum EngineEvent {
+    /// A publisher was accepted.
+    StreamStarted {
+        /// RTMP app.
+        app: String,
+        /// Stream code.
+        stream_code: String,
+        /// Raw query of the push URL.
+        stream_param: String,
+        /// Unix ms.
+        at_ms: i64,
+    },
+    /// A publisher went away.
+    StreamEnded {
+        /// RTMP app.
+        app: String,
+        /// Stream code.
+        stream_code: String,
+        /// Unix ms.
+        at_ms: i64,
+        /// Why ("unpublished", "connection closed", "replaced", ...).
+        reason: String,
+    },
+    /// A file was opened.
+    SegmentOpened {
+        /// The recording.
+        recording: RecordingId,
+        /// RTMP app.
+        app: String,
+        /// Stream code.
+        stream_code: String,
+        /// Container.
+        format: Format,
+        /// Final path of the file.
+        path: PathBuf,
+        /// Wall-clock time of its first frame, unix ms.
+        start_ms: i64,
+    },
+    /// About once a second of media per open file.
+    SegmentProgress {
+        /// The recording.
+        recording: RecordingId,
+        /// Stream code.
+        stream_code: String,
+        /// Container.
+        format: Format,
+        /// Final path of the file.
+        path: PathBuf,
+        /// Bytes so far.
+        bytes: u64,
+        /// Media duration so far, ms.
+        duration_ms: u64,
+        /// Average bitrate so far.
+        bitrate_kbps: u32,
+        /// Video frames per second over the segment.
+        fps: f32,
+        /// Time of the last keyframe relative to the segment start, ms.
+        last_keyframe_ms: u64,
+        /// Video width.
+        width: Option<u32>,
+        /// Video height.
+        height: Option<u32>,
+    },
+    /// A file is finished and durable.
+    SegmentClosed(SegmentClosed),
+    /// A recording ended.
+    RecordingEnded {
+        /// The recording.
+        recording: RecordingId,
+        /// Stream code.
+        stream_code: String,
+        /// Why.
+        reason: EndReason,
+    },
+    /// Something went wrong while recording; `code` is from the service's error table.
+    RecorderError {
+        /// The recording, if the error belongs to one.
+        recording: Option<RecordingId>,
+        /// Stream code.
+        stream_code: String,
+        /// Error code (2 = disk).
+        code: u32,
+        /// Human-readable detail with context.
+        detail: String,
+    },
+}
+
+/// The state of one stream code, for [`crate::Engine::streams`].
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct StreamStatus {
+    /// RTMP app.
+    pub app: String,
+    /// Stream code.
+    pub stream_code: String,
+    /// A publisher is connected.
+    pub live: bool,
+    /// Raw query of the current push URL.
+    pub stream_param: String,
+    /// Recordings in progress.
+    pub recordings: Vec<RecordingId>,
+    /// "h264" when the stream has video.
+    pub video_codec: Option<String>,
+    /// "aac" when the stream has audio.
+    pub audio_codec: Option<String>,
+    /// Video width.
+    pub width: Option<u32>,
+    /// Video height.
+    pub height: Option<u32>,
+}

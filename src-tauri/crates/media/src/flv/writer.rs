@@ -1,0 +1,186 @@
+//! FLV segment writer: tags copied as received, timestamps rewritten to start at 0, and an
+//! onMetaData whose `duration` and `filesize` are patched in place at close.
+
+use std::fs::File;
+use std::io::{BufWriter, Seek, SeekFrom, Write};
+use std::path::PathBuf;
+
+use crate::disk::{durable_rename, with_suffix};
+use crate::error::{EngineError, Result};
+use crate::frame::{Frame, TAG_SCRIPT};
+use crate::segment::{SegmentSpec, SegmentWriter};
+
+/// Sync to disk at least this often (ms of media), so a crash loses at most this much.
+const SYNC_EVERY_MS: u64 = 1_000;
+
+/// Writes one `.flv` segment through a `.flv.part` file.
+pub struct FlvWriter {
+    part: PathBuf,
+    path: PathBuf,
+    out: BufWriter<File>,
+    written: u64,
+    /// Byte offsets of the f64 values of `duration` and `filesize` in onMetaData.
+    duration_at: u64,
+    filesize_at: u64,
+    has_video: bool,
+    last_sync_ms: u64,
+}
+
+impl FlvWriter {
+    /// Creates `<path>.part` and writes the header, onMetaData and the decoder configurations.
+    pub fn create(spec: &SegmentSpec) -> Result<Self> {
+        let path = spec.path.clone();
+        let part = with_suffix(&path, ".part");
+        let file = File::create(&part).map_err(|e| EngineError::io("create", &part, e))?;
+        let mut w = FlvWriter {
+            out: BufWriter::with_capacity(128 * 1024, file),
+            part,
+            path,
+            written: 0,
+            duration_at: 0,
+            filesize_at: 0,
+            has_video: spec.has_video(),
+            last_sync_ms: 0,
+        };
+        let flags = (u8::from(spec.has_audio()) << 2) | u8::from(spec.has_video());
+        w.put(&[b'F', b'L', b'V', 1, flags, 0, 0, 0, 9, 0, 0, 0, 0])?;
+
+        let (meta, duration_at, filesize_at) = on_metadata(spec);
+        let body_start = w.written + 11;
+        w.tag(TAG_SCRIPT, 0, &[&meta])?;
+        w.duration_at = body_start + duration_at as u64;
+        w.filesize_at = body_start + filesize_at as u64;
+        if let Some(v) = spec.codecs.video.as_ref().filter(|_| spec.has_video()) {
+            w.tag(9, 0, &[&[0x17, 0, 0, 0, 0], &v.record])?;
+        }
+        if let Some(a) = &spec.codecs.audio {
+            w.tag(8, 0, &[&[0xaf, 0], &a.record])?;
+        }
+        Ok(w)
+    }
+
+    fn put(&mut self, b: &[u8]) -> Result<()> {
+        self.out
+            .write_all(b)
+            .map_err(|e| EngineError::io("write", &self.part, e))?;
+        self.written += b.len() as u64;
+        Ok(())
+    }
+
+    fn tag(&mut self, tag_type: u8, ts: u32, parts: &[&[u8]]) -> Result<()> {
+        let size: usize = parts.iter().map(|p| p.len()).sum();
+        let s = (size as u32).to_be_bytes();
+        let t = ts.to_be_bytes();
+        self.put(&[tag_type, s[1], s[2], s[3], t[1], t[2], t[3], t[0], 0, 0, 0])?;
+        for p in parts {
+            self.put(p)?;
+        }
+        self.put(&((11 + size) as u32).to_be_bytes())
+    }
+
+    fn sync(&mut self) -> Result<()> {
+        self.out
+            .flush()
+            .and_then(|_| self.out.get_ref().sync_data())
+            .map_err(|e| EngineError::io("fsync", &self.part, e))
+    }
+}
+
+impl SegmentWriter for FlvWriter {
+    fn write(&mut self, frame: &Frame, rel_ms: u64) -> Result<()> {
+        if !frame.is_audio() && !self.has_video {
+            return Ok(());
+        }
+        self.tag(frame.tag_type(), rel_ms as u32, &[&frame.body])?;
+        // Sync at keyframes or once a second so a crash loses at most about a second.
+        if (frame.keyframe && !frame.is_audio()) || rel_ms >= self.last_sync_ms + SYNC_EVERY_MS {
+            self.last_sync_ms = rel_ms;
+            self.sync()?;
+        }
+        Ok(())
+    }
+
+    fn bytes(&self) -> u64 {
+        self.written
+    }
+
+    fn finish(self: Box<Self>, duration_ms: u64) -> Result<u64> {
+        let size = self.written;
+        let (duration_at, filesize_at) = (self.duration_at, self.filesize_at);
+        let part = self.part.clone();
+        let mut file = self
+            .out
+            .into_inner()
+            .map_err(|e| EngineError::io("flush", &part, e.into_error()))?;
+        patch_metadata(&mut file, duration_at, filesize_at, duration_ms, size)
+            .and_then(|_| file.sync_all())
+            .map_err(|e| EngineError::io("finalize", &part, e))?;
+        durable_rename(&part, &self.path)?;
+        Ok(size)
+    }
+}
+
+/// Writes `duration` (s) and `filesize` into an FLV's onMetaData at the given offsets.
+pub fn patch_metadata(
+    file: &mut File,
+    duration_at: u64,
+    filesize_at: u64,
+    duration_ms: u64,
+    size: u64,
+) -> std::io::Result<()> {
+    file.seek(SeekFrom::Start(duration_at))?;
+    file.write_all(&(duration_ms as f64 / 1000.0).to_be_bytes())?;
+    file.seek(SeekFrom::Start(filesize_at))?;
+    file.write_all(&(size as f64).to_be_bytes())
+}
+
+/// AMF0 `onMetaData` body; returns it with the offsets of the duration and filesize values.
+fn on_metadata(spec: &SegmentSpec) -> (Vec<u8>, usize, usize) {
+    let mut entries: Vec<(&str, f64)> = vec![("duration", 0.0), ("filesize", 0.0)];
+    if let Some(v) = spec.codecs.video.as_ref().filter(|_| spec.has_video()) {
+        entries.extend([
+            ("width", v.width as f64),
+            ("height", v.height as f64),
+            ("videocodecid", 7.0),
+        ]);
+    }
+    if let Some(a) = &spec.codecs.audio {
+        entries.extend([
+            ("audiocodecid", 10.0),
+            ("audiosamplerate", a.sample_rate as f64),
+            ("audiochannels", a.channels as f64),
+        ]);
+    }
+    let mut b = vec![2, 0, 10];
+    b.extend_from_slice(b"onMetaData");
+    b.push(8);
+    b.extend_from_slice(&(entries.len() as u32).to_be_bytes());
+    let (mut duration_at, mut filesize_at) = (0, 0);
+    for (k, v) in entries {
+        b.extend_from_slice(&(k.len() as u16).to_be_bytes());
+        b.extend_from_slice(k.as_bytes());
+        b.push(0);
+        match k {
+            "duration" => duration_at = b.len(),
+            "filesize" => filesize_at = b.len(),
+            _ => {}
+        }
+        b.extend_from_slice(&v.to_be_bytes());
+    }
+    b.extend_from_slice(&[0, 0, 9]);
+    (b, duration_at, filesize_at)
+}
+
+/// Offsets of `duration` and `filesize` values inside an FLV file written by [`FlvWriter`]
+/// (used by recovery, which has only the file).
+pub fn find_metadata_offsets(head: &[u8]) -> Option<(u64, u64)> {
+    let find = |key: &[u8]| {
+        let mut pat = (key.len() as u16).to_be_bytes().to_vec();
+        pat.extend_from_slice(key);
+        pat.push(0);
+        head.windows(pat.len())
+            .position(|w| w == pat.as_slice())
+            .map(|p| (p + pat.len()) as u64)
+    };
+    Some((find(b"duration")?, find(b"filesize")?))
+}

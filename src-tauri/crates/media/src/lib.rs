@@ -1,0 +1,33 @@
+//! Tally's media engine: RTMP ingest and crash-safe FLV / MP4 / HLS recording.
+//!
+//! The engine takes RTMP in, writes files under `<data>/vod/<app>/<stream_code>/<YYYYMMDD>/`,
+//! and reports everything it does as typed [`EngineEvent`]s. It knows nothing of databases or
+//! the desktop app; `docs/engine-api.md` is the contract with the service and
+//! `docs/design.md` describes how files become durable.
+
+pub mod auth;
+pub mod codec;
+pub mod config;
+pub mod error;
+pub mod frame;
+pub mod params;
+pub mod splitter;
+pub mod timeline;
+
+pub use config::{EngineConfig, Format, Formats};
+pub use error::{EngineError, Result};
+pub mod disk;
+pub mod engine;
+pub mod events;
+pub mod flv;
+pub mod hls;
+pub mod mp4;
+pub mod record;
+pub mod recovery;
+pub mod rtmp;
+pub mod segment;
+pub mod stream;
+
+pub use engine::{Engine, RecordRequest};
+pub use events::{EndReason, EngineEvent, RecordingId, SegmentClosed, StreamStatus};
+pub mod replay;

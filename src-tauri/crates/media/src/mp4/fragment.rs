@@ -1,0 +1,263 @@
+//! Fragmented MP4 writer: `ftyp`+`moov` once, then `moof`+`mdat` per fragment (each video
+//! keyframe, or every second for audio-only), fsynced per fragment, never per sample.
+
+use std::fs::File;
+use std::io::{BufWriter, Write};
+use std::num::NonZeroU32;
+use std::path::PathBuf;
+
+use bytes::Bytes;
+use shiguredo_mp4::boxes::SampleEntry;
+use shiguredo_mp4::mux::{Fmp4SegmentMuxer, Sample};
+use shiguredo_mp4::TrackKind;
+
+use crate::disk::with_suffix;
+use crate::error::{EngineError, Result};
+use crate::frame::{Frame, Kind};
+use crate::mp4::remux::finalize_part;
+use crate::segment::{SegmentSpec, SegmentWriter};
+
+/// Video timescale: 90 kHz, the common choice (RTMP gives ms, so durations are exact).
+const VIDEO_TIMESCALE: u32 = 90_000;
+/// Samples per AAC-LC frame.
+const AAC_FRAME: u32 = 1024;
+/// Longest fragment for streams without video, ms.
+const AUDIO_FRAGMENT_MS: u64 = 1_000;
+
+struct Held {
+    rel_ms: u64,
+    cts_ms: i32,
+    keyframe: bool,
+    data: Bytes,
+}
+
+struct Track {
+    kind: TrackKind,
+    timescale: NonZeroU32,
+    entry: Option<SampleEntry>,
+    held: Option<Held>,
+    last_duration: u32,
+    /// Samples of the open fragment: (metadata without offset, payload).
+    pending: Vec<(u32, bool, Option<i64>, Bytes)>,
+    in_init: bool,
+}
+
+impl Track {
+    fn new(kind: TrackKind, timescale: u32, entry: SampleEntry, default_duration: u32) -> Self {
+        Track {
+            kind,
+            timescale: NonZeroU32::new(timescale).unwrap_or(NonZeroU32::MIN),
+            entry: Some(entry),
+            held: None,
+            last_duration: default_duration,
+            pending: Vec::new(),
+            in_init: false,
+        }
+    }
+
+    /// Completes the held sample now that its successor's time is known.
+    fn release(&mut self, next_rel_ms: Option<u64>) {
+        let Some(h) = self.held.take() else { return };
+        let duration = match (self.kind, next_rel_ms) {
+            (TrackKind::Audio, _) => AAC_FRAME,
+            (_, Some(next)) => (next.saturating_sub(h.rel_ms) * 90).min(u64::from(u32::MAX)) as u32,
+            (_, None) => self.last_duration,
+        };
+        self.last_duration = duration;
+        let cto = (self.kind == TrackKind::Video).then_some(i64::from(h.cts_ms) * 90);
+        self.pending.push((duration, h.keyframe, cto, h.data));
+    }
+}
+
+/// Writes one `.mp4` segment through a fragmented `.mp4.part` file.
+pub struct Mp4Writer {
+    part: PathBuf,
+    path: PathBuf,
+    out: BufWriter<File>,
+    written: u64,
+    muxer: Fmp4SegmentMuxer,
+    video: Option<Track>,
+    audio: Option<Track>,
+    init_written: bool,
+    fragment_start_ms: Option<u64>,
+}
+
+impl Mp4Writer {
+    /// Creates `<path>.part`; nothing is written until the first fragment completes.
+    pub fn create(spec: &SegmentSpec) -> Result<Self> {
+        let path = spec.path.clone();
+        let part = with_suffix(&path, ".part");
+        let file = File::create(&part).map_err(|e| EngineError::io("create", &part, e))?;
+        let muxer = Fmp4SegmentMuxer::new().map_err(|e| mux_err(&path, e))?;
+        let video = spec
+            .codecs
+            .video
+            .as_ref()
+            .filter(|_| spec.has_video())
+            .map(|v| {
+                Track::new(
+                    TrackKind::Video,
+                    VIDEO_TIMESCALE,
+                    v.sample_entry.clone(),
+                    3000,
+                )
+            });
+        let audio = spec.codecs.audio.as_ref().map(|a| {
+            Track::new(
+                TrackKind::Audio,
+                a.sample_rate,
+                a.sample_entry.clone(),
+                AAC_FRAME,
+            )
+        });
+        Ok(Mp4Writer {
+            out: BufWriter::with_capacity(256 * 1024, file),
+            part,
+            path,
+            written: 0,
+            muxer,
+            video,
+            audio,
+            init_written: false,
+            fragment_start_ms: None,
+        })
+    }
+
+    fn put(&mut self, b: &[u8]) -> Result<()> {
+        self.out
+            .write_all(b)
+            .map_err(|e| EngineError::io("write", &self.part, e))?;
+        self.written += b.len() as u64;
+        Ok(())
+    }
+
+    /// Writes the pending samples as one `moof`+`mdat` and fsyncs.
+    fn flush_fragment(&mut self) -> Result<()> {
+        self.fragment_start_ms = None;
+        let mut samples = Vec::new();
+        let mut payloads = Vec::new();
+        let mut offset = 0u64;
+        // Each track's payload must be contiguous in the mdat: all video, then all audio.
+        for track in [self.video.as_mut(), self.audio.as_mut()]
+            .into_iter()
+            .flatten()
+        {
+            if self.init_written && !track.in_init {
+                track.pending.clear(); // the moov is already on disk without this track
+                continue;
+            }
+            for (duration, keyframe, cto, data) in track.pending.drain(..) {
+                samples.push(Sample {
+                    track_kind: track.kind,
+                    sample_entry: track.entry.take(),
+                    keyframe,
+                    timescale: track.timescale,
+                    duration,
+                    composition_time_offset: cto,
+                    data_offset: offset,
+                    data_size: data.len(),
+                });
+                offset += data.len() as u64;
+                payloads.push(data);
+            }
+        }
+        if samples.is_empty() {
+            return Ok(());
+        }
+        let moof = self
+            .muxer
+            .create_media_segment_metadata(&samples)
+            .map_err(|e| mux_err(&self.path, e))?;
+        if !self.init_written {
+            let init = self
+                .muxer
+                .init_segment_bytes()
+                .map_err(|e| mux_err(&self.path, e))?;
+            self.put(&init)?;
+            self.init_written = true;
+            for t in [self.video.as_mut(), self.audio.as_mut()]
+                .into_iter()
+                .flatten()
+            {
+                t.in_init = t.entry.is_none();
+            }
+        }
+        self.put(&moof)?;
+        for p in &payloads {
+            self.put(p)?;
+        }
+        self.out
+            .flush()
+            .and_then(|_| self.out.get_ref().sync_data())
+            .map_err(|e| EngineError::io("fsync", &self.part, e))
+    }
+}
+
+impl SegmentWriter for Mp4Writer {
+    fn write(&mut self, frame: &Frame, rel_ms: u64) -> Result<()> {
+        let held = Held {
+            rel_ms,
+            cts_ms: frame.cts,
+            keyframe: frame.keyframe,
+            data: frame
+                .body
+                .slice(frame.payload_offset.min(frame.body.len())..),
+        };
+        match frame.kind {
+            Kind::Video => {
+                let Some(v) = self.video.as_mut() else {
+                    return Ok(());
+                };
+                v.release(Some(rel_ms));
+                let has_pending = !v.pending.is_empty();
+                v.held = Some(held);
+                if frame.keyframe && has_pending {
+                    // The keyframe itself is held back, so it starts the next fragment.
+                    let v = self.video.as_mut().map(|v| v.held.take());
+                    self.flush_fragment()?;
+                    if let (Some(t), Some(h)) = (self.video.as_mut(), v) {
+                        t.held = h;
+                    }
+                }
+            }
+            Kind::Audio => {
+                let Some(a) = self.audio.as_mut() else {
+                    return Ok(());
+                };
+                a.release(Some(rel_ms));
+                a.held = Some(held);
+                let start = *self.fragment_start_ms.get_or_insert(rel_ms);
+                if self.video.is_none() && rel_ms.saturating_sub(start) >= AUDIO_FRAGMENT_MS {
+                    self.flush_fragment()?;
+                }
+            }
+            // Mid-stream configuration changes are not supported by one sample entry per track.
+            Kind::VideoConfig | Kind::AudioConfig => {}
+        }
+        Ok(())
+    }
+
+    fn bytes(&self) -> u64 {
+        self.written
+    }
+
+    fn finish(mut self: Box<Self>, _duration_ms: u64) -> Result<u64> {
+        for t in [self.video.as_mut(), self.audio.as_mut()]
+            .into_iter()
+            .flatten()
+        {
+            t.release(None);
+        }
+        self.flush_fragment()?;
+        drop(self.out);
+        Ok(finalize_part(&self.part, &self.path)?.size)
+    }
+}
+
+fn mux_err(path: &std::path::Path, e: impl std::fmt::Display) -> EngineError {
+    EngineError::Mux {
+        format: "mp4",
+        path: path.to_path_buf(),
+        detail: e.to_string(),
+    }
+}

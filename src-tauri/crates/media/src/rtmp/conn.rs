@@ -1,0 +1,340 @@
+//! One RTMP connection: handshake, session, publish admission (auth, duplicates), then frames
+//! to the stream actor. Every way a connection ends is logged with its reason.
+
+use std::net::SocketAddr;
+use std::sync::Arc;
+use std::time::Duration;
+
+use bytes::Bytes;
+use rml_rtmp::handshake::{Handshake, HandshakeProcessResult, PeerType};
+use rml_rtmp::sessions::{
+    ServerSession, ServerSessionConfig, ServerSessionEvent, ServerSessionResult,
+};
+use tokio::io::{AsyncReadExt, AsyncWriteExt};
+use tokio::net::TcpStream;
+use tokio::sync::{mpsc, oneshot};
+
+use crate::auth::check_push;
+use crate::flv::reader::parse_all_tags;
+use crate::frame::{self, Frame};
+use crate::params::{is_safe_name, PushParams};
+use crate::stream::{MediaMsg, Shared, StreamCmd};
+
+/// A handshake must finish within this time (truncated handshakes are cut here).
+const HANDSHAKE_DEADLINE: Duration = Duration::from_secs(10);
+/// A connection that has not started publishing must send something this often.
+const IDLE_BEFORE_PUBLISH: Duration = Duration::from_secs(30);
+/// Largest chunk size accepted: larger ones only serve to make us buffer huge messages.
+pub const MAX_CHUNK_SIZE: u32 = 1 << 20;
+/// RTMP aggregate message type.
+const AGGREGATE: u8 = 22;
+
+/// Why a connection was closed by us.
+type Close = String;
+
+/// Serves one connection until it ends; logs why it ended.
+pub async fn serve(mut socket: TcpStream, peer: SocketAddr, id: u64, shared: Arc<Shared>) {
+    match run(&mut socket, id, &shared).await {
+        Ok(()) => tracing::info!(conn = id, %peer, "connection closed by peer"),
+        Err(reason) => tracing::warn!(conn = id, %peer, %reason, "connection closed"),
+    }
+    let _ = socket.shutdown().await;
+}
+
+async fn handshake(socket: &mut TcpStream) -> Result<Vec<u8>, Close> {
+    let mut hs = Handshake::new(PeerType::Server);
+    let mut buf = vec![0u8; 4096];
+    loop {
+        let n = socket
+            .read(&mut buf)
+            .await
+            .map_err(|e| format!("read during handshake: {e}"))?;
+        if n == 0 {
+            return Err("peer closed during handshake (truncated handshake)".into());
+        }
+        match hs
+            .process_bytes(&buf[..n])
+            .map_err(|e| format!("bad handshake: {e:?}"))?
+        {
+            HandshakeProcessResult::InProgress { response_bytes } => {
+                socket
+                    .write_all(&response_bytes)
+                    .await
+                    .map_err(|e| format!("write: {e}"))?;
+            }
+            HandshakeProcessResult::Completed {
+                response_bytes,
+                remaining_bytes,
+            } => {
+                socket
+                    .write_all(&response_bytes)
+                    .await
+                    .map_err(|e| format!("write: {e}"))?;
+                return Ok(remaining_bytes);
+            }
+        }
+    }
+}
+
+struct Conn<'a> {
+    id: u64,
+    shared: &'a Arc<Shared>,
+    session: ServerSession,
+    out: Vec<u8>,
+    /// Frames of the accepted publish go here; dropping it ends the publish.
+    media: Option<mpsc::Sender<MediaMsg>>,
+    app: Option<String>,
+    /// Set when the connection must close after flushing `out`.
+    closing: Option<Close>,
+}
+
+async fn run(socket: &mut TcpStream, id: u64, shared: &Arc<Shared>) -> Result<(), Close> {
+    let remaining = tokio::time::timeout(HANDSHAKE_DEADLINE, handshake(socket))
+        .await
+        .map_err(|_| "handshake not completed in time (truncated handshake)".to_string())??;
+    let (session, initial) =
+        ServerSession::new(ServerSessionConfig::new()).map_err(|e| format!("session: {e:?}"))?;
+    let mut c = Conn {
+        id,
+        shared,
+        session,
+        out: Vec::new(),
+        media: None,
+        app: None,
+        closing: None,
+    };
+    c.results(initial).await;
+    c.input(&remaining).await;
+    let mut buf = vec![0u8; 64 * 1024];
+    loop {
+        if !c.out.is_empty() {
+            socket
+                .write_all(&c.out)
+                .await
+                .map_err(|e| format!("write: {e}"))?;
+            c.out.clear();
+        }
+        if let Some(reason) = c.closing.take() {
+            return Err(reason);
+        }
+        let read = socket.read(&mut buf);
+        let n = if c.media.is_some() {
+            read.await
+        } else {
+            tokio::time::timeout(IDLE_BEFORE_PUBLISH, read)
+                .await
+                .map_err(|_| "no publish request in time".to_string())?
+        }
+        .map_err(|e| format!("read: {e}"))?;
+        if n == 0 {
+            return Ok(());
+        }
+        c.input(&buf[..n]).await;
+    }
+}
+
+impl Conn<'_> {
+    fn close(&mut self, reason: impl Into<String>) {
+        if self.closing.is_none() {
+            self.closing = Some(reason.into());
+        }
+    }
+
+    async fn input(&mut self, bytes: &[u8]) {
+        if bytes.is_empty() || self.closing.is_some() {
+            return;
+        }
+        match self.session.handle_input(bytes) {
+            Ok(results) => self.results(results).await,
+            Err(e) => self.close(format!("protocol error: {e:?}")),
+        }
+    }
+
+    async fn results(&mut self, results: Vec<ServerSessionResult>) {
+        for r in results {
+            if self.closing.is_some() {
+                return;
+            }
+            match r {
+                ServerSessionResult::OutboundResponse(p) => self.out.extend_from_slice(&p.bytes),
+                ServerSessionResult::RaisedEvent(e) => Box::pin(self.event(e)).await,
+                ServerSessionResult::UnhandleableMessageReceived(m) if m.type_id == AGGREGATE => {
+                    self.aggregate(m.timestamp.value, &m.data).await
+                }
+                ServerSessionResult::UnhandleableMessageReceived(_) => {}
+            }
+        }
+    }
+
+    async fn event(&mut self, e: ServerSessionEvent) {
+        match e {
+            ServerSessionEvent::ClientChunkSizeChanged { new_chunk_size }
+                if new_chunk_size > MAX_CHUNK_SIZE =>
+            {
+                self.close(format!(
+                    "chunk size {new_chunk_size} exceeds the limit of {MAX_CHUNK_SIZE}"
+                ))
+            }
+            ServerSessionEvent::ConnectionRequested {
+                request_id,
+                app_name,
+            } => {
+                if !is_safe_name(&app_name) {
+                    return self.close(format!("app name {app_name:?} is not allowed"));
+                }
+                self.app = Some(app_name);
+                self.accept(request_id).await;
+            }
+            ServerSessionEvent::PublishStreamRequested {
+                request_id,
+                app_name,
+                stream_key,
+                ..
+            } => self.publish(request_id, app_name, stream_key).await,
+            ServerSessionEvent::PublishStreamFinished { .. } => self.media = None,
+            ServerSessionEvent::PlayStreamRequested { request_id, .. } => self.reject(
+                request_id,
+                "NetStream.Play.Failed",
+                "playback is not served here",
+            ),
+            ServerSessionEvent::AudioDataReceived {
+                data, timestamp, ..
+            } => {
+                self.media_tag(frame::TAG_AUDIO, data, timestamp.value)
+                    .await
+            }
+            ServerSessionEvent::VideoDataReceived {
+                data, timestamp, ..
+            } => {
+                self.media_tag(frame::TAG_VIDEO, data, timestamp.value)
+                    .await
+            }
+            _ => {}
+        }
+    }
+
+    async fn accept(&mut self, request_id: u32) {
+        match self.session.accept_request(request_id) {
+            Ok(r) => Box::pin(self.results(r)).await,
+            Err(e) => self.close(format!("accept: {e:?}")),
+        }
+    }
+
+    fn reject(&mut self, request_id: u32, code: &str, why: &str) {
+        if let Ok(results) = self.session.reject_request(request_id, code, why) {
+            for r in results {
+                if let ServerSessionResult::OutboundResponse(p) = r {
+                    self.out.extend_from_slice(&p.bytes);
+                }
+            }
+        }
+    }
+
+    /// Admission: names, auth, then the stream actor decides about duplicates.
+    async fn publish(&mut self, request_id: u32, app: String, stream_key: String) {
+        let params = match PushParams::parse(&stream_key) {
+            Ok(p) => p,
+            Err(e) => {
+                self.reject(request_id, "NetStream.Publish.BadName", &e.to_string());
+                return self.close(format!("publish refused: {e}"));
+            }
+        };
+        if let Some(key) = &self.shared.config.push_key {
+            let now = chrono::Utc::now().timestamp().max(0) as u64;
+            if let Err(why) = check_push(
+                key,
+                &params.stream_code,
+                params.tx_secret.as_deref(),
+                params.tx_time.as_deref(),
+                now,
+            ) {
+                let _ = self
+                    .shared
+                    .events
+                    .send(crate::events::EngineEvent::RecorderError {
+                        recording: None,
+                        stream_code: params.stream_code.clone(),
+                        code: crate::error::codes::BAD_PUSH_SECRET,
+                        detail: format!("publish refused: {why}"),
+                    });
+                self.reject(
+                    request_id,
+                    "NetStream.Publish.Unauthorized",
+                    &why.to_string(),
+                );
+                return self.close(format!("publish of {} refused: {why}", params.stream_code));
+            }
+        }
+        let (tx, rx) = mpsc::channel(256);
+        let (reply, answer) = oneshot::channel();
+        let code = params.stream_code.clone();
+        self.shared.send(
+            &app,
+            &code,
+            StreamCmd::Publish {
+                conn_id: self.id,
+                params,
+                media: rx,
+                reply,
+            },
+        );
+        match answer.await {
+            Ok(Ok(())) => {
+                self.media = Some(tx);
+                self.accept(request_id).await;
+            }
+            Ok(Err(why)) => {
+                self.reject(request_id, "NetStream.Publish.BadName", &why);
+                self.close(format!("publish of {code} refused: {why}"));
+            }
+            Err(_) => self.close("engine stopped"),
+        }
+    }
+
+    async fn media_tag(&mut self, tag_type: u8, data: Bytes, ts: u32) {
+        let Some(tx) = &self.media else {
+            return self.close("media before an accepted publish");
+        };
+        match frame::parse_tag(tag_type, data) {
+            Ok(Some(frame)) => {
+                if tx.send(MediaMsg { raw_ts: ts, frame }).await.is_err() {
+                    self.close("publish ended by the stream (replaced or shut down)");
+                }
+            }
+            Ok(None) => {}
+            Err(e) => self.close(format!("bad media tag: {e}")),
+        }
+    }
+
+    /// An aggregate message is a run of FLV tags; their timestamps are relative to the first.
+    async fn aggregate(&mut self, ts: u32, data: &Bytes) {
+        let tags = match parse_all_tags(data) {
+            Ok(t) => t,
+            Err(e) => return self.close(format!("bad aggregate message: {e}")),
+        };
+        let base = tags.first().map_or(0, |t| t.timestamp);
+        let frames: Vec<(u8, Bytes, u32)> = tags
+            .iter()
+            .map(|t| {
+                (
+                    t.tag_type,
+                    data.slice_ref(t.body),
+                    ts.wrapping_add(t.timestamp.wrapping_sub(base)),
+                )
+            })
+            .collect();
+        for (tag_type, body, ts) in frames {
+            if self.closing.is_some() {
+                return;
+            }
+            self.media_tag(tag_type, body, ts).await;
+        }
+    }
+}
+
+/// Parses one FLV tag body from the network without any connection (the fuzz entry point).
+pub fn parse_network_tag(tag_type: u8, body: &[u8]) -> Option<Frame> {
+    frame::parse_tag(tag_type, Bytes::copy_from_slice(body))
+        .ok()
+        .flatten()
+}

@@ -1,0 +1,462 @@
+//! `StreamActor`: the one owner of a stream code's state — its publisher, timeline, decoder
+//! configurations and recordings. Control messages come through an unbounded inbox; media from
+//! the current publisher through a bounded channel (backpressure reaches the TCP socket).
+
+use std::collections::HashMap;
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use tokio::sync::{broadcast, mpsc, oneshot, watch};
+use tokio::time::Instant;
+
+use crate::codec::{AudioConfig, Codecs, VideoConfig};
+use crate::config::EngineConfig;
+use crate::error::EngineError;
+use crate::events::{EndReason, EngineEvent, RecordingId, SegmentClosed, StreamStatus};
+use crate::frame::{Frame, Kind};
+use crate::params::PushParams;
+use crate::record::{RecordHandle, RecordMsg, RecordSpec};
+use crate::timeline::{Timeline, Track};
+
+/// A media message from a publishing connection.
+#[derive(Debug)]
+pub struct MediaMsg {
+    /// RTMP timestamp as received.
+    pub raw_ts: u32,
+    /// The frame (its `dts` is filled in by the actor).
+    pub frame: Frame,
+}
+
+/// Control messages to a stream actor.
+pub enum StreamCmd {
+    /// A connection wants to publish; `media` carries its frames until it is dropped.
+    Publish {
+        /// Connection id (for logs).
+        conn_id: u64,
+        /// Parsed push URL.
+        params: PushParams,
+        /// Frames from the connection.
+        media: mpsc::Receiver<MediaMsg>,
+        /// Ok, or the reason for refusal.
+        reply: oneshot::Sender<Result<(), String>>,
+    },
+    /// Start a manual recording.
+    StartManual {
+        /// The recording (stream_param and record_id are filled from the publisher).
+        spec: RecordSpec,
+        /// Result.
+        reply: oneshot::Sender<Result<(), EngineError>>,
+    },
+    /// Stop a manual recording.
+    StopManual {
+        /// Which.
+        id: RecordingId,
+        /// Its segments.
+        reply: oneshot::Sender<Result<Vec<SegmentClosed>, EngineError>>,
+    },
+    /// Finalize everything and exit.
+    Shutdown {
+        /// Answered when done.
+        reply: oneshot::Sender<()>,
+    },
+}
+
+/// What the engine knows about a manual recording (for `stop_recording`).
+#[derive(Debug, Clone)]
+pub enum ManualState {
+    /// Running on the stream `(app, stream_code)`.
+    Running(String, String),
+    /// Ended by itself (idle, disk); `stop_recording` returns these segments once.
+    Ended(Vec<SegmentClosed>),
+    /// Already returned by `stop_recording`.
+    Stopped,
+}
+
+/// Registry entry of a stream actor.
+pub struct StreamEntry {
+    /// Its control inbox.
+    pub tx: mpsc::UnboundedSender<StreamCmd>,
+    /// Its status.
+    pub status: watch::Receiver<StreamStatus>,
+}
+
+/// State shared by the engine and its actors. Locks are only taken on control paths
+/// (publish, start/stop, actor exit), never per frame.
+pub struct Shared {
+    /// Configuration.
+    pub config: EngineConfig,
+    /// Event channel.
+    pub events: broadcast::Sender<EngineEvent>,
+    /// Live stream actors by (app, stream code).
+    pub streams: Mutex<HashMap<(String, String), StreamEntry>>,
+    /// Manual recordings by id.
+    pub manual: Mutex<HashMap<RecordingId, ManualState>>,
+}
+
+impl Shared {
+    /// Sends `cmd` to the actor of (app, code), starting one if needed. The send happens under
+    /// the registry lock, which is also what an exiting actor takes, so no message is lost.
+    pub fn send(self: &Arc<Self>, app: &str, code: &str, cmd: StreamCmd) {
+        let mut streams = self.streams.lock().unwrap_or_else(|p| p.into_inner());
+        let key = (app.to_string(), code.to_string());
+        let cmd = match streams.get(&key) {
+            Some(e) => match e.tx.send(cmd) {
+                Ok(()) => return,
+                Err(mpsc::error::SendError(cmd)) => cmd,
+            },
+            None => cmd,
+        };
+        let (tx, rx) = mpsc::unbounded_channel();
+        let (status_tx, status) = watch::channel(StreamStatus {
+            app: app.into(),
+            stream_code: code.into(),
+            ..Default::default()
+        });
+        let _ = tx.send(cmd);
+        streams.insert(key, StreamEntry { tx, status });
+        let actor = StreamActor::new(self.clone(), app.into(), code.into(), status_tx);
+        tokio::spawn(actor.run(rx));
+    }
+
+    fn now_ms() -> i64 {
+        chrono::Utc::now().timestamp_millis()
+    }
+}
+
+struct Publisher {
+    conn_id: u64,
+    params: PushParams,
+    media: mpsc::Receiver<MediaMsg>,
+    timeline: Timeline,
+    /// Wall clock (unix ms) at timeline 0, set by the first frame.
+    anchor_ms: Option<i64>,
+}
+
+struct StreamActor {
+    shared: Arc<Shared>,
+    app: String,
+    code: String,
+    status: watch::Sender<StreamStatus>,
+    publisher: Option<Publisher>,
+    codecs: Codecs,
+    auto: Option<RecordHandle>,
+    manual: Vec<RecordHandle>,
+    /// Time of the last media frame; `None` until media flows (no idle close before that).
+    last_media: Option<Instant>,
+    /// Last publisher's params, kept for a reconnect within the idle window.
+    last_params: Option<PushParams>,
+}
+
+async fn recv_media(p: &mut Option<Publisher>) -> Option<MediaMsg> {
+    match p {
+        Some(p) => p.media.recv().await,
+        None => std::future::pending().await,
+    }
+}
+
+async fn sleep_until(deadline: Option<Instant>) {
+    match deadline {
+        Some(d) => tokio::time::sleep_until(d).await,
+        None => std::future::pending().await,
+    }
+}
+
+impl StreamActor {
+    fn new(
+        shared: Arc<Shared>,
+        app: String,
+        code: String,
+        status: watch::Sender<StreamStatus>,
+    ) -> Self {
+        StreamActor {
+            shared,
+            app,
+            code,
+            status,
+            publisher: None,
+            codecs: Codecs::default(),
+            auto: None,
+            manual: Vec::new(),
+            last_media: None,
+            last_params: None,
+        }
+    }
+
+    fn emit(&self, e: EngineEvent) {
+        let _ = self.shared.events.send(e);
+    }
+
+    fn idle_timeout(&self) -> Duration {
+        self.shared.config.idle_timeout
+    }
+
+    async fn run(mut self, mut inbox: mpsc::UnboundedReceiver<StreamCmd>) {
+        loop {
+            let has_recordings = self.auto.is_some() || !self.manual.is_empty();
+            let deadline = self
+                .last_media
+                .filter(|_| has_recordings)
+                .map(|t| t + self.idle_timeout());
+            tokio::select! {
+                cmd = inbox.recv() => match cmd {
+                    Some(cmd) => { if self.on_cmd(cmd).await { return; } }
+                    None => { self.close_all(EndReason::Shutdown).await; return; }
+                },
+                msg = recv_media(&mut self.publisher) => match msg {
+                    Some(m) => self.on_media(m).await,
+                    None => self.unpublished("connection closed").await,
+                },
+                _ = sleep_until(deadline) => self.on_idle().await,
+            }
+            self.publish_status();
+            if self.publisher.is_none() && self.auto.is_none() && self.manual.is_empty() {
+                let mut streams = self
+                    .shared
+                    .streams
+                    .lock()
+                    .unwrap_or_else(|p| p.into_inner());
+                match inbox.try_recv() {
+                    Ok(cmd) => {
+                        drop(streams);
+                        if self.on_cmd(cmd).await {
+                            return;
+                        }
+                    }
+                    Err(_) => {
+                        streams.remove(&(self.app.clone(), self.code.clone()));
+                        return;
+                    }
+                }
+            }
+        }
+    }
+
+    fn publish_status(&self) {
+        let mut recordings: Vec<RecordingId> = self.manual.iter().map(|r| r.id).collect();
+        recordings.extend(self.auto.as_ref().map(|r| r.id));
+        let v = self.codecs.video.as_ref();
+        self.status.send_replace(StreamStatus {
+            app: self.app.clone(),
+            stream_code: self.code.clone(),
+            live: self.publisher.is_some(),
+            stream_param: self
+                .publisher
+                .as_ref()
+                .map(|p| p.params.raw_query.clone())
+                .unwrap_or_default(),
+            recordings,
+            video_codec: self.codecs.video_name(),
+            audio_codec: self.codecs.audio_name(),
+            width: v.map(|v| v.width),
+            height: v.map(|v| v.height),
+        });
+    }
+
+    /// Returns true when the actor must exit.
+    async fn on_cmd(&mut self, cmd: StreamCmd) -> bool {
+        match cmd {
+            StreamCmd::Publish {
+                conn_id,
+                params,
+                media,
+                reply,
+            } => {
+                if let Some(old) = &self.publisher {
+                    if !self.shared.config.replace_duplicate_publisher {
+                        let why = format!(
+                            "stream {} is already published by connection {}",
+                            self.code, old.conn_id
+                        );
+                        let _ = reply.send(Err(why));
+                        return false;
+                    }
+                    self.unpublished("replaced by a new publisher").await;
+                }
+                self.start_publish(conn_id, params, media).await;
+                let _ = reply.send(Ok(()));
+            }
+            StreamCmd::StartManual { mut spec, reply } => {
+                if let Some(p) = self
+                    .publisher
+                    .as_ref()
+                    .map(|p| &p.params)
+                    .or(self.last_params.as_ref())
+                {
+                    spec.stream_param = p.raw_query.clone();
+                    spec.record_id = p.record_id.clone();
+                }
+                let r = RecordHandle::spawn(spec, self.codecs.clone(), self.shared.events.clone())
+                    .map(|h| self.manual.push(h))
+                    .map_err(|e| {
+                        EngineError::io("spawn recorder", &self.shared.config.data_dir, e)
+                    });
+                let _ = reply.send(r);
+            }
+            StreamCmd::StopManual { id, reply } => {
+                let r = match self.manual.iter().position(|h| h.id == id) {
+                    Some(i) => Ok(self.manual.remove(i).close(EndReason::Stopped).await),
+                    None => Err(EngineError::NoSuchRecording(id.0)),
+                };
+                let _ = reply.send(r);
+            }
+            StreamCmd::Shutdown { reply } => {
+                self.close_all(EndReason::Shutdown).await;
+                self.shared
+                    .streams
+                    .lock()
+                    .unwrap_or_else(|p| p.into_inner())
+                    .remove(&(self.app.clone(), self.code.clone()));
+                let _ = reply.send(());
+                return true;
+            }
+        }
+        false
+    }
+
+    async fn start_publish(
+        &mut self,
+        conn_id: u64,
+        params: PushParams,
+        media: mpsc::Receiver<MediaMsg>,
+    ) {
+        tracing::info!(conn_id, app = %self.app, stream = %self.code, "publish started");
+        self.emit(EngineEvent::StreamStarted {
+            app: self.app.clone(),
+            stream_code: self.code.clone(),
+            stream_param: params.raw_query.clone(),
+            at_ms: Shared::now_ms(),
+        });
+        // A new publish may bring new codecs; the old configuration must not leak into it.
+        self.codecs = Codecs::default();
+        self.start_auto(&params);
+        self.publisher = Some(Publisher {
+            conn_id,
+            params,
+            media,
+            timeline: Timeline::new(),
+            anchor_ms: None,
+        });
+    }
+
+    /// Starts the push URL's automatic recording unless one is already running.
+    fn start_auto(&mut self, params: &PushParams) {
+        let cfg = &self.shared.config;
+        let formats = params.formats.unwrap_or(cfg.default_formats);
+        if self.auto.is_none() && !formats.is_empty() {
+            let spec = RecordSpec {
+                id: RecordingId::next(),
+                manual: false,
+                label: String::new(),
+                app: self.app.clone(),
+                stream_code: self.code.clone(),
+                stream_param: params.raw_query.clone(),
+                record_id: params.record_id.clone(),
+                formats,
+                interval: params.interval.unwrap_or(cfg.default_interval),
+                audio_only: false,
+                data_dir: cfg.data_dir.clone(),
+                free_space_reserve: cfg.free_space_reserve,
+            };
+            match RecordHandle::spawn(spec, self.codecs.clone(), self.shared.events.clone()) {
+                Ok(h) => self.auto = Some(h),
+                Err(e) => {
+                    tracing::error!(stream = %self.code, error = %e, "cannot start recorder thread")
+                }
+            }
+        }
+    }
+
+    async fn unpublished(&mut self, reason: &str) {
+        let Some(p) = self.publisher.take() else {
+            return;
+        };
+        tracing::info!(conn_id = p.conn_id, stream = %self.code, reason, "publish ended");
+        self.last_params = Some(p.params);
+        self.emit(EngineEvent::StreamEnded {
+            app: self.app.clone(),
+            stream_code: self.code.clone(),
+            at_ms: Shared::now_ms(),
+            reason: reason.to_string(),
+        });
+        for r in self.auto.iter().chain(&self.manual) {
+            r.send(RecordMsg::Pause).await;
+        }
+        if self.last_media.is_none() {
+            // Never got media: nothing to keep a window open for (manual ones keep waiting).
+            if let Some(a) = self.auto.take() {
+                a.close(EndReason::IdleTimeout).await;
+            }
+        }
+    }
+
+    async fn on_media(&mut self, m: MediaMsg) {
+        let Some(p) = self.publisher.as_mut() else {
+            return;
+        };
+        let mut frame = m.frame;
+        let track = if frame.is_audio() {
+            Track::Audio
+        } else {
+            Track::Video
+        };
+        frame.dts = p.timeline.map(m.raw_ts, track).ms;
+        let anchor = *p
+            .anchor_ms
+            .get_or_insert_with(|| Shared::now_ms() - frame.dts as i64);
+        let wall = anchor + frame.dts as i64;
+        let resumed = self.last_media.is_none() && frame.dts > 0;
+        self.last_media = Some(Instant::now());
+        if resumed && self.auto.is_none() {
+            // Media came back after an idle close on the same connection: a new session.
+            let params = p.params.clone();
+            self.start_auto(&params);
+        }
+        match frame.kind {
+            Kind::VideoConfig => {
+                match VideoConfig::from_record(frame.body.slice(frame.payload_offset..)) {
+                    Ok(v) => self.codecs.video = Some(v),
+                    Err(e) => {
+                        return tracing::warn!(stream = %self.code, error = %e, "ignoring bad video configuration")
+                    }
+                }
+            }
+            Kind::AudioConfig => {
+                match AudioConfig::from_record(frame.body.slice(frame.payload_offset..)) {
+                    Ok(a) => self.codecs.audio = Some(a),
+                    Err(e) => {
+                        return tracing::warn!(stream = %self.code, error = %e, "ignoring bad audio configuration")
+                    }
+                }
+            }
+            _ => {}
+        }
+        let config_changed = matches!(frame.kind, Kind::VideoConfig | Kind::AudioConfig);
+        for r in self.auto.iter().chain(&self.manual) {
+            if config_changed {
+                r.send(RecordMsg::Codecs(self.codecs.clone())).await;
+            }
+            r.send(RecordMsg::Frame(frame.clone(), wall)).await;
+        }
+    }
+
+    /// No media for the idle timeout: end every recording, keeping all files.
+    async fn on_idle(&mut self) {
+        tracing::info!(stream = %self.code, timeout_s = self.idle_timeout().as_secs_f32(), "idle: closing recordings");
+        self.close_all(EndReason::IdleTimeout).await;
+        self.last_media = None;
+    }
+
+    async fn close_all(&mut self, reason: EndReason) {
+        if let Some(a) = self.auto.take() {
+            a.close(reason).await;
+        }
+        for m in std::mem::take(&mut self.manual) {
+            let id = m.id;
+            let segments = m.close(reason).await;
+            let mut manual = self.shared.manual.lock().unwrap_or_else(|p| p.into_inner());
+            if matches!(manual.get(&id), Some(ManualState::Running(..))) {
+                manual.insert(id, ManualState::Ended(segments));
+            }
+        }
+    }
+}
