@@ -1,0 +1,62 @@
+//! The local cache of recordings: a SQLite database (WAL) in the app's data dir, holding every
+//! field of the server's recording rows, the server each came from, and the local download state.
+//! Search is served from here, so the library works offline.
+
+mod open;
+mod rows;
+pub mod search;
+
+pub use open::OpenReport;
+pub use rows::CachedRecording;
+pub use search::{Page, SearchQuery, Sort};
+
+use sqlx::SqlitePool;
+
+/// What can go wrong with the cache.
+#[derive(Debug, thiserror::Error)]
+pub enum CacheError {
+    #[error("cache database {path}: {source}")]
+    Database {
+        path: String,
+        #[source]
+        source: sqlx::Error,
+    },
+    #[error("cache migration failed: {0}")]
+    Migrate(#[from] sqlx::migrate::MigrateError),
+    #[error("cache query failed: {0}")]
+    Query(#[from] sqlx::Error),
+    #[error("moving the unusable cache aside failed: {0}")]
+    MoveAside(#[source] std::io::Error),
+    #[error("bad page cursor {0:?}")]
+    BadCursor(String),
+}
+
+/// The open cache.
+#[derive(Clone, Debug)]
+pub struct RecordingCache {
+    pool: SqlitePool,
+}
+
+impl RecordingCache {
+    /// The pool, for the sync and download modules of this crate.
+    pub(crate) fn pool(&self) -> &SqlitePool {
+        &self.pool
+    }
+
+    /// The local id of `url`'s server, registering it on first use.
+    pub async fn server_id(&self, url: &str) -> Result<i64, CacheError> {
+        let id = sqlx::query_scalar(
+            "INSERT INTO servers (url) VALUES (?1) ON CONFLICT (url) DO UPDATE SET url = url
+             RETURNING id",
+        )
+        .bind(url)
+        .fetch_one(&self.pool)
+        .await?;
+        Ok(id)
+    }
+
+    /// Closes the pool (waits for connections to finish).
+    pub async fn close(&self) {
+        self.pool.close().await;
+    }
+}

@@ -1,0 +1,131 @@
+//! Writing recordings into the cache and reading one back.
+
+use serde::{Deserialize, Serialize};
+use sqlx::AssertSqlSafe;
+
+use super::{CacheError, RecordingCache};
+
+/// One recording file as the cache holds it: the server's row plus where it came from and its
+/// local download state.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, sqlx::FromRow)]
+pub struct CachedRecording {
+    pub server_id: i64,
+    pub file_id: String,
+    pub video_id: String,
+    pub record_file_id: String,
+    pub stream_code: String,
+    pub channel_id: String,
+    pub room_id: String,
+    pub user_id: String,
+    pub record_id: String,
+    pub file_name: String,
+    /// Space-separated tags.
+    pub tags: String,
+    pub format: String,
+    pub url: String,
+    pub size: i64,
+    pub start_ms: i64,
+    pub end_ms: i64,
+    pub duration_ms: i64,
+    pub video_codec: Option<String>,
+    pub audio_codec: Option<String>,
+    pub width: Option<i64>,
+    pub height: Option<i64>,
+    pub created_ms: i64,
+    pub updated_ms: i64,
+    pub callback_state: String,
+    pub deleted: bool,
+    pub download_state: String,
+    pub download_path: Option<String>,
+    pub downloaded_bytes: i64,
+}
+
+/// The columns a SELECT must name to build a [`CachedRecording`].
+pub(crate) const COLUMNS: &str = "server_id, file_id, video_id, record_file_id, stream_code, \
+    channel_id, room_id, user_id, record_id, file_name, tags, format, url, size, start_ms, end_ms, \
+    duration_ms, video_codec, audio_codec, width, height, created_ms, updated_ms, callback_state, \
+    deleted, download_state, download_path, downloaded_bytes";
+
+impl RecordingCache {
+    /// Inserts or updates the server-side fields of rows (the download state is kept), in one
+    /// transaction: a sync page is applied whole or not at all.
+    pub async fn upsert(&self, rows: &[CachedRecording]) -> Result<(), CacheError> {
+        let mut tx = self.pool().begin().await?;
+        for r in rows {
+            sqlx::query(
+                "INSERT INTO recordings (server_id, file_id, video_id, record_file_id, stream_code,
+                    channel_id, room_id, user_id, record_id, file_name, tags, format, url, size,
+                    start_ms, end_ms, duration_ms, video_codec, audio_codec, width, height,
+                    created_ms, updated_ms, callback_state, deleted)
+                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16,
+                    ?17, ?18, ?19, ?20, ?21, ?22, ?23, ?24, ?25)
+                 ON CONFLICT (server_id, file_id) DO UPDATE SET
+                    video_id = excluded.video_id, record_file_id = excluded.record_file_id,
+                    stream_code = excluded.stream_code, channel_id = excluded.channel_id,
+                    room_id = excluded.room_id, user_id = excluded.user_id,
+                    record_id = excluded.record_id, file_name = excluded.file_name,
+                    tags = excluded.tags, format = excluded.format, url = excluded.url,
+                    size = excluded.size, start_ms = excluded.start_ms, end_ms = excluded.end_ms,
+                    duration_ms = excluded.duration_ms, video_codec = excluded.video_codec,
+                    audio_codec = excluded.audio_codec, width = excluded.width,
+                    height = excluded.height, created_ms = excluded.created_ms,
+                    updated_ms = excluded.updated_ms, callback_state = excluded.callback_state,
+                    deleted = excluded.deleted
+                 WHERE excluded.updated_ms >= recordings.updated_ms",
+            )
+            .bind(r.server_id)
+            .bind(&r.file_id)
+            .bind(&r.video_id)
+            .bind(&r.record_file_id)
+            .bind(&r.stream_code)
+            .bind(&r.channel_id)
+            .bind(&r.room_id)
+            .bind(&r.user_id)
+            .bind(&r.record_id)
+            .bind(&r.file_name)
+            .bind(&r.tags)
+            .bind(&r.format)
+            .bind(&r.url)
+            .bind(r.size)
+            .bind(r.start_ms)
+            .bind(r.end_ms)
+            .bind(r.duration_ms)
+            .bind(&r.video_codec)
+            .bind(&r.audio_codec)
+            .bind(r.width)
+            .bind(r.height)
+            .bind(r.created_ms)
+            .bind(r.updated_ms)
+            .bind(&r.callback_state)
+            .bind(r.deleted)
+            .execute(&mut *tx)
+            .await?;
+        }
+        tx.commit().await?;
+        Ok(())
+    }
+
+    /// One recording by its server and file id.
+    pub async fn get(
+        &self,
+        server_id: i64,
+        file_id: &str,
+    ) -> Result<Option<CachedRecording>, CacheError> {
+        // Only the constant column list is formatted in; values are bound.
+        let row = sqlx::query_as(AssertSqlSafe(format!(
+            "SELECT {COLUMNS} FROM recordings WHERE server_id = ?1 AND file_id = ?2"
+        )))
+        .bind(server_id)
+        .bind(file_id)
+        .fetch_optional(self.pool())
+        .await?;
+        Ok(row)
+    }
+
+    /// How many rows the cache holds (deleted ones included).
+    pub async fn count(&self) -> Result<i64, CacheError> {
+        Ok(sqlx::query_scalar("SELECT COUNT(*) FROM recordings")
+            .fetch_one(self.pool())
+            .await?)
+    }
+}

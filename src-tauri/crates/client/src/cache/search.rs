@@ -1,0 +1,209 @@
+//! Search over the cache: substring text search (FTS5 trigram, so Chinese and partial words
+//! match), filters, sort and keyset paging. Every value is a bound parameter; column names come
+//! only from [`Sort`].
+
+use serde::{Deserialize, Serialize};
+use sqlx::{QueryBuilder, Sqlite};
+
+use super::rows::{CachedRecording, COLUMNS};
+use super::{CacheError, RecordingCache};
+
+/// The trigram index needs three characters; shorter queries scan with LIKE instead.
+const TRIGRAM_MIN_CHARS: usize = 3;
+
+/// Result order. Ties are broken by the local row id so paging is stable.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Sort {
+    #[default]
+    NewestFirst,
+    OldestFirst,
+    LargestFirst,
+    LongestFirst,
+}
+
+impl Sort {
+    fn column(self) -> &'static str {
+        match self {
+            Sort::NewestFirst | Sort::OldestFirst => "start_ms",
+            Sort::LargestFirst => "size",
+            Sort::LongestFirst => "duration_ms",
+        }
+    }
+
+    fn descending(self) -> bool {
+        !matches!(self, Sort::OldestFirst)
+    }
+}
+
+/// What to look for.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(default)]
+pub struct SearchQuery {
+    /// Typed text: matched as a substring of stream code, room, user, file name, tags, record id.
+    pub text: String,
+    pub format: Option<String>,
+    pub room_id: Option<String>,
+    pub callback_state: Option<String>,
+    /// Start time range, unix ms, inclusive.
+    pub from_ms: Option<i64>,
+    pub to_ms: Option<i64>,
+    pub include_deleted: bool,
+    pub sort: Sort,
+    /// Page size (1..=500; 0 means 100).
+    pub limit: u32,
+    /// The `next` of the previous page.
+    pub after: Option<String>,
+}
+
+/// One page of results.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Page {
+    pub rows: Vec<CachedRecording>,
+    /// Pass as `after` for the next page; `None` on the last page.
+    pub next: Option<String>,
+}
+
+/// Keyset position: the sort value and the row id of the last row of a page.
+fn parse_cursor(cursor: &str) -> Result<(i64, i64), CacheError> {
+    let bad = || CacheError::BadCursor(cursor.to_owned());
+    let (value, id) = cursor.split_once(':').ok_or_else(bad)?;
+    Ok((
+        value.parse().map_err(|_| bad())?,
+        id.parse().map_err(|_| bad())?,
+    ))
+}
+
+/// `text` as one FTS5 phrase: quotes doubled, so nothing typed is FTS syntax.
+fn fts_phrase(text: &str) -> String {
+    format!("\"{}\"", text.replace('"', "\"\""))
+}
+
+/// `text` as a LIKE pattern matching it anywhere, with `\` escaping the wildcards.
+fn like_anywhere(text: &str) -> String {
+    let escaped = text
+        .replace('\\', "\\\\")
+        .replace('%', "\\%")
+        .replace('_', "\\_");
+    format!("%{escaped}%")
+}
+
+impl RecordingCache {
+    /// One page of recordings matching `query`.
+    pub async fn search(&self, query: &SearchQuery) -> Result<Page, CacheError> {
+        let limit = match query.limit {
+            0 => 100,
+            n => n.min(500),
+        } as i64;
+        let sort_col = query.sort.column();
+        let (cmp, dir) = if query.sort.descending() {
+            ("<", "DESC")
+        } else {
+            (">", "ASC")
+        };
+
+        let mut sql: QueryBuilder<Sqlite> = QueryBuilder::new(format!(
+            "SELECT {COLUMNS}, id, {sort_col} AS sort_value FROM recordings WHERE 1 = 1"
+        ));
+        let text = query.text.trim();
+        if text.chars().count() >= TRIGRAM_MIN_CHARS {
+            sql.push(" AND id IN (SELECT rowid FROM recordings_fts WHERE recordings_fts MATCH ")
+                .push_bind(fts_phrase(text))
+                .push(")");
+        } else if !text.is_empty() {
+            let pattern = like_anywhere(text);
+            sql.push(" AND (");
+            for (i, col) in [
+                "stream_code",
+                "room_id",
+                "user_id",
+                "file_name",
+                "tags",
+                "record_id",
+            ]
+            .iter()
+            .enumerate()
+            {
+                if i > 0 {
+                    sql.push(" OR ");
+                }
+                sql.push(format!("{col} LIKE "))
+                    .push_bind(pattern.clone())
+                    .push(" ESCAPE '\\'");
+            }
+            sql.push(")");
+        }
+        if !query.include_deleted {
+            sql.push(" AND deleted = 0");
+        }
+        for (col, value) in [
+            ("format", &query.format),
+            ("room_id", &query.room_id),
+            ("callback_state", &query.callback_state),
+        ] {
+            if let Some(value) = value {
+                sql.push(format!(" AND {col} = ")).push_bind(value.clone());
+            }
+        }
+        if let Some(from) = query.from_ms {
+            sql.push(" AND start_ms >= ").push_bind(from);
+        }
+        if let Some(to) = query.to_ms {
+            sql.push(" AND start_ms <= ").push_bind(to);
+        }
+        if let Some(after) = &query.after {
+            let (value, id) = parse_cursor(after)?;
+            sql.push(format!(" AND ({sort_col}, id) {cmp} ("))
+                .push_bind(value)
+                .push(", ")
+                .push_bind(id)
+                .push(")");
+        }
+        sql.push(format!(" ORDER BY {sort_col} {dir}, id {dir} LIMIT "))
+            .push_bind(limit + 1);
+
+        let rows: Vec<PagedRow> = sql.build_query_as().fetch_all(self.pool()).await?;
+        let has_more = rows.len() as i64 > limit;
+        let rows: Vec<PagedRow> = rows.into_iter().take(limit as usize).collect();
+        let next = has_more
+            .then(|| rows.last().map(|r| format!("{}:{}", r.sort_value, r.id)))
+            .flatten();
+        Ok(Page {
+            rows: rows.into_iter().map(|r| r.recording).collect(),
+            next,
+        })
+    }
+}
+
+#[derive(sqlx::FromRow)]
+struct PagedRow {
+    #[sqlx(flatten)]
+    recording: CachedRecording,
+    id: i64,
+    sort_value: i64,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn fts_phrase_neutralizes_syntax() {
+        assert_eq!(fts_phrase(r#"a "b" OR c*"#), r#""a ""b"" OR c*""#);
+    }
+
+    #[test]
+    fn like_pattern_escapes_wildcards() {
+        assert_eq!(like_anywhere("5%_a\\"), "%5\\%\\_a\\\\%");
+    }
+
+    #[test]
+    fn cursor_round_trip_and_garbage() {
+        assert_eq!(
+            parse_cursor("1700000000000:42").unwrap(),
+            (1700000000000, 42)
+        );
+        assert!(matches!(parse_cursor("x:1"), Err(CacheError::BadCursor(_))));
+        assert!(matches!(parse_cursor("12"), Err(CacheError::BadCursor(_))));
+    }
+}

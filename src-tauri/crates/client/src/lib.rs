@@ -1,0 +1,6 @@
+//! The Tally console's client side, with no Tauri dependency: the local recordings cache
+//! (SQLite), and — as the console grows — the HTTP API client, sync and downloads.
+
+pub mod cache;
+
+pub use cache::{CacheError, CachedRecording, OpenReport, RecordingCache};

@@ -1,0 +1,302 @@
+//! The recordings cache: search, paging, updates, and unusable files moved aside.
+
+use tally_client::cache::{SearchQuery, Sort};
+use tally_client::{CachedRecording, RecordingCache};
+
+fn recording(server_id: i64, n: i64, file_name: &str, room: &str) -> CachedRecording {
+    CachedRecording {
+        server_id,
+        file_id: format!("{}", 9_000_000_000 + n),
+        video_id: format!("1400_{n:032x}"),
+        record_file_id: format!("{}", 9_000_000_000 + n),
+        stream_code: format!("8888_{n:032x}"),
+        channel_id: format!("8888_{n:032x}"),
+        room_id: room.to_owned(),
+        user_id: format!("user{}", n % 7),
+        record_id: format!("r{n}"),
+        file_name: file_name.to_owned(),
+        tags: "lesson math".to_owned(),
+        format: if n % 2 == 0 { "mp4" } else { "flv" }.to_owned(),
+        url: format!("http://127.0.0.1:8080/vod/live/{n}.mp4"),
+        size: 1_000 + n,
+        start_ms: 1_700_000_000_000 + n * 60_000,
+        end_ms: 1_700_000_000_000 + n * 60_000 + 30_000,
+        duration_ms: 30_000,
+        video_codec: Some("h264".into()),
+        audio_codec: Some("aac".into()),
+        width: Some(1280),
+        height: Some(720),
+        created_ms: 1_700_000_000_000 + n * 60_000 + 31_000,
+        updated_ms: 1_700_000_000_000 + n * 60_000 + 31_000,
+        callback_state: "delivered".into(),
+        deleted: false,
+        download_state: "none".into(),
+        download_path: None,
+        downloaded_bytes: 0,
+    }
+}
+
+async fn cache_with(rows: &[CachedRecording]) -> (tempfile::TempDir, RecordingCache) {
+    let dir = tempfile::tempdir().unwrap();
+    let (cache, report) = RecordingCache::open(&dir.path().join("cache.db"))
+        .await
+        .unwrap();
+    assert_eq!(report.moved_aside, None);
+    let server = cache.server_id("http://127.0.0.1:8080").await.unwrap();
+    assert_eq!(server, rows.first().map(|r| r.server_id).unwrap_or(server));
+    cache.upsert(rows).await.unwrap();
+    (dir, cache)
+}
+
+fn names(rows: &[CachedRecording]) -> Vec<&str> {
+    rows.iter().map(|r| r.file_name.as_str()).collect()
+}
+
+#[tokio::test]
+async fn chinese_substring_finds_the_file() {
+    let (_dir, cache) = cache_with(&[
+        recording(1, 1, "数学课第三讲录像", "room-a"),
+        recording(1, 2, "English lesson", "room-a"),
+        recording(1, 3, "物理课第一讲", "room-b"),
+    ])
+    .await;
+    let query = |text: &str| SearchQuery {
+        text: text.into(),
+        ..Default::default()
+    };
+    assert_eq!(
+        names(&cache.search(&query("第三讲")).await.unwrap().rows),
+        ["数学课第三讲录像"]
+    );
+    // Two characters are below the trigram size: the LIKE fallback still finds substrings.
+    assert_eq!(
+        names(&cache.search(&query("物理")).await.unwrap().rows),
+        ["物理课第一讲"]
+    );
+    assert_eq!(
+        names(&cache.search(&query("nglish")).await.unwrap().rows),
+        ["English lesson"]
+    );
+}
+
+#[tokio::test]
+async fn search_matches_stream_code_room_user_and_record_id() {
+    let (_dir, cache) = cache_with(&[
+        recording(1, 10, "a", "room-x"),
+        recording(1, 11, "b", "room-y"),
+    ])
+    .await;
+    let find = |text: String| {
+        let cache = cache.clone();
+        async move {
+            let q = SearchQuery {
+                text,
+                ..Default::default()
+            };
+            names(&cache.search(&q).await.unwrap().rows)
+                .iter()
+                .map(|s| s.to_string())
+                .collect::<Vec<_>>()
+        }
+    };
+    assert_eq!(find(format!("8888_{:032x}", 10)).await, ["a"]);
+    assert_eq!(find("room-y".into()).await, ["b"]);
+    assert_eq!(find("r11".into()).await, ["b"]);
+    assert_eq!(find("user4".into()).await, ["b"]);
+}
+
+#[tokio::test]
+async fn typed_syntax_is_text_not_a_query() {
+    let (_dir, cache) = cache_with(&[
+        recording(1, 1, r#"say "hi" OR*"#, "r"),
+        recording(1, 2, "100%_done", "r"),
+    ])
+    .await;
+    for text in [r#""hi" OR*"#, "%_", "0%_d"] {
+        let page = cache
+            .search(&SearchQuery {
+                text: text.into(),
+                ..Default::default()
+            })
+            .await
+            .unwrap();
+        assert_eq!(page.rows.len(), 1, "{text}");
+    }
+    let none = cache
+        .search(&SearchQuery {
+            text: "%".into(),
+            ..Default::default()
+        })
+        .await
+        .unwrap();
+    assert_eq!(names(&none.rows), ["100%_done"]);
+}
+
+#[tokio::test]
+async fn filters_by_format_room_and_date() {
+    let rows: Vec<_> = (0..20)
+        .map(|n| recording(1, n, &format!("f{n}"), if n < 10 { "a" } else { "b" }))
+        .collect();
+    let (_dir, cache) = cache_with(&rows).await;
+    let page = cache
+        .search(&SearchQuery {
+            format: Some("mp4".into()),
+            room_id: Some("b".into()),
+            from_ms: Some(rows[12].start_ms),
+            to_ms: Some(rows[16].start_ms),
+            ..Default::default()
+        })
+        .await
+        .unwrap();
+    assert_eq!(names(&page.rows), ["f16", "f14", "f12"]);
+}
+
+#[tokio::test]
+async fn paging_visits_every_row_once_in_order() {
+    let rows: Vec<_> = (0..57)
+        .map(|n| recording(1, n, &format!("f{n}"), "a"))
+        .collect();
+    let (_dir, cache) = cache_with(&rows).await;
+    for sort in [Sort::NewestFirst, Sort::OldestFirst, Sort::LargestFirst] {
+        let mut seen = Vec::new();
+        let mut after = None;
+        loop {
+            let page = cache
+                .search(&SearchQuery {
+                    limit: 10,
+                    after: after.clone(),
+                    sort,
+                    ..Default::default()
+                })
+                .await
+                .unwrap();
+            seen.extend(page.rows.iter().map(|r| r.start_ms));
+            match page.next {
+                Some(next) => after = Some(next),
+                None => break,
+            }
+        }
+        let mut expected: Vec<i64> = rows.iter().map(|r| r.start_ms).collect();
+        expected.sort();
+        if sort != Sort::OldestFirst {
+            expected.reverse();
+        }
+        assert_eq!(seen, expected, "{sort:?}");
+    }
+}
+
+#[tokio::test]
+async fn bad_cursor_is_an_error() {
+    let (_dir, cache) = cache_with(&[recording(1, 1, "a", "r")]).await;
+    let err = cache
+        .search(&SearchQuery {
+            after: Some("nope".into()),
+            ..Default::default()
+        })
+        .await
+        .unwrap_err();
+    assert!(err.to_string().contains("bad page cursor"), "{err}");
+}
+
+#[tokio::test]
+async fn upsert_updates_changed_rows_and_hides_deleted_ones() {
+    let mut row = recording(1, 1, "old name", "r");
+    let (_dir, cache) = cache_with(&[row.clone()]).await;
+    row.file_name = "新名字".into();
+    row.callback_state = "failed".into();
+    row.updated_ms += 1;
+    cache.upsert(&[row.clone()]).await.unwrap();
+    let got = cache.get(1, &row.file_id).await.unwrap().unwrap();
+    assert_eq!(
+        (got.file_name.as_str(), got.callback_state.as_str()),
+        ("新名字", "failed")
+    );
+    assert!(cache
+        .search(&SearchQuery {
+            text: "old name".into(),
+            ..Default::default()
+        })
+        .await
+        .unwrap()
+        .rows
+        .is_empty());
+
+    // An older copy of the row (a sync replaying a page) does not win over a newer one.
+    let mut stale = row.clone();
+    stale.file_name = "stale".into();
+    stale.updated_ms -= 1;
+    cache.upsert(&[stale]).await.unwrap();
+    assert_eq!(
+        cache.get(1, &row.file_id).await.unwrap().unwrap().file_name,
+        "新名字"
+    );
+
+    row.deleted = true;
+    row.updated_ms += 1;
+    cache.upsert(&[row.clone()]).await.unwrap();
+    assert!(cache
+        .search(&SearchQuery::default())
+        .await
+        .unwrap()
+        .rows
+        .is_empty());
+    let with_deleted = SearchQuery {
+        include_deleted: true,
+        ..Default::default()
+    };
+    assert_eq!(cache.search(&with_deleted).await.unwrap().rows.len(), 1);
+    assert_eq!(cache.count().await.unwrap(), 1);
+}
+
+#[tokio::test]
+async fn corrupt_cache_file_is_moved_aside_and_rebuilt() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("cache.db");
+    std::fs::write(
+        &path,
+        b"this is not a sqlite database, just some bytes on disk....",
+    )
+    .unwrap();
+    let (cache, report) = RecordingCache::open(&path).await.unwrap();
+    let (aside, reason) = report.moved_aside.expect("the bad file is moved aside");
+    assert!(reason.contains("damaged or not a database"), "{reason}");
+    assert_eq!(
+        std::fs::read(&aside).unwrap(),
+        b"this is not a sqlite database, just some bytes on disk....",
+        "the old file is kept, not dropped"
+    );
+    assert_eq!(cache.count().await.unwrap(), 0);
+}
+
+#[tokio::test]
+async fn newer_schema_cache_is_moved_aside() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("cache.db");
+    {
+        let (cache, _) = RecordingCache::open(&path).await.unwrap();
+        cache
+            .upsert(&[recording(cache.server_id("s").await.unwrap(), 1, "a", "r")])
+            .await
+            .unwrap();
+        cache.close().await;
+    }
+    // Pretend a future Tally migrated it further.
+    {
+        use sqlx::Connection;
+        let mut conn = sqlx::SqliteConnection::connect(&format!("sqlite://{}", path.display()))
+            .await
+            .unwrap();
+        sqlx::query(
+            "INSERT INTO _sqlx_migrations (version, description, success, checksum, execution_time)
+             VALUES (9999, 'future', 1, x'00', 0)",
+        )
+        .execute(&mut conn)
+        .await
+        .unwrap();
+        conn.close().await.unwrap();
+    }
+    let (cache, report) = RecordingCache::open(&path).await.unwrap();
+    let (_, reason) = report.moved_aside.expect("moved aside");
+    assert!(reason.contains("newer Tally"), "{reason}");
+    assert_eq!(cache.count().await.unwrap(), 0);
+}
