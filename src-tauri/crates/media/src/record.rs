@@ -203,11 +203,15 @@ impl RecordTask {
         if frame.kind == Kind::Video && !video_track {
             return;
         }
-        if matches!(frame.kind, Kind::Video | Kind::Audio) {
+        // The segment's end follows the track that defines it: video when there is video.
+        let defining = if video_track { Kind::Video } else { Kind::Audio };
+        if frame.kind == defining && self.segment.is_some() {
             if frame.dts > self.last_dts {
                 self.last_step = (frame.dts - self.last_dts).min(1_000);
             }
             self.last_dts = self.last_dts.max(frame.dts);
+        } else if frame.kind == defining {
+            self.last_dts = frame.dts;
         }
         if let Some(next_check) = self.disk_blocked_until {
             if !can_start || frame.dts < next_check {

@@ -129,12 +129,15 @@ async fn wait_for(
                 "server closed the connection (refused?)".into(),
             ));
         }
+        // The whole batch is handled even after the wanted event: the session can put packets
+        // after it (the chunk-size change follows the connect acceptance).
+        let mut found = false;
         for r in s
             .handle_input(&buf[..n])
             .map_err(|e| ReplayError::Rtmp(format!("{e:?}")))?
         {
             match r {
-                ClientSessionResult::RaisedEvent(e) if want(&e) => return Ok(()),
+                ClientSessionResult::RaisedEvent(e) if want(&e) => found = true,
                 ClientSessionResult::RaisedEvent(
                     ClientSessionEvent::ConnectionRequestRejected { description },
                 ) => {
@@ -144,6 +147,9 @@ async fn wait_for(
                 }
                 other => send(sock, other).await?,
             }
+        }
+        if found {
+            return Ok(());
         }
     }
 }
