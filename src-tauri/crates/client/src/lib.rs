@@ -2,5 +2,6 @@
 //! (SQLite), and — as the console grows — the HTTP API client, sync and downloads.
 
 pub mod cache;
+pub mod download;
 
 pub use cache::{CacheError, CachedRecording, OpenReport, RecordingCache};

@@ -1,0 +1,164 @@
+//! Downloading a recording to disk: into `<dest>.part`, resumed with an HTTP Range request
+//! after an interruption, checked against the expected size, then renamed into place. A file
+//! whose size is wrong stays `.part` and is reported, never presented as good.
+
+use std::path::{Path, PathBuf};
+
+use reqwest::header::{AUTHORIZATION, CONTENT_RANGE, RANGE};
+use reqwest::StatusCode;
+use tokio::fs::{File, OpenOptions};
+use tokio::io::AsyncWriteExt;
+
+/// What to fetch and where to put it.
+#[derive(Clone, Debug)]
+pub struct DownloadRequest {
+    pub url: String,
+    pub dest: PathBuf,
+    /// The size the index says the file has; the download must end with exactly this many bytes.
+    pub expected_size: u64,
+    pub token: Option<String>,
+}
+
+/// Progress so far.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Progress {
+    pub bytes: u64,
+    pub total: u64,
+}
+
+/// Why a download did not finish.
+#[derive(Debug, thiserror::Error)]
+pub enum DownloadError {
+    #[error("download of {url} failed: {source}")]
+    Http {
+        url: String,
+        #[source]
+        source: reqwest::Error,
+    },
+    #[error("the server answered {status} for {url}")]
+    Status { url: String, status: StatusCode },
+    #[error("writing {path}: {source}")]
+    Io {
+        path: PathBuf,
+        #[source]
+        source: std::io::Error,
+    },
+    #[error("{path} has {got} bytes but the recording has {expected}; kept as .part, not saved")]
+    SizeMismatch {
+        path: PathBuf,
+        expected: u64,
+        got: u64,
+    },
+}
+
+/// The partial file next to `dest`.
+pub fn part_path(dest: &Path) -> PathBuf {
+    let mut name = dest.file_name().unwrap_or_default().to_os_string();
+    name.push(".part");
+    dest.with_file_name(name)
+}
+
+/// Downloads `req`, resuming from an existing `.part`, calling `progress` as bytes arrive.
+/// Returns the final path.
+pub async fn download(
+    client: &reqwest::Client,
+    req: &DownloadRequest,
+    mut progress: impl FnMut(Progress),
+) -> Result<PathBuf, DownloadError> {
+    let part = part_path(&req.dest);
+    let io = |path: &Path| {
+        let path = path.to_path_buf();
+        move |source| DownloadError::Io { path, source }
+    };
+    if let Some(dir) = part.parent() {
+        tokio::fs::create_dir_all(dir).await.map_err(io(dir))?;
+    }
+    let have = match tokio::fs::metadata(&part).await {
+        Ok(m) => m.len(),
+        Err(_) => 0,
+    };
+
+    let mut file = if have >= req.expected_size && have > 0 {
+        // Everything is already here (interrupted after the last byte): only the checks remain.
+        None
+    } else {
+        let mut request = client.get(&req.url);
+        if have > 0 {
+            request = request.header(RANGE, format!("bytes={have}-"));
+        }
+        if let Some(token) = &req.token {
+            request = request.header(AUTHORIZATION, format!("Bearer {token}"));
+        }
+        let http = |source| DownloadError::Http {
+            url: req.url.clone(),
+            source,
+        };
+        let mut response = request.send().await.map_err(http)?;
+        let status = response.status();
+        let resumed = status == StatusCode::PARTIAL_CONTENT
+            && response
+                .headers()
+                .get(CONTENT_RANGE)
+                .and_then(|v| v.to_str().ok())
+                .is_some_and(|v| v.starts_with(&format!("bytes {have}-")));
+        if !status.is_success() {
+            return Err(DownloadError::Status {
+                url: req.url.clone(),
+                status,
+            });
+        }
+        // A server that ignores Range sends the whole file: start over rather than append.
+        let mut offset = if resumed { have } else { 0 };
+        let mut out = OpenOptions::new()
+            .create(true)
+            .write(true)
+            .append(resumed)
+            .truncate(!resumed)
+            .open(&part)
+            .await
+            .map_err(io(&part))?;
+        progress(Progress {
+            bytes: offset,
+            total: req.expected_size,
+        });
+        let received = loop {
+            match response.chunk().await {
+                Ok(Some(chunk)) => {
+                    out.write_all(&chunk).await.map_err(io(&part))?;
+                    offset += chunk.len() as u64;
+                    progress(Progress {
+                        bytes: offset,
+                        total: req.expected_size,
+                    });
+                }
+                Ok(None) => break Ok(()),
+                Err(e) => break Err(http(e)),
+            }
+        };
+        // Keep what arrived before a cut: the next attempt resumes from it.
+        out.flush().await.map_err(io(&part))?;
+        received?;
+        Some(out)
+    };
+    if let Some(out) = file.take() {
+        out.sync_all().await.map_err(io(&part))?;
+    }
+
+    let got = tokio::fs::metadata(&part).await.map_err(io(&part))?.len();
+    if got != req.expected_size {
+        return Err(DownloadError::SizeMismatch {
+            path: part,
+            expected: req.expected_size,
+            got,
+        });
+    }
+    tokio::fs::rename(&part, &req.dest)
+        .await
+        .map_err(io(&req.dest))?;
+    if let Some(dir) = req.dest.parent() {
+        if let Ok(dir) = File::open(dir).await {
+            let _ = dir.sync_all().await;
+        }
+    }
+    Ok(req.dest.clone())
+}
