@@ -261,6 +261,14 @@ impl StreamActor {
                 media,
                 reply,
             } => {
+                if self.publisher.as_ref().is_some_and(|p| p.media.is_closed()) {
+                    // The previous publisher is gone but its last frames are still queued:
+                    // finish them first, so a quick reconnect is not taken for a duplicate.
+                    while let Some(m) = self.publisher.as_mut().and_then(|p| p.media.try_recv().ok()) {
+                        self.on_media(m).await;
+                    }
+                    self.unpublished("connection closed").await;
+                }
                 if let Some(old) = &self.publisher {
                     if !self.shared.config.replace_duplicate_publisher {
                         let why = format!(
