@@ -58,8 +58,11 @@ fn avc_err(detail: impl Into<String>) -> ConfigError {
     }
 }
 
+/// NAL length size, SPS list and PPS list of an avcC.
+pub type AvccLists = (usize, Vec<Vec<u8>>, Vec<Vec<u8>>);
+
 /// Walks an AVCDecoderConfigurationRecord: (length size, SPS list, PPS list).
-pub fn parse_avcc(record: &[u8]) -> Result<(usize, Vec<Vec<u8>>, Vec<Vec<u8>>), ConfigError> {
+pub fn parse_avcc(record: &[u8]) -> Result<AvccLists, ConfigError> {
     fn take<'a>(b: &mut &'a [u8], n: usize) -> Result<&'a [u8], ConfigError> {
         if b.len() < n {
             return Err(avc_err(format!("needs {n} more bytes, {} left", b.len())));

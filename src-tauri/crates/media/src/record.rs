@@ -58,7 +58,7 @@ pub struct RecordSpec {
 /// Messages from the stream actor.
 pub enum RecordMsg {
     /// The stream's decoder configurations changed (or are sent for the first time).
-    Codecs(Codecs),
+    Codecs(Box<Codecs>),
     /// A frame with its wall-clock time (unix ms).
     Frame(Frame, i64),
     /// The publisher left: close the open segment, keep the session for a reconnect.
@@ -156,7 +156,7 @@ impl RecordTask {
     fn run(mut self, mut rx: mpsc::Receiver<RecordMsg>) {
         while let Some(msg) = rx.blocking_recv() {
             match msg {
-                RecordMsg::Codecs(c) => self.codecs = c,
+                RecordMsg::Codecs(c) => self.codecs = *c,
                 RecordMsg::Frame(f, wall) => self.on_frame(f, wall),
                 RecordMsg::Pause => self.pause(),
                 RecordMsg::Close(reason, reply) => {
@@ -204,7 +204,11 @@ impl RecordTask {
             return;
         }
         // The segment's end follows the track that defines it: video when there is video.
-        let defining = if video_track { Kind::Video } else { Kind::Audio };
+        let defining = if video_track {
+            Kind::Video
+        } else {
+            Kind::Audio
+        };
         if frame.kind == defining && self.segment.is_some() {
             if frame.dts > self.last_dts {
                 self.last_step = (frame.dts - self.last_dts).min(1_000);

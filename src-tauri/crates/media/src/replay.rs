@@ -154,8 +154,8 @@ async fn wait_for(
     }
 }
 
-/// Connects and publishes; returns the socket ready for media.
-async fn connect(url: &str) -> Result<(TcpStream, ClientSession), ReplayError> {
+/// Connects and publishes; returns the socket and session, ready for media.
+pub async fn connect(url: &str) -> Result<(TcpStream, ClientSession), ReplayError> {
     let (host, app, key, tc_url) = split_url(url)?;
     let mut sock = TcpStream::connect(&host)
         .await

@@ -264,7 +264,11 @@ impl StreamActor {
                 if self.publisher.as_ref().is_some_and(|p| p.media.is_closed()) {
                     // The previous publisher is gone but its last frames are still queued:
                     // finish them first, so a quick reconnect is not taken for a duplicate.
-                    while let Some(m) = self.publisher.as_mut().and_then(|p| p.media.try_recv().ok()) {
+                    while let Some(m) = self
+                        .publisher
+                        .as_mut()
+                        .and_then(|p| p.media.try_recv().ok())
+                    {
                         self.on_media(m).await;
                     }
                     self.unpublished("connection closed").await;
@@ -441,7 +445,8 @@ impl StreamActor {
         let config_changed = matches!(frame.kind, Kind::VideoConfig | Kind::AudioConfig);
         for r in self.auto.iter().chain(&self.manual) {
             if config_changed {
-                r.send(RecordMsg::Codecs(self.codecs.clone())).await;
+                r.send(RecordMsg::Codecs(Box::new(self.codecs.clone())))
+                    .await;
             }
             r.send(RecordMsg::Frame(frame.clone(), wall)).await;
         }

@@ -68,7 +68,7 @@ impl Timeline {
         let mut out = unwrapped + self.offset;
         let delta = out - self.last_out as i64;
         let first = self.last_video.is_none() && self.last_audio.is_none();
-        if !first && (delta > MAX_FORWARD_JUMP_MS || delta < -MAX_BACKWARD_JITTER_MS) {
+        if !first && !(-MAX_BACKWARD_JITTER_MS..=MAX_FORWARD_JUMP_MS).contains(&delta) {
             // Re-base so this frame follows the previous one by one frame step.
             let target = self.last_out + self.step();
             self.offset = target as i64 - unwrapped;

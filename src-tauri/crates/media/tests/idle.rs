@@ -15,10 +15,20 @@ async fn frozen_publisher_is_closed_after_the_idle_timeout_with_files_intact() {
     let url = format!("rtmp://{}/live/frozen?record=flv,mp4", engine.rtmp_addr());
     let child = ffmpeg_publish(&url, 60, Tracks::AudioVideo);
     let pid = child.id() as i32;
-    collect_until(&mut events, Duration::from_secs(10), |e| e.iter().filter(|e| matches!(e, EngineEvent::SegmentProgress { .. })).count() >= 6).await;
+    collect_until(&mut events, Duration::from_secs(10), |e| {
+        e.iter()
+            .filter(|e| matches!(e, EngineEvent::SegmentProgress { .. }))
+            .count()
+            >= 6
+    })
+    .await;
     // SAFETY: plain kill(2) on our own child.
     unsafe { libc::kill(pid, libc::SIGSTOP) };
-    let all = collect_until(&mut events, Duration::from_secs(15), |e| e.iter().any(|e| matches!(e, EngineEvent::RecordingEnded { .. }))).await;
+    let all = collect_until(&mut events, Duration::from_secs(15), |e| {
+        e.iter()
+            .any(|e| matches!(e, EngineEvent::RecordingEnded { .. }))
+    })
+    .await;
     unsafe { libc::kill(pid, libc::SIGKILL) };
     let _ = wait_child(child).await;
     let ended = all.iter().find_map(|e| match e {
@@ -29,7 +39,11 @@ async fn frozen_publisher_is_closed_after_the_idle_timeout_with_files_intact() {
     let segs = closed(&all);
     assert_eq!(segs.len(), 2);
     for s in &segs {
-        assert!(s.duration_ms >= 2_000, "kept what was recorded: {} ms", s.duration_ms);
+        assert!(
+            s.duration_ms >= 2_000,
+            "kept what was recorded: {} ms",
+            s.duration_ms
+        );
         assert_eq!(stream_types(&s.path).len(), 2);
         assert!(duration_s(&s.path) >= 2.0);
     }

@@ -20,7 +20,12 @@ fn shared(dir: &std::path::Path) -> Arc<Shared> {
     config.idle_timeout = Duration::from_secs(60);
     config.free_space_reserve = 0;
     let (events, _) = broadcast::channel(4096);
-    Arc::new(Shared { config, events, streams: Mutex::new(HashMap::new()), manual: Mutex::new(HashMap::new()) })
+    Arc::new(Shared {
+        config,
+        events,
+        streams: Mutex::new(HashMap::new()),
+        manual: Mutex::new(HashMap::new()),
+    })
 }
 
 /// The bundled clip's frames, first `ms` milliseconds.
@@ -31,7 +36,10 @@ fn clip_frames(ms: u32) -> Vec<MediaMsg> {
     while let Some((tag, n)) = parse_tag(&clip[pos..], pos).unwrap() {
         if tag.timestamp <= ms {
             if let Some(f) = frame::parse_tag(tag.tag_type, clip.slice_ref(tag.body)).unwrap() {
-                out.push(MediaMsg { raw_ts: tag.timestamp, frame: f });
+                out.push(MediaMsg {
+                    raw_ts: tag.timestamp,
+                    frame: f,
+                });
             }
         }
         pos += n;
@@ -43,7 +51,16 @@ async fn publish(s: &Arc<Shared>, ms: u32) -> mpsc::Sender<MediaMsg> {
     let (tx, rx) = mpsc::channel(4096);
     let (reply, answer) = oneshot::channel();
     let params = PushParams::parse("s1?record=flv").unwrap();
-    s.send("live", "s1", StreamCmd::Publish { conn_id: 1, params, media: rx, reply });
+    s.send(
+        "live",
+        "s1",
+        StreamCmd::Publish {
+            conn_id: 1,
+            params,
+            media: rx,
+            reply,
+        },
+    );
     answer.await.unwrap().unwrap();
     for m in clip_frames(ms) {
         tx.send(m).await.unwrap();
@@ -51,7 +68,10 @@ async fn publish(s: &Arc<Shared>, ms: u32) -> mpsc::Sender<MediaMsg> {
     tx
 }
 
-async fn next_ended(rx: &mut broadcast::Receiver<EngineEvent>, closed: &mut Vec<tally_media::SegmentClosed>) -> EndReason {
+async fn next_ended(
+    rx: &mut broadcast::Receiver<EngineEvent>,
+    closed: &mut Vec<tally_media::SegmentClosed>,
+) -> EndReason {
     loop {
         match rx.recv().await.unwrap() {
             EngineEvent::RecordingEnded { reason, .. } => return reason,
@@ -70,11 +90,21 @@ async fn recording_closes_after_the_idle_timeout_when_media_stops() {
     // The publisher stays connected (frozen): its sender is kept alive.
     let _frozen = publish(&s, 3_000).await;
     let mut closed = Vec::new();
-    assert_eq!(next_ended(&mut events, &mut closed).await, EndReason::IdleTimeout);
-    assert!(start.elapsed() >= Duration::from_secs(60), "closed only after the timeout");
+    assert_eq!(
+        next_ended(&mut events, &mut closed).await,
+        EndReason::IdleTimeout
+    );
+    assert!(
+        start.elapsed() >= Duration::from_secs(60),
+        "closed only after the timeout"
+    );
     assert_eq!(closed.len(), 1);
     assert!(closed[0].path.exists(), "files are kept");
-    assert!((2_900..=3_100).contains(&closed[0].duration_ms), "{}", closed[0].duration_ms);
+    assert!(
+        (2_900..=3_100).contains(&closed[0].duration_ms),
+        "{}",
+        closed[0].duration_ms
+    );
 }
 
 #[tokio::test(start_paused = true)]
@@ -86,9 +116,15 @@ async fn reconnect_within_the_window_continues_the_recording_in_a_new_segment() 
     tokio::time::advance(Duration::from_secs(30)).await;
     drop(publish(&s, 2_000).await);
     let mut closed = Vec::new();
-    assert_eq!(next_ended(&mut events, &mut closed).await, EndReason::IdleTimeout);
+    assert_eq!(
+        next_ended(&mut events, &mut closed).await,
+        EndReason::IdleTimeout
+    );
     assert_eq!(closed.len(), 2, "one segment per publish");
-    assert_eq!(closed[0].recording, closed[1].recording, "same recording session");
+    assert_eq!(
+        closed[0].recording, closed[1].recording,
+        "same recording session"
+    );
     assert_ne!(closed[0].path, closed[1].path);
     assert!(closed.iter().all(|c| c.path.exists()));
 }
@@ -100,9 +136,15 @@ async fn reconnect_after_the_window_starts_a_new_recording() {
     let mut events = s.events.subscribe();
     drop(publish(&s, 2_000).await);
     let mut first = Vec::new();
-    assert_eq!(next_ended(&mut events, &mut first).await, EndReason::IdleTimeout);
+    assert_eq!(
+        next_ended(&mut events, &mut first).await,
+        EndReason::IdleTimeout
+    );
     drop(publish(&s, 2_000).await);
     let mut second = Vec::new();
-    assert_eq!(next_ended(&mut events, &mut second).await, EndReason::IdleTimeout);
+    assert_eq!(
+        next_ended(&mut events, &mut second).await,
+        EndReason::IdleTimeout
+    );
     assert_ne!(first[0].recording, second[0].recording);
 }

@@ -10,9 +10,17 @@ use tally_media::{Format, Formats, RecordRequest};
 async fn record(tracks: Tracks, code: &str) -> Vec<tally_media::SegmentClosed> {
     let (engine, dir) = engine(|_| {}).await;
     let mut events = engine.subscribe();
-    let url = format!("rtmp://{}/live/{code}?record=flv,hls,mp4", engine.rtmp_addr());
+    let url = format!(
+        "rtmp://{}/live/{code}?record=flv,hls,mp4",
+        engine.rtmp_addr()
+    );
     assert!(wait_child(ffmpeg_publish(&url, 6, tracks)).await.success());
-    let all = collect_until(&mut events, Duration::from_secs(20), stream_ended_and_all_closed).await;
+    let all = collect_until(
+        &mut events,
+        Duration::from_secs(20),
+        stream_ended_and_all_closed,
+    )
+    .await;
     std::mem::forget(dir); // keep files for the assertions below; the OS temp dir is cleaned later
     closed(&all)
 }
@@ -23,8 +31,16 @@ async fn audio_only_publisher_is_recorded_with_an_audio_track_only() {
     assert_eq!(segs.len(), 3);
     for s in &segs {
         assert_eq!(stream_types(&s.path), vec!["audio"], "{}", s.path.display());
-        assert_eq!((s.video_codec.as_deref(), s.audio_codec.as_deref()), (None, Some("aac")));
-        assert!((duration_s(&s.path) - 6.0).abs() < 0.2, "{} lasts {}", s.path.display(), duration_s(&s.path));
+        assert_eq!(
+            (s.video_codec.as_deref(), s.audio_codec.as_deref()),
+            (None, Some("aac"))
+        );
+        assert!(
+            (duration_s(&s.path) - 6.0).abs() < 0.2,
+            "{} lasts {}",
+            s.path.display(),
+            duration_s(&s.path)
+        );
     }
 }
 
@@ -53,15 +69,31 @@ async fn manual_audio_only_recording_waits_for_the_stream_and_gives_m4a_compatib
     };
     // Started before anyone publishes: the recording waits for the stream.
     let id = engine.start_recording(req.clone()).await.unwrap();
-    assert_eq!(engine.start_recording(req).await.unwrap_err().code(), 30_000_415);
+    assert_eq!(
+        engine.start_recording(req).await.unwrap_err().code(),
+        30_000_415
+    );
     let url = format!("rtmp://{}/live/chan1", engine.rtmp_addr());
-    assert!(wait_child(ffmpeg_publish(&url, 5, Tracks::AudioVideo)).await.success());
-    collect_until(&mut events, Duration::from_secs(10), |e| e.iter().any(|e| matches!(e, tally_media::EngineEvent::StreamEnded { .. }))).await;
+    assert!(wait_child(ffmpeg_publish(&url, 5, Tracks::AudioVideo))
+        .await
+        .success());
+    collect_until(&mut events, Duration::from_secs(10), |e| {
+        e.iter()
+            .any(|e| matches!(e, tally_media::EngineEvent::StreamEnded { .. }))
+    })
+    .await;
     let segs = engine.stop_recording(id).await.unwrap();
     assert_eq!(segs.len(), 1);
     let s = &segs[0];
-    assert_eq!((s.format, s.manual, s.label.as_str()), (Format::Mp4, true, "lesson-1"));
+    assert_eq!(
+        (s.format, s.manual, s.label.as_str()),
+        (Format::Mp4, true, "lesson-1")
+    );
     assert_eq!(stream_types(&s.path), vec!["audio"]);
     assert!((duration_s(&s.path) - 5.0).abs() < 0.3);
-    assert_eq!(engine.stop_recording(id).await.unwrap_err().code(), 30_000_412, "a second stop says already stopped");
+    assert_eq!(
+        engine.stop_recording(id).await.unwrap_err().code(),
+        30_000_412,
+        "a second stop says already stopped"
+    );
 }

@@ -80,7 +80,7 @@ impl TsMuxer {
             PMT_PID => 2,
             _ => 3,
         };
-        let cc = self.cc[i].clone();
+        let cc = self.cc[i];
         self.cc[i].increment();
         TsHeader {
             transport_error_indicator: false,
@@ -164,7 +164,7 @@ impl TsMuxer {
             if keyframe {
                 self.write_tables(out)?;
             }
-            self.write_pes(out, VIDEO_PID, 0xe0, pts, Some(dts), &buf, keyframe)
+            self.write_pes(out, VIDEO_PID, pts, Some(dts), &buf, keyframe)
         });
         self.annexb = buf;
         result
@@ -188,27 +188,19 @@ impl TsMuxer {
         frame[5] |= ((len & 7) << 5) as u8;
         frame.extend_from_slice(raw);
         let random_access = self.video.is_none();
-        self.write_pes(
-            out,
-            AUDIO_PID,
-            0xc0,
-            pts_ms * 90,
-            None,
-            &frame,
-            random_access,
-        )
+        self.write_pes(out, AUDIO_PID, pts_ms * 90, None, &frame, random_access)
     }
 
     fn write_pes<W: Write>(
         &mut self,
         out: &mut W,
         p: u16,
-        stream_id: u8,
         pts: u64,
         dts: Option<u64>,
         data: &[u8],
         random_access: bool,
     ) -> Result<(), TsError> {
+        let stream_id = if p == VIDEO_PID { 0xe0 } else { 0xc0 };
         let mut w = TsPacketWriter::new(out);
         let with_pcr = p == self.pcr_pid();
         let af = (with_pcr || random_access).then(|| AdaptationField {
@@ -231,7 +223,7 @@ impl TsMuxer {
         let dts = dts.filter(|&d| d != pts);
         let pes_header = 9 + 5 + if dts.is_some() { 5 } else { 0 };
         let first = data.len().min(PAYLOAD - af_size - pes_header);
-        let after_len = 3 + (pes_header - 9 + 0) + data.len();
+        let after_len = 3 + (pes_header - 9) + data.len();
         // Video PES may exceed 64 KiB: 0 means "unbounded" and is allowed for video only.
         let pes_packet_len = if stream_id == 0xe0 || after_len > 0xffff {
             0

@@ -175,7 +175,7 @@ pub fn finalize_part(part: &Path, out: &Path) -> Result<RemuxOutcome> {
             .map_err(|e| EngineError::io("read", part, e))?;
         w.write_all(&data).map_err(io)?;
         muxer
-            .append_sample(&sample(&s, position))
+            .append_sample(&sample(s, position))
             .map_err(|e| err(out, e))?;
         position += s.size as u64;
     }

@@ -24,8 +24,10 @@ use crate::stream::{MediaMsg, Shared, StreamCmd};
 const HANDSHAKE_DEADLINE: Duration = Duration::from_secs(10);
 /// A connection that has not started publishing must send something this often.
 const IDLE_BEFORE_PUBLISH: Duration = Duration::from_secs(30);
-/// Largest chunk size accepted: larger ones only serve to make us buffer huge messages.
-pub const MAX_CHUNK_SIZE: u32 = 1 << 20;
+/// Bytes a connection may send without completing a single message. A large chunk size is
+/// legal (rml_rtmp accepts up to 2^31 - 1) but only a message of at most 2^24 - 1 bytes can
+/// follow, so anything beyond this is a peer making us buffer for nothing.
+const MAX_UNPRODUCTIVE_BYTES: usize = 1 << 25;
 /// RTMP aggregate message type.
 const AGGREGATE: u8 = 22;
 
@@ -86,6 +88,8 @@ struct Conn<'a> {
     app: Option<String>,
     /// Set when the connection must close after flushing `out`.
     closing: Option<Close>,
+    /// Bytes fed to the session since it last produced anything.
+    unproductive: usize,
 }
 
 async fn run(socket: &mut TcpStream, id: u64, shared: &Arc<Shared>) -> Result<(), Close> {
@@ -102,6 +106,7 @@ async fn run(socket: &mut TcpStream, id: u64, shared: &Arc<Shared>) -> Result<()
         media: None,
         app: None,
         closing: None,
+        unproductive: 0,
     };
     c.results(initial).await;
     c.input(&remaining).await;
@@ -145,7 +150,19 @@ impl Conn<'_> {
             return;
         }
         match self.session.handle_input(bytes) {
-            Ok(results) => self.results(results).await,
+            Ok(results) if results.is_empty() => {
+                self.unproductive += bytes.len();
+                if self.unproductive > MAX_UNPRODUCTIVE_BYTES {
+                    self.close(format!(
+                        "{} bytes without a complete message (oversize chunk or message)",
+                        self.unproductive
+                    ));
+                }
+            }
+            Ok(results) => {
+                self.unproductive = 0;
+                self.results(results).await
+            }
             Err(e) => self.close(format!("protocol error: {e:?}")),
         }
     }
@@ -168,13 +185,6 @@ impl Conn<'_> {
 
     async fn event(&mut self, e: ServerSessionEvent) {
         match e {
-            ServerSessionEvent::ClientChunkSizeChanged { new_chunk_size }
-                if new_chunk_size > MAX_CHUNK_SIZE =>
-            {
-                self.close(format!(
-                    "chunk size {new_chunk_size} exceeds the limit of {MAX_CHUNK_SIZE}"
-                ))
-            }
             ServerSessionEvent::ConnectionRequested {
                 request_id,
                 app_name,

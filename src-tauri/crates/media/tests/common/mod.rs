@@ -38,24 +38,45 @@ pub fn ffmpeg_publish(url: &str, secs: u32, tracks: Tracks) -> Child {
     }
     c.args(["-t", &secs.to_string()]);
     if tracks != Tracks::AudioOnly {
-        c.args(["-c:v", "libx264", "-preset", "superfast", "-tune", "zerolatency", "-bf", "2", "-g", "30", "-pix_fmt", "yuv420p"]);
+        c.args([
+            "-c:v",
+            "libx264",
+            "-preset",
+            "superfast",
+            "-tune",
+            "zerolatency",
+            "-bf",
+            "2",
+            "-g",
+            "30",
+            "-pix_fmt",
+            "yuv420p",
+        ]);
         // zerolatency turns B-frames off; put them back (the point is to have them).
         c.args(["-x264-params", "bframes=2:b-adapt=0"]);
     }
     if tracks != Tracks::VideoOnly {
         c.args(["-c:a", "aac", "-b:a", "64k"]);
     }
-    c.args(["-f", "flv", url]).stdout(Stdio::null()).stderr(Stdio::inherit());
+    c.args(["-f", "flv", url])
+        .stdout(Stdio::null())
+        .stderr(Stdio::inherit());
     c.spawn().expect("ffmpeg must be installed")
 }
 
 /// Waits for a child without blocking the runtime.
 pub async fn wait_child(mut child: Child) -> std::process::ExitStatus {
-    tokio::task::spawn_blocking(move || child.wait().unwrap()).await.unwrap()
+    tokio::task::spawn_blocking(move || child.wait().unwrap())
+        .await
+        .unwrap()
 }
 
 /// Collects events until `done` says so, or panics after `limit`.
-pub async fn collect_until(rx: &mut broadcast::Receiver<EngineEvent>, limit: Duration, mut done: impl FnMut(&[EngineEvent]) -> bool) -> Vec<EngineEvent> {
+pub async fn collect_until(
+    rx: &mut broadcast::Receiver<EngineEvent>,
+    limit: Duration,
+    mut done: impl FnMut(&[EngineEvent]) -> bool,
+) -> Vec<EngineEvent> {
     let mut seen = Vec::new();
     let deadline = tokio::time::Instant::now() + limit;
     while !done(&seen) {
@@ -83,45 +104,93 @@ pub fn closed(events: &[EngineEvent]) -> Vec<SegmentClosed> {
 /// ffprobe's JSON for a file (streams + format); panics if ffprobe cannot open it.
 pub fn ffprobe(path: &Path) -> serde_json::Value {
     let out = Command::new("ffprobe")
-        .args(["-v", "error", "-print_format", "json", "-show_streams", "-show_format"])
+        .args([
+            "-v",
+            "error",
+            "-print_format",
+            "json",
+            "-show_streams",
+            "-show_format",
+        ])
         .arg(path)
         .output()
         .unwrap();
-    assert!(out.status.success(), "ffprobe failed on {}: {}", path.display(), String::from_utf8_lossy(&out.stderr));
+    assert!(
+        out.status.success(),
+        "ffprobe failed on {}: {}",
+        path.display(),
+        String::from_utf8_lossy(&out.stderr)
+    );
     serde_json::from_slice(&out.stdout).unwrap()
 }
 
 /// Codec types of the streams in a file ("video", "audio").
 pub fn stream_types(path: &Path) -> Vec<String> {
     let v = ffprobe(path);
-    v["streams"].as_array().unwrap().iter().map(|s| s["codec_type"].as_str().unwrap().to_string()).collect()
+    v["streams"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|s| s["codec_type"].as_str().unwrap().to_string())
+        .collect()
 }
 
 /// Duration of the video stream (or the format when there is none), seconds.
 pub fn duration_s(path: &Path) -> f64 {
     let v = ffprobe(path);
-    v["format"]["duration"].as_str().and_then(|d| d.parse().ok()).unwrap_or(0.0)
+    v["format"]["duration"]
+        .as_str()
+        .and_then(|d| d.parse().ok())
+        .unwrap_or(0.0)
 }
 
 /// Number of video frames, counted by decoding packets.
 pub fn video_frames(path: &Path) -> u64 {
     let out = Command::new("ffprobe")
-        .args(["-v", "error", "-select_streams", "v:0", "-count_packets", "-show_entries", "stream=nb_read_packets", "-of", "csv=p=0"])
+        .args([
+            "-v",
+            "error",
+            "-select_streams",
+            "v:0",
+            "-count_packets",
+            "-show_entries",
+            "stream=nb_read_packets",
+            "-of",
+            "csv=p=0",
+        ])
         .arg(path)
         .output()
         .unwrap();
     // HLS prints the stream twice (program and stream sections): take the first line.
-    String::from_utf8_lossy(&out.stdout).lines().find(|l| !l.trim().is_empty()).and_then(|l| l.trim().parse().ok()).unwrap_or(0)
+    String::from_utf8_lossy(&out.stdout)
+        .lines()
+        .find(|l| !l.trim().is_empty())
+        .and_then(|l| l.trim().parse().ok())
+        .unwrap_or(0)
 }
 
 /// True when the first video frame of the file is a keyframe.
 pub fn first_video_frame_is_keyframe(path: &Path) -> bool {
     let out = Command::new("ffprobe")
-        .args(["-v", "error", "-select_streams", "v:0", "-show_entries", "packet=flags", "-read_intervals", "%+#1", "-of", "csv=p=0"])
+        .args([
+            "-v",
+            "error",
+            "-select_streams",
+            "v:0",
+            "-show_entries",
+            "packet=flags",
+            "-read_intervals",
+            "%+#1",
+            "-of",
+            "csv=p=0",
+        ])
         .arg(path)
         .output()
         .unwrap();
-    String::from_utf8_lossy(&out.stdout).lines().next().is_some_and(|l| l.starts_with('K'))
+    String::from_utf8_lossy(&out.stdout)
+        .lines()
+        .next()
+        .is_some_and(|l| l.starts_with('K'))
 }
 
 /// Top-level MP4 box types in order.
@@ -165,7 +234,12 @@ pub fn files(dir: &Path) -> Vec<PathBuf> {
 
 /// True once the stream ended and every opened segment has been closed.
 pub fn stream_ended_and_all_closed(events: &[EngineEvent]) -> bool {
-    let opened = events.iter().filter(|e| matches!(e, EngineEvent::SegmentOpened { .. })).count();
-    let ended = events.iter().any(|e| matches!(e, EngineEvent::StreamEnded { .. }));
+    let opened = events
+        .iter()
+        .filter(|e| matches!(e, EngineEvent::SegmentOpened { .. }))
+        .count();
+    let ended = events
+        .iter()
+        .any(|e| matches!(e, EngineEvent::StreamEnded { .. }));
     ended && opened > 0 && opened == closed(events).len()
 }
