@@ -1,0 +1,28 @@
+//! Tally's own parsers of network bytes: FLV tags (aggregate messages, clips, recovery), tag
+//! bodies, avcC / AudioSpecificConfig, and the AVCC → Annex B walk used for HLS.
+#![no_main]
+
+use bytes::Bytes;
+use libfuzzer_sys::fuzz_target;
+use tally_media::codec::{parse_avcc, AudioConfig, VideoConfig};
+use tally_media::flv::reader::{parse_all_tags, parse_header};
+use tally_media::frame::{parse_tag, Kind};
+use tally_media::hls::ts::avcc_to_annexb;
+
+fuzz_target!(|data: &[u8]| {
+    let _ = parse_header(data);
+    let _ = parse_avcc(data);
+    let mut out = Vec::new();
+    let _ = avcc_to_annexb(data, 4, &mut out);
+    let Ok(tags) = parse_all_tags(data) else { return };
+    for tag in tags {
+        let Ok(Some(frame)) = parse_tag(tag.tag_type, Bytes::copy_from_slice(tag.body)) else { continue };
+        let payload = Bytes::copy_from_slice(frame.payload());
+        match frame.kind {
+            Kind::VideoConfig => drop(VideoConfig::from_record(payload)),
+            Kind::AudioConfig => drop(AudioConfig::from_record(payload)),
+            Kind::Video => drop(avcc_to_annexb(&payload, 4, &mut out)),
+            Kind::Audio => {}
+        }
+    }
+});
