@@ -36,13 +36,15 @@ CREATE TABLE recordings (
     download_state  TEXT NOT NULL DEFAULT 'none', -- none | partial | done | failed
     download_path   TEXT,
     downloaded_bytes INTEGER NOT NULL DEFAULT 0,
+    -- The seed's query key: `<stream code>_<record id>`, searched by prefix.
+    prefix_key      TEXT GENERATED ALWAYS AS (stream_code || '_' || record_id) VIRTUAL,
     UNIQUE (server_id, file_id)
 );
 
 CREATE INDEX recordings_by_start ON recordings (start_ms DESC, id DESC);
 CREATE INDEX recordings_by_format_start ON recordings (format, start_ms DESC);
 CREATE INDEX recordings_by_room_start ON recordings (room_id, start_ms DESC);
-CREATE INDEX recordings_by_stream ON recordings (stream_code);
+CREATE INDEX recordings_by_prefix_key ON recordings (prefix_key);
 CREATE INDEX recordings_by_file_name ON recordings (file_name);
 
 -- Substring search (Latin and Chinese alike) over what support staff type.

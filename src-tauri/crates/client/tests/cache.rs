@@ -100,6 +100,9 @@ async fn search_matches_stream_code_room_user_and_record_id() {
         }
     };
     assert_eq!(find(format!("8888_{:032x}", 10)).await, ["a"]);
+    // The seed's prefix form `<stream code>_<record id>`, and a bare stream code prefix.
+    assert_eq!(find(format!("8888_{:032x}_r11", 11)).await, ["b"]);
+    assert_eq!(find("8888_".into()).await.len(), 2);
     assert_eq!(find("room-y".into()).await, ["b"]);
     assert_eq!(find("r11".into()).await, ["b"]);
     assert_eq!(find("user4".into()).await, ["b"]);

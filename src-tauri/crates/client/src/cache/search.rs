@@ -11,6 +11,42 @@ use super::{CacheError, RecordingCache};
 /// The trigram index needs three characters; shorter queries scan with LIKE instead.
 const TRIGRAM_MIN_CHARS: usize = 3;
 
+/// A 1–2 character query cannot use the index, so it scans only this many newest rows and the
+/// page says so (`partial`), keeping typing responsive at a million rows.
+pub const SHORT_QUERY_SCAN_ROWS: i64 = 50_000;
+
+/// How typed text is matched.
+#[derive(Debug, PartialEq, Eq)]
+enum TextMatch<'a> {
+    None,
+    /// `<bizid>_<hash>[_<record id>]`: a prefix of the seed's query key, via its index.
+    KeyPrefix(&'a str),
+    /// Anywhere in the searchable fields, via the trigram index.
+    Substring(&'a str),
+    /// Too short for the index: LIKE over the newest rows.
+    Short(&'a str),
+}
+
+fn classify(text: &str) -> TextMatch<'_> {
+    let text = text.trim();
+    let looks_like_key = text.split_once('_').is_some_and(|(biz, rest)| {
+        !biz.is_empty()
+            && biz.bytes().all(|b| b.is_ascii_digit())
+            && rest
+                .bytes()
+                .all(|b| b.is_ascii_alphanumeric() || b == b'_' || b == b'-')
+    });
+    if text.is_empty() {
+        TextMatch::None
+    } else if looks_like_key {
+        TextMatch::KeyPrefix(text)
+    } else if text.chars().count() >= TRIGRAM_MIN_CHARS {
+        TextMatch::Substring(text)
+    } else {
+        TextMatch::Short(text)
+    }
+}
+
 /// Result order. Ties are broken by the local row id so paging is stable.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
@@ -62,6 +98,8 @@ pub struct Page {
     pub rows: Vec<CachedRecording>,
     /// Pass as `after` for the next page; `None` on the last page.
     pub next: Option<String>,
+    /// Only the newest [`SHORT_QUERY_SCAN_ROWS`] rows were searched (a 1–2 character query).
+    pub partial: bool,
 }
 
 /// Keyset position: the sort value and the row id of the last row of a page.
@@ -105,33 +143,48 @@ impl RecordingCache {
         let mut sql: QueryBuilder<Sqlite> = QueryBuilder::new(format!(
             "SELECT {COLUMNS}, id, {sort_col} AS sort_value FROM recordings WHERE 1 = 1"
         ));
-        let text = query.text.trim();
-        if text.chars().count() >= TRIGRAM_MIN_CHARS {
-            sql.push(" AND id IN (SELECT rowid FROM recordings_fts WHERE recordings_fts MATCH ")
+        let text_match = classify(&query.text);
+        match text_match {
+            TextMatch::None => {}
+            TextMatch::KeyPrefix(prefix) => {
+                sql.push(" AND prefix_key >= ")
+                    .push_bind(prefix.to_owned())
+                    .push(" AND prefix_key < ")
+                    .push_bind(format!("{prefix}\u{10FFFF}"));
+            }
+            TextMatch::Substring(text) => {
+                sql.push(
+                    " AND id IN (SELECT rowid FROM recordings_fts WHERE recordings_fts MATCH ",
+                )
                 .push_bind(fts_phrase(text))
                 .push(")");
-        } else if !text.is_empty() {
-            let pattern = like_anywhere(text);
-            sql.push(" AND (");
-            for (i, col) in [
-                "stream_code",
-                "room_id",
-                "user_id",
-                "file_name",
-                "tags",
-                "record_id",
-            ]
-            .iter()
-            .enumerate()
-            {
-                if i > 0 {
-                    sql.push(" OR ");
-                }
-                sql.push(format!("{col} LIKE "))
-                    .push_bind(pattern.clone())
-                    .push(" ESCAPE '\\'");
             }
-            sql.push(")");
+            TextMatch::Short(text) => {
+                sql.push(" AND id IN (SELECT id FROM recordings ORDER BY start_ms DESC LIMIT ")
+                    .push_bind(SHORT_QUERY_SCAN_ROWS)
+                    .push(")");
+                let pattern = like_anywhere(text);
+                sql.push(" AND (");
+                for (i, col) in [
+                    "stream_code",
+                    "room_id",
+                    "user_id",
+                    "file_name",
+                    "tags",
+                    "record_id",
+                ]
+                .iter()
+                .enumerate()
+                {
+                    if i > 0 {
+                        sql.push(" OR ");
+                    }
+                    sql.push(format!("{col} LIKE "))
+                        .push_bind(pattern.clone())
+                        .push(" ESCAPE '\\'");
+                }
+                sql.push(")");
+            }
         }
         if !query.include_deleted {
             sql.push(" AND deleted = 0");
@@ -168,10 +221,25 @@ impl RecordingCache {
         let next = has_more
             .then(|| rows.last().map(|r| format!("{}:{}", r.sort_value, r.id)))
             .flatten();
+        let partial =
+            matches!(text_match, TextMatch::Short(_)) && self.more_rows_than_scanned().await?;
         Ok(Page {
             rows: rows.into_iter().map(|r| r.recording).collect(),
             next,
+            partial,
         })
+    }
+}
+
+impl RecordingCache {
+    async fn more_rows_than_scanned(&self) -> Result<bool, CacheError> {
+        let more = sqlx::query_scalar(
+            "SELECT EXISTS (SELECT 1 FROM recordings ORDER BY start_ms DESC LIMIT 1 OFFSET ?1)",
+        )
+        .bind(SHORT_QUERY_SCAN_ROWS)
+        .fetch_one(self.pool())
+        .await?;
+        Ok(more)
     }
 }
 
@@ -186,6 +254,19 @@ struct PagedRow {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn text_is_classified_by_shape_and_length() {
+        assert_eq!(classify(""), TextMatch::None);
+        assert_eq!(
+            classify(" 8888_81265058 "),
+            TextMatch::KeyPrefix("8888_81265058")
+        );
+        assert_eq!(classify("8888_abc_r1"), TextMatch::KeyPrefix("8888_abc_r1"));
+        assert_eq!(classify("第三讲"), TextMatch::Substring("第三讲"));
+        assert_eq!(classify("room_1 x"), TextMatch::Substring("room_1 x"));
+        assert_eq!(classify("物理"), TextMatch::Short("物理"));
+    }
 
     #[test]
     fn fts_phrase_neutralizes_syntax() {
