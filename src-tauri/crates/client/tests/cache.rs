@@ -303,3 +303,51 @@ async fn newer_schema_cache_is_moved_aside() {
     assert!(reason.contains("newer Tally"), "{reason}");
     assert_eq!(cache.count().await.unwrap(), 0);
 }
+
+#[tokio::test]
+async fn sync_page_and_cursor_are_stored_together() {
+    let (_dir, cache) = cache_with(&[]).await;
+    let server = cache.server_id("http://127.0.0.1:8080").await.unwrap();
+    assert_eq!(cache.sync_cursor(server).await.unwrap(), None);
+    assert_eq!(cache.last_synced(server).await.unwrap(), None);
+
+    let page: Vec<_> = (0..3)
+        .map(|n| recording(server, n, &format!("f{n}"), "r"))
+        .collect();
+    cache.apply_sync_page(server, &page, "c1").await.unwrap();
+    // Replaying the same page (a sync cut before the next one started) adds nothing.
+    cache.apply_sync_page(server, &page, "c1").await.unwrap();
+    assert_eq!(cache.count().await.unwrap(), 3);
+    assert_eq!(
+        cache.sync_cursor(server).await.unwrap().as_deref(),
+        Some("c1")
+    );
+
+    cache.mark_synced(server, 1_700_000_123_000).await.unwrap();
+    assert_eq!(
+        cache.last_synced(server).await.unwrap(),
+        Some(1_700_000_123_000)
+    );
+}
+
+#[tokio::test]
+async fn servers_are_cached_side_by_side() {
+    let (_dir, cache) = cache_with(&[]).await;
+    let a = cache.server_id("http://a:8080").await.unwrap();
+    let b = cache.server_id("http://b:8080").await.unwrap();
+    assert_ne!(a, b);
+    assert_eq!(cache.server_id("http://a:8080").await.unwrap(), a);
+    // The same file id on two servers is two rows.
+    cache
+        .upsert(&[recording(a, 1, "on a", "r"), recording(b, 1, "on b", "r")])
+        .await
+        .unwrap();
+    assert_eq!(
+        cache.get(a, "9000000001").await.unwrap().unwrap().file_name,
+        "on a"
+    );
+    assert_eq!(
+        cache.get(b, "9000000001").await.unwrap().unwrap().file_name,
+        "on b"
+    );
+}

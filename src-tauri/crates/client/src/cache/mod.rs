@@ -5,6 +5,7 @@
 mod open;
 mod rows;
 pub mod search;
+mod sync_state;
 
 pub use open::OpenReport;
 pub use rows::CachedRecording;

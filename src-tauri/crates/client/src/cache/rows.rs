@@ -51,56 +51,7 @@ impl RecordingCache {
     /// transaction: a sync page is applied whole or not at all.
     pub async fn upsert(&self, rows: &[CachedRecording]) -> Result<(), CacheError> {
         let mut tx = self.pool().begin().await?;
-        for r in rows {
-            sqlx::query(
-                "INSERT INTO recordings (server_id, file_id, video_id, record_file_id, stream_code,
-                    channel_id, room_id, user_id, record_id, file_name, tags, format, url, size,
-                    start_ms, end_ms, duration_ms, video_codec, audio_codec, width, height,
-                    created_ms, updated_ms, callback_state, deleted)
-                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16,
-                    ?17, ?18, ?19, ?20, ?21, ?22, ?23, ?24, ?25)
-                 ON CONFLICT (server_id, file_id) DO UPDATE SET
-                    video_id = excluded.video_id, record_file_id = excluded.record_file_id,
-                    stream_code = excluded.stream_code, channel_id = excluded.channel_id,
-                    room_id = excluded.room_id, user_id = excluded.user_id,
-                    record_id = excluded.record_id, file_name = excluded.file_name,
-                    tags = excluded.tags, format = excluded.format, url = excluded.url,
-                    size = excluded.size, start_ms = excluded.start_ms, end_ms = excluded.end_ms,
-                    duration_ms = excluded.duration_ms, video_codec = excluded.video_codec,
-                    audio_codec = excluded.audio_codec, width = excluded.width,
-                    height = excluded.height, created_ms = excluded.created_ms,
-                    updated_ms = excluded.updated_ms, callback_state = excluded.callback_state,
-                    deleted = excluded.deleted
-                 WHERE excluded.updated_ms >= recordings.updated_ms",
-            )
-            .bind(r.server_id)
-            .bind(&r.file_id)
-            .bind(&r.video_id)
-            .bind(&r.record_file_id)
-            .bind(&r.stream_code)
-            .bind(&r.channel_id)
-            .bind(&r.room_id)
-            .bind(&r.user_id)
-            .bind(&r.record_id)
-            .bind(&r.file_name)
-            .bind(&r.tags)
-            .bind(&r.format)
-            .bind(&r.url)
-            .bind(r.size)
-            .bind(r.start_ms)
-            .bind(r.end_ms)
-            .bind(r.duration_ms)
-            .bind(&r.video_codec)
-            .bind(&r.audio_codec)
-            .bind(r.width)
-            .bind(r.height)
-            .bind(r.created_ms)
-            .bind(r.updated_ms)
-            .bind(&r.callback_state)
-            .bind(r.deleted)
-            .execute(&mut *tx)
-            .await?;
-        }
+        upsert_in(&mut tx, rows).await?;
         tx.commit().await?;
         Ok(())
     }
@@ -128,4 +79,62 @@ impl RecordingCache {
             .fetch_one(self.pool())
             .await?)
     }
+}
+
+/// Upserts `rows` inside an open transaction (see [`RecordingCache::upsert`]).
+pub(crate) async fn upsert_in(
+    tx: &mut sqlx::Transaction<'_, sqlx::Sqlite>,
+    rows: &[CachedRecording],
+) -> Result<(), CacheError> {
+    for r in rows {
+        sqlx::query(
+            "INSERT INTO recordings (server_id, file_id, video_id, record_file_id, stream_code,
+                    channel_id, room_id, user_id, record_id, file_name, tags, format, url, size,
+                    start_ms, end_ms, duration_ms, video_codec, audio_codec, width, height,
+                    created_ms, updated_ms, callback_state, deleted)
+                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16,
+                    ?17, ?18, ?19, ?20, ?21, ?22, ?23, ?24, ?25)
+                 ON CONFLICT (server_id, file_id) DO UPDATE SET
+                    video_id = excluded.video_id, record_file_id = excluded.record_file_id,
+                    stream_code = excluded.stream_code, channel_id = excluded.channel_id,
+                    room_id = excluded.room_id, user_id = excluded.user_id,
+                    record_id = excluded.record_id, file_name = excluded.file_name,
+                    tags = excluded.tags, format = excluded.format, url = excluded.url,
+                    size = excluded.size, start_ms = excluded.start_ms, end_ms = excluded.end_ms,
+                    duration_ms = excluded.duration_ms, video_codec = excluded.video_codec,
+                    audio_codec = excluded.audio_codec, width = excluded.width,
+                    height = excluded.height, created_ms = excluded.created_ms,
+                    updated_ms = excluded.updated_ms, callback_state = excluded.callback_state,
+                    deleted = excluded.deleted
+                 WHERE excluded.updated_ms >= recordings.updated_ms",
+        )
+        .bind(r.server_id)
+        .bind(&r.file_id)
+        .bind(&r.video_id)
+        .bind(&r.record_file_id)
+        .bind(&r.stream_code)
+        .bind(&r.channel_id)
+        .bind(&r.room_id)
+        .bind(&r.user_id)
+        .bind(&r.record_id)
+        .bind(&r.file_name)
+        .bind(&r.tags)
+        .bind(&r.format)
+        .bind(&r.url)
+        .bind(r.size)
+        .bind(r.start_ms)
+        .bind(r.end_ms)
+        .bind(r.duration_ms)
+        .bind(&r.video_codec)
+        .bind(&r.audio_codec)
+        .bind(r.width)
+        .bind(r.height)
+        .bind(r.created_ms)
+        .bind(r.updated_ms)
+        .bind(&r.callback_state)
+        .bind(r.deleted)
+        .execute(&mut **tx)
+        .await?;
+    }
+    Ok(())
 }
