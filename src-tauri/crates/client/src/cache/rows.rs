@@ -2,12 +2,13 @@
 
 use serde::{Deserialize, Serialize};
 use sqlx::AssertSqlSafe;
+use ts_rs::TS;
 
 use super::{CacheError, RecordingCache};
 
 /// One recording file as the cache holds it: the server's row plus where it came from and its
 /// local download state.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, sqlx::FromRow)]
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, sqlx::FromRow, TS)]
 pub struct CachedRecording {
     pub server_id: i64,
     pub file_id: String,

@@ -4,6 +4,7 @@
 
 use serde::{Deserialize, Serialize};
 use sqlx::{QueryBuilder, Sqlite};
+use ts_rs::TS;
 
 use super::rows::{CachedRecording, COLUMNS};
 use super::{CacheError, RecordingCache};
@@ -48,7 +49,7 @@ fn classify(text: &str) -> TextMatch<'_> {
 }
 
 /// Result order. Ties are broken by the local row id so paging is stable.
-#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize, TS)]
 #[serde(rename_all = "snake_case")]
 pub enum Sort {
     #[default]
@@ -73,8 +74,9 @@ impl Sort {
 }
 
 /// What to look for.
-#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize, TS)]
 #[serde(default)]
+#[ts(optional_fields)]
 pub struct SearchQuery {
     /// Typed text: matched as a substring of stream code, room, user, file name, tags, record id.
     pub text: String,
@@ -93,7 +95,7 @@ pub struct SearchQuery {
 }
 
 /// One page of results.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, TS)]
 pub struct Page {
     pub rows: Vec<CachedRecording>,
     /// Pass as `after` for the next page; `None` on the last page.

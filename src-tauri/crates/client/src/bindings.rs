@@ -1,0 +1,16 @@
+//! This crate's wire types for the UI (the recordings library), added to `ui/src/bindings`.
+
+use tally_api::bindings::Bindings;
+use ts_rs::ExportError;
+
+use crate::cache::{CachedRecording, Page, SearchQuery, Sort};
+
+/// The library's types.
+pub fn generate() -> Result<Bindings, ExportError> {
+    let mut b = Bindings::new();
+    b.add::<CachedRecording>()?
+        .add::<SearchQuery>()?
+        .add::<Sort>()?
+        .add::<Page>()?;
+    Ok(b)
+}
