@@ -122,6 +122,18 @@ async fn hostile_connections_are_closed_while_a_live_stream_keeps_recording() {
     .unwrap();
     assert_closed_by_server(s, "bogus AMF").await;
 
+    // A command message with a single AMF0 value (rml_rtmp would panic on it).
+    let mut s = handshaken(addr).await;
+    s.write_all(&chunk(
+        3,
+        20,
+        0,
+        &[0x02, 0x00, 0x07, b'c', b'o', b'n', b'n', b'e', b'c', b't'],
+    ))
+    .await
+    .unwrap();
+    assert_closed_by_server(s, "command with too few AMF values").await;
+
     // An aggregate message whose FLV tag lies about its length.
     let (mut s, _session) = connect(&format!("rtmp://{addr}/live/liar")).await.unwrap();
     let mut tag = vec![9, 0, 1, 0xf4, 0, 0, 0, 0, 0, 0, 0];

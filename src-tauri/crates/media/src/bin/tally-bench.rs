@@ -57,9 +57,15 @@ fn tree(root: u32) -> Vec<u32> {
         let parent = all[i];
         if let Ok(rd) = std::fs::read_dir("/proc") {
             for e in rd.flatten() {
-                let Ok(pid) = e.file_name().to_string_lossy().parse::<u32>() else { continue };
+                let Ok(pid) = e.file_name().to_string_lossy().parse::<u32>() else {
+                    continue;
+                };
                 let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).unwrap_or_default();
-                let ppid = stat.rsplit(')').next().and_then(|r| r.split_whitespace().nth(1)).and_then(|p| p.parse::<u32>().ok());
+                let ppid = stat
+                    .rsplit(')')
+                    .next()
+                    .and_then(|r| r.split_whitespace().nth(1))
+                    .and_then(|p| p.parse::<u32>().ok());
                 if ppid == Some(parent) && !all.contains(&pid) {
                     all.push(pid);
                 }
@@ -75,8 +81,18 @@ fn cpu_seconds(pids: &[u32]) -> f64 {
     pids.iter()
         .map(|pid| {
             let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).unwrap_or_default();
-            let fields: Vec<&str> = stat.rsplit(')').next().unwrap_or("").split_whitespace().collect();
-            let ticks = |i: usize| fields.get(i).and_then(|v| v.parse::<f64>().ok()).unwrap_or(0.0);
+            let fields: Vec<&str> = stat
+                .rsplit(')')
+                .next()
+                .unwrap_or("")
+                .split_whitespace()
+                .collect();
+            let ticks = |i: usize| {
+                fields
+                    .get(i)
+                    .and_then(|v| v.parse::<f64>().ok())
+                    .unwrap_or(0.0)
+            };
             (ticks(11) + ticks(12)) / clk_tck()
         })
         .sum()
@@ -87,7 +103,13 @@ fn peak_rss_mb(pids: &[u32]) -> f64 {
     pids.iter()
         .map(|pid| {
             let status = std::fs::read_to_string(format!("/proc/{pid}/status")).unwrap_or_default();
-            status.lines().find(|l| l.starts_with("VmHWM:")).and_then(|l| l.split_whitespace().nth(1)).and_then(|v| v.parse::<f64>().ok()).unwrap_or(0.0) / 1024.0
+            status
+                .lines()
+                .find(|l| l.starts_with("VmHWM:"))
+                .and_then(|l| l.split_whitespace().nth(1))
+                .and_then(|v| v.parse::<f64>().ok())
+                .unwrap_or(0.0)
+                / 1024.0
         })
         .sum()
 }
@@ -97,14 +119,21 @@ fn dir_bytes(dir: &Path) -> u64 {
     if let Ok(rd) = std::fs::read_dir(dir) {
         for e in rd.flatten() {
             let p = e.path();
-            total += if p.is_dir() { dir_bytes(&p) } else { p.metadata().map(|m| m.len()).unwrap_or(0) };
+            total += if p.is_dir() {
+                dir_bytes(&p)
+            } else {
+                p.metadata().map(|m| m.len()).unwrap_or(0)
+            };
         }
     }
     total
 }
 
 fn free_port() -> u16 {
-    TcpListener::bind("127.0.0.1:0").and_then(|l| l.local_addr()).map(|a| a.port()).unwrap_or(19350)
+    TcpListener::bind("127.0.0.1:0")
+        .and_then(|l| l.local_addr())
+        .map(|a| a.port())
+        .unwrap_or(19350)
 }
 
 struct Server {
@@ -120,13 +149,26 @@ fn start_tally(name: &'static str, query: &'static str, work: &Path) -> anyhow::
     let data = work.join(name);
     let port = free_port();
     let child = Command::new(exe)
-        .args(["serve", "--rtmp", &format!("127.0.0.1:{port}"), "--reserve-mb", "64", "--data"])
+        .args([
+            "serve",
+            "--rtmp",
+            &format!("127.0.0.1:{port}"),
+            "--reserve-mb",
+            "64",
+            "--data",
+        ])
         .arg(&data)
         .env("RUST_LOG", "warn")
         .stdout(Stdio::null())
         .stderr(Stdio::null())
         .spawn()?;
-    Ok(Server { name, child, addr: SocketAddr::from(([127, 0, 0, 1], port)), record_query: query, data })
+    Ok(Server {
+        name,
+        child,
+        addr: SocketAddr::from(([127, 0, 0, 1], port)),
+        record_query: query,
+        data,
+    })
 }
 
 fn start_nginx(args: &Args, work: &Path) -> anyhow::Result<Server> {
@@ -150,8 +192,21 @@ fn start_nginx(args: &Args, work: &Path) -> anyhow::Result<Server> {
     );
     let conf_path = prefix.join("nginx.conf");
     std::fs::write(&conf_path, conf)?;
-    let child = Command::new(&args.nginx).arg("-p").arg(&prefix).arg("-c").arg(&conf_path).stdout(Stdio::null()).stderr(Stdio::null()).spawn()?;
-    Ok(Server { name: "nginx-rtmp", child, addr: SocketAddr::from(([127, 0, 0, 1], port)), record_query: "", data: rec })
+    let child = Command::new(&args.nginx)
+        .arg("-p")
+        .arg(&prefix)
+        .arg("-c")
+        .arg(&conf_path)
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()?;
+    Ok(Server {
+        name: "nginx-rtmp",
+        child,
+        addr: SocketAddr::from(([127, 0, 0, 1], port)),
+        record_query: "",
+        data: rec,
+    })
 }
 
 async fn wait_listening(addr: SocketAddr) -> anyhow::Result<()> {
@@ -171,9 +226,14 @@ async fn measure(mut server: Server, n: usize, seconds: u64) -> anyhow::Result<C
     let total = warmup + Duration::from_secs(seconds) + Duration::from_secs(1);
     let mut publishers = Vec::new();
     for i in 0..n {
-        let url = format!("rtmp://{}/live/bench{i}{}", server.addr, server.record_query);
+        let url = format!(
+            "rtmp://{}/live/bench{i}{}",
+            server.addr, server.record_query
+        );
         let clip = clip.clone();
-        publishers.push(tokio::spawn(async move { tally_media::replay::replay(&url, clip, Some(total)).await }));
+        publishers.push(tokio::spawn(async move {
+            tally_media::replay::replay(&url, clip, Some(total)).await
+        }));
         // Spread connects over the warm-up so they do not all land in one instant.
         tokio::time::sleep(Duration::from_millis(1500 / n.max(1) as u64)).await;
     }
@@ -216,8 +276,22 @@ async fn main() -> anyhow::Result<()> {
     let mut results = Vec::new();
     for &n in &args.ns {
         let nginx = measure(start_nginx(&args, work.path())?, n, args.seconds).await?;
-        let flv = measure(start_tally("tally-flv", "?record=flv&record_interval=7200", work.path())?, n, args.seconds).await?;
-        let all = measure(start_tally("tally-flv-mp4-hls", "?record=flv,hls,mp4&record_interval=7200", work.path())?, n, args.seconds).await?;
+        let flv = measure(
+            start_tally("tally-flv", "?record=flv&record_interval=7200", work.path())?,
+            n,
+            args.seconds,
+        )
+        .await?;
+        let all = measure(
+            start_tally(
+                "tally-flv-mp4-hls",
+                "?record=flv,hls,mp4&record_interval=7200",
+                work.path(),
+            )?,
+            n,
+            args.seconds,
+        )
+        .await?;
         let ratio = flv.cpu_seconds_per_stream_minute / nginx.cpu_seconds_per_stream_minute;
         eprintln!(
             "N={n}: Tally FLV-only uses {ratio:.2}x nginx-rtmp's CPU per stream ({:.4} vs {:.4} CPU s per stream-minute); FLV+MP4+HLS {:.4}; peak RSS {:.1} / {:.1} / {:.1} MB",
@@ -226,6 +300,11 @@ async fn main() -> anyhow::Result<()> {
         results.push(serde_json::json!({ "streams": n, "ratio_tally_flv_to_nginx": ratio, "nginx_rtmp": nginx, "tally_flv": flv, "tally_flv_mp4_hls": all }));
     }
     let clip_kbps = tally_media::replay::SAMPLE_CLIP.len() as f64 * 8.0 / 6.067 / 1000.0;
-    println!("{}", serde_json::to_string_pretty(&serde_json::json!({ "clip_kbps": clip_kbps.round(), "runs": results }))?);
+    println!(
+        "{}",
+        serde_json::to_string_pretty(
+            &serde_json::json!({ "clip_kbps": clip_kbps.round(), "runs": results })
+        )?
+    );
     Ok(())
 }

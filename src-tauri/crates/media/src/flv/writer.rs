@@ -10,8 +10,10 @@ use crate::error::{EngineError, Result};
 use crate::frame::{Frame, TAG_SCRIPT};
 use crate::segment::{SegmentSpec, SegmentWriter};
 
-/// Sync to disk at least this often (ms of media), so a crash loses at most this much.
-const SYNC_EVERY_MS: u64 = 1_000;
+/// Hand buffered tags to the kernel at least this often (ms of media): a killed process then
+/// loses at most this much. The fsync itself happens once, at close (FLV is streamable, and
+/// recovery cuts a torn tail), which keeps the FLV path as cheap as nginx-rtmp's.
+const FLUSH_EVERY_MS: u64 = 1_000;
 
 /// Writes one `.flv` segment through a `.flv.part` file.
 pub struct FlvWriter {
@@ -23,7 +25,7 @@ pub struct FlvWriter {
     duration_at: u64,
     filesize_at: u64,
     has_video: bool,
-    last_sync_ms: u64,
+    last_flush_ms: u64,
 }
 
 impl FlvWriter {
@@ -40,7 +42,7 @@ impl FlvWriter {
             duration_at: 0,
             filesize_at: 0,
             has_video: spec.has_video(),
-            last_sync_ms: 0,
+            last_flush_ms: 0,
         };
         let flags = (u8::from(spec.has_audio()) << 2) | u8::from(spec.has_video());
         w.put(&[b'F', b'L', b'V', 1, flags, 0, 0, 0, 9, 0, 0, 0, 0])?;
@@ -78,11 +80,10 @@ impl FlvWriter {
         self.put(&((11 + size) as u32).to_be_bytes())
     }
 
-    fn sync(&mut self) -> Result<()> {
+    fn flush(&mut self) -> Result<()> {
         self.out
             .flush()
-            .and_then(|_| self.out.get_ref().sync_data())
-            .map_err(|e| EngineError::io("fsync", &self.part, e))
+            .map_err(|e| EngineError::io("write", &self.part, e))
     }
 }
 
@@ -92,10 +93,9 @@ impl SegmentWriter for FlvWriter {
             return Ok(());
         }
         self.tag(frame.tag_type(), rel_ms as u32, &[&frame.body])?;
-        // Sync at keyframes or once a second so a crash loses at most about a second.
-        if (frame.keyframe && !frame.is_audio()) || rel_ms >= self.last_sync_ms + SYNC_EVERY_MS {
-            self.last_sync_ms = rel_ms;
-            self.sync()?;
+        if rel_ms >= self.last_flush_ms + FLUSH_EVERY_MS {
+            self.last_flush_ms = rel_ms;
+            self.flush()?;
         }
         Ok(())
     }

@@ -149,7 +149,15 @@ impl Conn<'_> {
         if bytes.is_empty() || self.closing.is_some() {
             return;
         }
-        match self.session.handle_input(bytes) {
+        // rml_rtmp 0.8 panics on AMF0 commands with fewer than three values (found by
+        // `fuzz/` target rtmp_session): a panic here must cost only this connection, with a reason.
+        let session = &mut self.session;
+        let handled =
+            std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| session.handle_input(bytes)));
+        let Ok(handled) = handled else {
+            return self.close("malformed command message (too few AMF0 values)");
+        };
+        match handled {
             Ok(results) if results.is_empty() => {
                 self.unproductive += bytes.len();
                 if self.unproductive > MAX_UNPRODUCTIVE_BYTES {

@@ -1,0 +1,188 @@
+//! The format writers and startup recovery, fed with the bundled clip's frames (no network).
+
+mod common;
+
+use std::path::{Path, PathBuf};
+
+use bytes::Bytes;
+use common::{duration_s, ffprobe, first_video_frame_is_keyframe, mp4_boxes, stream_types};
+use tally_media::codec::{AudioConfig, Codecs, VideoConfig};
+use tally_media::events::{RecordingId, SegmentClosed};
+use tally_media::flv::{parse_header, parse_tag, FlvWriter};
+use tally_media::frame::{self, Frame, Kind};
+use tally_media::mp4::{finalize_part, Mp4Writer};
+use tally_media::recovery::{recover, ts_duration_ms};
+use tally_media::replay::SAMPLE_CLIP;
+use tally_media::segment::{SegmentSpec, SegmentWriter};
+use tally_media::{Format, hls::HlsWriter};
+
+/// The clip's configurations and its media frames up to `ms`, with dts = clip timestamp.
+fn clip(ms: u32) -> (Codecs, Vec<Frame>) {
+    let clip = Bytes::from_static(SAMPLE_CLIP);
+    let mut pos = parse_header(&clip).unwrap();
+    let (mut codecs, mut frames) = (Codecs::default(), Vec::new());
+    while let Some((tag, n)) = parse_tag(&clip[pos..], pos).unwrap() {
+        pos += n;
+        let Some(mut f) = frame::parse_tag(tag.tag_type, clip.slice_ref(tag.body)).unwrap() else { continue };
+        let payload = f.body.slice(f.payload_offset..);
+        match f.kind {
+            Kind::VideoConfig => codecs.video = Some(VideoConfig::from_record(payload).unwrap()),
+            Kind::AudioConfig => codecs.audio = Some(AudioConfig::from_record(payload).unwrap()),
+            _ if tag.timestamp < ms => {
+                f.dts = u64::from(tag.timestamp);
+                frames.push(f);
+            }
+            _ => {}
+        }
+    }
+    (codecs, frames)
+}
+
+fn spec(dir: &Path, name: &str, codecs: Codecs) -> SegmentSpec {
+    SegmentSpec { path: dir.join(name), codecs, audio_only: false, start_wall_ms: 1_800_000_000_000 }
+}
+
+fn write_all(w: &mut dyn SegmentWriter, frames: &[Frame]) {
+    for f in frames {
+        w.write(f, f.dts).unwrap();
+    }
+}
+
+#[test]
+fn flv_writer_patches_duration_and_filesize_at_close() {
+    let dir = tempfile::tempdir().unwrap();
+    let (codecs, frames) = clip(4_000);
+    let s = spec(dir.path(), "a.flv", codecs);
+    let mut w = Box::new(FlvWriter::create(&s).unwrap());
+    write_all(w.as_mut(), &frames);
+    let size = w.finish(4_000).unwrap();
+    assert_eq!(size, s.path.metadata().unwrap().len());
+    assert!(!dir.path().join("a.flv.part").exists());
+    let probe = ffprobe(&s.path);
+    assert_eq!(probe["format"]["tags"]["duration"].as_str(), None, "duration lives in onMetaData, not in tags");
+    assert!((duration_s(&s.path) - 4.0).abs() < 0.05);
+    assert!(first_video_frame_is_keyframe(&s.path));
+}
+
+#[test]
+fn mp4_writer_produces_faststart_mp4_with_both_tracks() {
+    let dir = tempfile::tempdir().unwrap();
+    let (codecs, frames) = clip(5_000);
+    let s = spec(dir.path(), "a.mp4", codecs);
+    let mut w = Box::new(Mp4Writer::create(&s).unwrap());
+    write_all(w.as_mut(), &frames);
+    w.finish(5_000).unwrap();
+    let boxes = mp4_boxes(&s.path);
+    assert!(boxes.iter().position(|b| b == "moov") < boxes.iter().position(|b| b == "mdat"), "{boxes:?}");
+    assert_eq!(stream_types(&s.path), vec!["video", "audio"]);
+    assert!((duration_s(&s.path) - 5.0).abs() < 0.1);
+}
+
+#[test]
+fn torn_mp4_part_is_finalized_up_to_its_last_complete_fragment() {
+    let dir = tempfile::tempdir().unwrap();
+    let (codecs, frames) = clip(5_000);
+    let s = spec(dir.path(), "b.mp4", codecs);
+    let mut w = Mp4Writer::create(&s).unwrap();
+    // Fragments close at the keyframes (every 2 s): 0-2 s and 2-4 s are on disk, 4-5 s is not.
+    write_all(&mut w, &frames);
+    drop(w);
+    let part = dir.path().join("b.mp4.part");
+    let len = part.metadata().unwrap().len();
+    // Tear the second fragment in the middle, as a crash during its write would.
+    std::fs::OpenOptions::new().write(true).open(&part).unwrap().set_len(len - 20_000).unwrap();
+    let out = finalize_part(&part, &s.path).unwrap();
+    assert!((1_950..=2_100).contains(&out.duration_ms), "kept {} ms", out.duration_ms);
+    assert!(!part.exists());
+    assert!(first_video_frame_is_keyframe(&s.path));
+    assert!((duration_s(&s.path) - 2.0).abs() < 0.1);
+}
+
+#[test]
+fn mp4_part_without_a_complete_fragment_is_an_error_not_a_file() {
+    let dir = tempfile::tempdir().unwrap();
+    let part = dir.path().join("c.mp4.part");
+    std::fs::write(&part, b"\0\0\0\x18ftypisom").unwrap();
+    assert!(finalize_part(&part, &dir.path().join("c.mp4")).is_err());
+    assert!(part.exists(), "nothing recorded is deleted");
+}
+
+#[test]
+fn hls_writer_lists_keyframe_aligned_chunks_and_ends_the_playlist() {
+    let dir = tempfile::tempdir().unwrap();
+    let (codecs, frames) = clip(6_000);
+    let s = spec(dir.path(), "h.m3u8", codecs);
+    let mut w = Box::new(HlsWriter::create(&s).unwrap());
+    write_all(w.as_mut(), &frames);
+    let size = w.finish(6_000).unwrap();
+    let text = std::fs::read_to_string(&s.path).unwrap();
+    assert!(text.trim_end().ends_with("#EXT-X-ENDLIST"));
+    let chunk = dir.path().join("h_00000.ts");
+    assert_eq!(size, chunk.metadata().unwrap().len());
+    // PTS span of the chunk plus one frame: the 6 s written, within a frame.
+    let span = ts_duration_ms(&std::fs::read(&chunk).unwrap()).unwrap();
+    assert!(span.abs_diff(6_000) <= 34, "{span} ms");
+    assert_eq!(stream_types(&s.path).len(), 2);
+}
+
+fn sidecar(path: &Path, format: Format) -> PathBuf {
+    let meta = SegmentClosed {
+        recording: RecordingId(7),
+        manual: false,
+        label: String::new(),
+        app: "live".into(),
+        stream_code: "s".into(),
+        stream_param: String::new(),
+        record_id: None,
+        format,
+        path: path.to_path_buf(),
+        rel_path: String::new(),
+        size: 0,
+        start_ms: 1_800_000_000_000,
+        end_ms: 1_800_000_000_000,
+        duration_ms: 0,
+        video_codec: Some("h264".into()),
+        audio_codec: Some("aac".into()),
+        width: Some(640),
+        height: Some(360),
+        recovered: false,
+    };
+    let p = PathBuf::from(format!("{}.part.json", path.display()));
+    std::fs::write(&p, serde_json::to_vec(&meta).unwrap()).unwrap();
+    p
+}
+
+#[test]
+fn recovery_finalizes_torn_flv_and_open_playlist_then_finds_nothing_the_second_time() {
+    let data = tempfile::tempdir().unwrap();
+    let dir = data.path().join("vod/live/s/20261125");
+    std::fs::create_dir_all(&dir).unwrap();
+    let (codecs, frames) = clip(4_000);
+
+    let flv = spec(&dir, "r.flv", codecs.clone());
+    let mut w = FlvWriter::create(&flv).unwrap();
+    write_all(&mut w, &frames);
+    drop(w);
+    let part = dir.join("r.flv.part");
+    let mut bytes = std::fs::read(&part).unwrap();
+    bytes.extend_from_slice(&[9, 0, 0x40, 0, 0, 0, 0]); // half a tag header: the crash point
+    std::fs::write(&part, bytes).unwrap();
+    sidecar(&flv.path, Format::Flv);
+
+    let hls = spec(&dir, "r.m3u8", codecs);
+    let mut w = HlsWriter::create(&hls).unwrap();
+    write_all(&mut w, &frames);
+    drop(w); // the chunk stays a .ts.part and the playlist was never written
+    sidecar(&hls.path, Format::Hls);
+
+    let recovered = recover(data.path());
+    assert_eq!(recovered.len(), 2);
+    for seg in &recovered {
+        assert!(seg.recovered);
+        assert!((3_900..=4_100).contains(&seg.duration_ms), "{}: {} ms", seg.path.display(), seg.duration_ms);
+        assert!((duration_s(&seg.path) - 4.0).abs() < 0.15, "{}", seg.path.display());
+        assert_eq!(seg.end_ms, seg.start_ms + seg.duration_ms as i64);
+    }
+    assert!(std::fs::read_to_string(&hls.path).unwrap().contains("#EXT-X-ENDLIST"));
+    assert!(recover(data.path()).is_empty(), "a second run finds nothing to do");
+}
