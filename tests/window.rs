@@ -51,6 +51,7 @@ async fn window_renders_and_switches_to_chinese() {
 async fn window_follows_a_chinese_system_locale() {
     let desktop = Desktop::launch(Launch {
         lang: "zh_CN.UTF-8",
+        ..Launch::default()
     })
     .await;
     desktop

@@ -92,14 +92,22 @@ pub struct Desktop {
 pub struct Launch<'a> {
     /// The system locale the app sees (`LANG`).
     pub lang: &'a str,
+    /// Files to put in the app's data dir before it starts (name, content).
+    pub data_files: Vec<(&'a str, &'a [u8])>,
 }
 
 impl Default for Launch<'_> {
     fn default() -> Self {
         Launch {
             lang: "en_US.UTF-8",
+            data_files: Vec::new(),
         }
     }
+}
+
+/// The console's data dir under a test home (Tauri's app_data_dir: XDG data + identifier).
+pub fn app_data_dir(home: &Path) -> PathBuf {
+    home.join("data/app.tally.console")
 }
 
 impl Desktop {
@@ -107,6 +115,11 @@ impl Desktop {
     pub async fn launch(launch: Launch<'_>) -> Desktop {
         let xvfb = Xvfb::start();
         let home = tempfile::tempdir().expect("temp home");
+        let data_dir = app_data_dir(home.path());
+        std::fs::create_dir_all(&data_dir).expect("data dir");
+        for (name, content) in &launch.data_files {
+            std::fs::write(data_dir.join(name), content).expect("seed data file");
+        }
         let port = free_port();
         let native_port = free_port();
         let driver = Command::new("dbus-run-session")
@@ -141,11 +154,22 @@ impl Desktop {
             "tauri:options".into(),
             serde_json::json!({ "application": env!("CARGO_BIN_EXE_tally") }),
         );
-        let client = ClientBuilder::new(HttpConnector::new())
-            .capabilities(caps)
-            .connect(&format!("http://127.0.0.1:{port}"))
-            .await
-            .expect("WebDriver session with the tally window");
+        // tauri-driver listens before WebKitWebDriver behind it does: retry until both answer.
+        let started = Instant::now();
+        let client = loop {
+            match ClientBuilder::new(HttpConnector::new())
+                .capabilities(caps.clone())
+                .connect(&format!("http://127.0.0.1:{port}"))
+                .await
+            {
+                Ok(client) => break client,
+                Err(e) if started.elapsed() < Duration::from_secs(20) => {
+                    eprintln!("WebDriver not ready yet ({e}); retrying");
+                    tokio::time::sleep(Duration::from_millis(300)).await;
+                }
+                Err(e) => panic!("WebDriver session with the tally window: {e}"),
+            }
+        };
         let desktop = Desktop {
             client,
             driver,
@@ -207,6 +231,11 @@ impl Desktop {
         assert!(status.success(), "screenshot failed");
         eprintln!("screenshot: {}", path.display());
         path
+    }
+
+    /// The console's data dir for this run.
+    pub fn data_dir(&self) -> PathBuf {
+        app_data_dir(self.home.path())
     }
 
     /// The X id of the console's top-level window, from `xwininfo`.

@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { describeError, errorTable, searchErrors } from "./errors";
+import { describeError, errorTable, failureText, isApiError, searchErrors } from "./errors";
 
 describe("error table bindings", () => {
   it("holds every code of the seed's table", () => {
@@ -26,5 +26,16 @@ describe("error table bindings", () => {
     expect(searchErrors("30000002", "en").map((r) => r.code)).toEqual([30000002]);
     expect(searchErrors("双人", "zh-CN").map((r) => r.code)).toEqual([30000501]);
     expect(searchErrors("", "en").length).toBe(errorTable.length);
+  });
+});
+
+describe("failureText", () => {
+  it("shows code, message and advice of an API error", () => {
+    const err = describeError(30000002, "en")!;
+    expect(failureText(err)).toBe(`30000002: ${err.message} ${err.advice}`);
+  });
+  it("shows anything else as text", () => {
+    expect(failureText(new Error("boom"))).toBe("Error: boom");
+    expect(isApiError({ code: 1 })).toBe(false);
   });
 });

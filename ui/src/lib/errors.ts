@@ -27,3 +27,19 @@ export function searchErrors(query: string, lang: Lang): ErrorRow[] {
     );
   });
 }
+
+/** Whether a thrown value is an `ApiError` from the console or the server. */
+export function isApiError(value: unknown): value is ApiError {
+  return (
+    typeof value === "object" &&
+    value !== null &&
+    typeof (value as ApiError).code === "number" &&
+    typeof (value as ApiError).message === "string" &&
+    typeof (value as ApiError).advice === "string"
+  );
+}
+
+/** One line for a failure: message and advice for API errors, the text of anything else. */
+export function failureText(value: unknown): string {
+  return isApiError(value) ? `${value.code}: ${value.message} ${value.advice}` : String(value);
+}

@@ -24,3 +24,9 @@ export async function systemLocale(): Promise<string | null> {
     return null;
   }
 }
+
+/** Calls a console command; outside the app there is no backend, so this throws. */
+export async function command<T>(name: string, args: Record<string, unknown>): Promise<T> {
+  if (!insideTauri()) throw new Error("not running inside the Tally console");
+  return invoke<T>(name, args);
+}

@@ -3,7 +3,7 @@
 use tally_api::bindings::Bindings;
 use ts_rs::ExportError;
 
-use crate::cache::{CachedRecording, Page, SearchQuery, Sort};
+use crate::cache::{CachedRecording, LibraryStatus, Page, SearchQuery, Sort};
 
 /// The library's types.
 pub fn generate() -> Result<Bindings, ExportError> {
@@ -11,6 +11,7 @@ pub fn generate() -> Result<Bindings, ExportError> {
     b.add::<CachedRecording>()?
         .add::<SearchQuery>()?
         .add::<Sort>()?
-        .add::<Page>()?;
+        .add::<Page>()?
+        .add::<LibraryStatus>()?;
     Ok(b)
 }

@@ -261,6 +261,11 @@ async fn corrupt_cache_file_is_moved_aside_and_rebuilt() {
     )
     .unwrap();
     let (cache, report) = RecordingCache::open(&path).await.unwrap();
+    let status = cache.status(&report).await.unwrap();
+    assert!(
+        status.moved_aside.as_deref().unwrap().contains("unusable"),
+        "{status:?}"
+    );
     let (aside, reason) = report.moved_aside.expect("the bad file is moved aside");
     assert!(reason.contains("damaged or not a database"), "{reason}");
     assert_eq!(

@@ -9,7 +9,7 @@ mod sync_state;
 
 pub use open::OpenReport;
 pub use rows::CachedRecording;
-pub use search::{Page, SearchQuery, Sort};
+pub use search::{Page, SearchQuery, Sort, SHORT_QUERY_SCAN_ROWS};
 
 use sqlx::SqlitePool;
 
@@ -59,5 +59,33 @@ impl RecordingCache {
     /// Closes the pool (waits for connections to finish).
     pub async fn close(&self) {
         self.pool.close().await;
+    }
+}
+
+/// What the library shows about its cache.
+#[derive(Clone, Debug, PartialEq, Eq, serde::Serialize, serde::Deserialize, ts_rs::TS)]
+pub struct LibraryStatus {
+    /// Rows in the cache.
+    pub rows: i64,
+    /// When any server was last synced completely (unix ms).
+    pub last_synced_ms: Option<i64>,
+    /// Set when an unusable cache file was moved aside at start: where it went and why.
+    pub moved_aside: Option<String>,
+}
+
+impl RecordingCache {
+    /// The library's status line, given how opening went.
+    pub async fn status(&self, opened: &OpenReport) -> Result<LibraryStatus, CacheError> {
+        let last_synced_ms = sqlx::query_scalar("SELECT MAX(last_sync_ms) FROM servers")
+            .fetch_one(&self.pool)
+            .await?;
+        Ok(LibraryStatus {
+            rows: self.count().await?,
+            last_synced_ms,
+            moved_aside: opened
+                .moved_aside
+                .as_ref()
+                .map(|(path, why)| format!("{} ({why})", path.display())),
+        })
     }
 }

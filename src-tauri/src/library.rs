@@ -1,0 +1,56 @@
+//! The recordings library's commands: thin wrappers over the `tally-client` cache.
+
+use tally_api::{ApiError, ErrorCode, Lang};
+use tally_client::cache::{CacheError, LibraryStatus, OpenReport, Page, SearchQuery};
+use tally_client::RecordingCache;
+
+/// The open cache and how opening went (shown once in the library).
+pub struct Library {
+    pub cache: RecordingCache,
+    pub opened: OpenReport,
+}
+
+impl Library {
+    /// Opens the cache in the app's data dir.
+    pub async fn open(data_dir: &std::path::Path) -> Result<Library, CacheError> {
+        std::fs::create_dir_all(data_dir).map_err(CacheError::MoveAside)?;
+        let (cache, opened) = RecordingCache::open(&data_dir.join("recordings-cache.db")).await?;
+        Ok(Library { cache, opened })
+    }
+}
+
+fn to_api_error(err: CacheError, lang: Lang) -> ApiError {
+    let code = match err {
+        CacheError::BadCursor(_) => ErrorCode::BadParameter,
+        _ => ErrorCode::Internal,
+    };
+    tracing::warn!(%err, "library command failed");
+    ApiError::with_detail(code, lang, &err.to_string())
+}
+
+/// One page of cached recordings.
+#[tauri::command]
+pub async fn search_recordings(
+    library: tauri::State<'_, Library>,
+    query: SearchQuery,
+    lang: Lang,
+) -> Result<Page, ApiError> {
+    library
+        .cache
+        .search(&query)
+        .await
+        .map_err(|e| to_api_error(e, lang))
+}
+
+/// Row count, last sync, and whether the cache was rebuilt.
+#[tauri::command]
+pub async fn library_status(
+    library: tauri::State<'_, Library>,
+    lang: Lang,
+) -> Result<LibraryStatus, ApiError> {
+    library
+        .cache
+        .status(&library.opened)
+        .await
+        .map_err(|e| to_api_error(e, lang))
+}
