@@ -6,6 +6,7 @@ use std::path::Path;
 use ts_rs::{Config, ExportError, TS};
 
 use crate::error::{error_rows, ApiError, ErrorRow, ErrorTexts, Lang};
+use crate::recordings::{CallbackAttempt, Recording, RecordingPage};
 
 /// Generated files by name. Other crates add their own wire types to the same set.
 #[derive(Default)]
@@ -69,7 +70,10 @@ pub fn generate() -> Result<Bindings, ExportError> {
     b.add::<ApiError>()?
         .add::<Lang>()?
         .add::<ErrorRow>()?
-        .add::<ErrorTexts>()?;
+        .add::<ErrorTexts>()?
+        .add::<Recording>()?
+        .add::<RecordingPage>()?
+        .add::<CallbackAttempt>()?;
     let table = serde_json::to_string_pretty(&error_rows()).expect("the table serializes");
     b.insert("errorTable.json", format!("{table}\n"));
     Ok(b)

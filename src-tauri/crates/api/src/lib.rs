@@ -5,5 +5,6 @@
 
 pub mod bindings;
 pub mod error;
+pub mod recordings;
 
 pub use error::{ApiError, ErrorCode, ErrorEntry, Lang, ERROR_TABLE};

@@ -1,0 +1,130 @@
+//! `tally-server serve`: the recording service without the desktop console.
+
+use std::net::SocketAddr;
+use std::path::PathBuf;
+
+use clap::{Args, Parser, Subcommand};
+use tally_server::{FileConfig, Server, ServerConfig};
+use tracing_subscriber::EnvFilter;
+
+/// Tally recording service: RTMP in; FLV, HLS and MP4 files out; signed callbacks; queries.
+#[derive(Parser)]
+#[command(version, about)]
+struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Run the service. Every flag can also be set in the config file; flags win.
+    Serve(ServeArgs),
+}
+
+#[derive(Args)]
+struct ServeArgs {
+    /// A tally.toml with any of the settings below (same names, '-' written as '_').
+    #[arg(long)]
+    config: Option<PathBuf>,
+    /// Data directory: recordings under vod/, the index in index.db.
+    #[arg(long)]
+    data: Option<PathBuf>,
+    /// HTTP API address; port 0 picks a free port.
+    #[arg(long)]
+    http: Option<SocketAddr>,
+    /// RTMP ingest address; port 0 picks a free port.
+    #[arg(long)]
+    rtmp: Option<SocketAddr>,
+    /// Bearer token required on /v1 (none: open, for loopback use).
+    #[arg(long, env = "TALLY_TOKEN")]
+    token: Option<String>,
+    /// Push authentication key: txSecret = md5(key + stream_code + txTime).
+    #[arg(long)]
+    push_key: Option<String>,
+    /// Where callbacks are POSTed.
+    #[arg(long)]
+    callback_url: Option<String>,
+    /// Callback signing key: sign = md5(key + t).
+    #[arg(long)]
+    callback_key: Option<String>,
+    /// appid reported in callbacks.
+    #[arg(long)]
+    appid: Option<u64>,
+    /// bizid: the prefix of stream codes.
+    #[arg(long)]
+    bizid: Option<u64>,
+    /// Seconds without media before a recording closes (keeping what was recorded).
+    #[arg(long)]
+    idle_timeout: Option<u64>,
+    /// Formats recorded when a push URL has no record= (e.g. flv,mp4).
+    #[arg(long)]
+    record: Option<String>,
+}
+
+impl ServeArgs {
+    fn flags(&self) -> FileConfig {
+        FileConfig {
+            data: self.data.clone(),
+            http: self.http,
+            rtmp: self.rtmp,
+            token: self.token.clone(),
+            push_key: self.push_key.clone(),
+            callback_url: self.callback_url.clone(),
+            callback_key: self.callback_key.clone(),
+            appid: self.appid,
+            bizid: self.bizid,
+            idle_timeout: self.idle_timeout,
+            record: self.record.clone(),
+            public_url: None,
+        }
+    }
+}
+
+#[tokio::main]
+async fn main() -> std::process::ExitCode {
+    tracing_subscriber::fmt()
+        .with_writer(std::io::stderr)
+        .with_env_filter(
+            EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new("info")),
+        )
+        .init();
+    let Command::Serve(args) = Cli::parse().command;
+    let file = match &args.config {
+        Some(path) => match FileConfig::load(path) {
+            Ok(file) => file,
+            Err(err) => return fail(&err),
+        },
+        None => FileConfig::default(),
+    };
+    let config = match ServerConfig::from_file(file.overridden_by(args.flags())) {
+        Ok(config) => config,
+        Err(err) => return fail(&err),
+    };
+    let server = match Server::start(config).await {
+        Ok(server) => server,
+        Err(err) => return fail(&err),
+    };
+    // The one stdout line scripts and tests read to learn the chosen ports.
+    println!(
+        "{}",
+        serde_json::json!({ "http": server.http_addr().to_string(), "rtmp": server.rtmp_addr().to_string() })
+    );
+    wait_for_stop().await;
+    tracing::info!("stopping: finalizing open files");
+    server.shutdown().await;
+    std::process::ExitCode::SUCCESS
+}
+
+fn fail(err: &dyn std::error::Error) -> std::process::ExitCode {
+    eprintln!("tally-server: {err}");
+    std::process::ExitCode::FAILURE
+}
+
+async fn wait_for_stop() {
+    use tokio::signal::unix::{signal, SignalKind};
+    let mut term = signal(SignalKind::terminate()).expect("SIGTERM handler");
+    tokio::select! {
+        _ = term.recv() => {}
+        _ = tokio::signal::ctrl_c() => {}
+    }
+}

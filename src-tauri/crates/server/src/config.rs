@@ -1,0 +1,144 @@
+//! The service's settings: `tally.toml` and command-line flags (flags win).
+
+use std::net::SocketAddr;
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+use serde::Deserialize;
+use tally_media::Formats;
+
+/// Settings as written in `tally.toml`; every key may be omitted.
+#[derive(Debug, Clone, Default, Deserialize, PartialEq)]
+#[serde(default, deny_unknown_fields)]
+pub struct FileConfig {
+    pub data: Option<PathBuf>,
+    pub http: Option<SocketAddr>,
+    pub rtmp: Option<SocketAddr>,
+    pub token: Option<String>,
+    pub push_key: Option<String>,
+    pub callback_url: Option<String>,
+    pub callback_key: Option<String>,
+    pub appid: Option<u64>,
+    pub bizid: Option<u64>,
+    /// Seconds without media before a recording closes.
+    pub idle_timeout: Option<u64>,
+    /// Formats recorded when a push URL has no `record=` (e.g. "flv,mp4"); empty: none.
+    pub record: Option<String>,
+    /// Base of download URLs when the service sits behind a proxy (default: its HTTP address).
+    pub public_url: Option<String>,
+}
+
+impl FileConfig {
+    /// Reads a `tally.toml`.
+    pub fn load(path: &Path) -> Result<FileConfig, ConfigError> {
+        let text = std::fs::read_to_string(path).map_err(|e| ConfigError::Read(path.into(), e))?;
+        toml::from_str(&text).map_err(|e| ConfigError::Parse(path.into(), e.to_string()))
+    }
+
+    /// `self` with every key that `over` sets replaced by `over`'s value.
+    pub fn overridden_by(self, over: FileConfig) -> FileConfig {
+        FileConfig {
+            data: over.data.or(self.data),
+            http: over.http.or(self.http),
+            rtmp: over.rtmp.or(self.rtmp),
+            token: over.token.or(self.token),
+            push_key: over.push_key.or(self.push_key),
+            callback_url: over.callback_url.or(self.callback_url),
+            callback_key: over.callback_key.or(self.callback_key),
+            appid: over.appid.or(self.appid),
+            bizid: over.bizid.or(self.bizid),
+            idle_timeout: over.idle_timeout.or(self.idle_timeout),
+            record: over.record.or(self.record),
+            public_url: over.public_url.or(self.public_url),
+        }
+    }
+}
+
+/// Why the settings cannot be used.
+#[derive(Debug, thiserror::Error)]
+pub enum ConfigError {
+    #[error("cannot read {0}: {1}")]
+    Read(PathBuf, #[source] std::io::Error),
+    #[error("{0} is not valid: {1}")]
+    Parse(PathBuf, String),
+    #[error("bad setting: {0}")]
+    Invalid(String),
+}
+
+/// The settings the service runs with.
+#[derive(Debug, Clone)]
+pub struct ServerConfig {
+    pub data_dir: PathBuf,
+    pub http_addr: SocketAddr,
+    pub rtmp_addr: SocketAddr,
+    /// Bearer token for `/v1`; `None` leaves the API open (meant for loopback only).
+    pub token: Option<String>,
+    pub push_key: Option<String>,
+    pub callback_url: Option<String>,
+    pub callback_key: String,
+    pub appid: u64,
+    pub bizid: u64,
+    pub idle_timeout: Duration,
+    pub default_formats: Formats,
+    pub public_url: Option<String>,
+}
+
+impl ServerConfig {
+    /// Fills in the defaults: data in `./tally-data`, HTTP on 127.0.0.1:8080, RTMP on
+    /// 127.0.0.1:1935, idle timeout 60 s, no automatic recording.
+    pub fn from_file(file: FileConfig) -> Result<ServerConfig, ConfigError> {
+        let default_formats = match &file.record {
+            Some(list) => Formats::parse(list).map_err(ConfigError::Invalid)?,
+            None => Formats::NONE,
+        };
+        Ok(ServerConfig {
+            data_dir: file.data.unwrap_or_else(|| PathBuf::from("tally-data")),
+            http_addr: file.http.unwrap_or(([127, 0, 0, 1], 8080).into()),
+            rtmp_addr: file.rtmp.unwrap_or(([127, 0, 0, 1], 1935).into()),
+            token: file.token.filter(|t| !t.is_empty()),
+            push_key: file.push_key.filter(|k| !k.is_empty()),
+            callback_url: file.callback_url.filter(|u| !u.is_empty()),
+            callback_key: file.callback_key.unwrap_or_default(),
+            appid: file.appid.unwrap_or(0),
+            bizid: file.bizid.unwrap_or(8888),
+            idle_timeout: Duration::from_secs(file.idle_timeout.unwrap_or(60)),
+            default_formats,
+            public_url: file.public_url,
+        })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn flags_win_over_the_file() {
+        let file: FileConfig = toml::from_str(
+            "data = \"/srv/tally\"\nbizid = 1400\nidle_timeout = 30\nrecord = \"flv,mp4\"",
+        )
+        .unwrap();
+        let flags = FileConfig {
+            bizid: Some(8888),
+            ..FileConfig::default()
+        };
+        let config = ServerConfig::from_file(file.overridden_by(flags)).unwrap();
+        assert_eq!(config.bizid, 8888);
+        assert_eq!(config.data_dir, PathBuf::from("/srv/tally"));
+        assert_eq!(config.idle_timeout, Duration::from_secs(30));
+        assert_eq!(config.default_formats, Formats::parse("flv,mp4").unwrap());
+    }
+
+    #[test]
+    fn unknown_keys_and_bad_formats_are_errors() {
+        assert!(toml::from_str::<FileConfig>("colour = \"red\"").is_err());
+        let bad = FileConfig {
+            record: Some("avi".into()),
+            ..FileConfig::default()
+        };
+        assert!(matches!(
+            ServerConfig::from_file(bad),
+            Err(ConfigError::Invalid(_))
+        ));
+    }
+}

@@ -1,0 +1,177 @@
+//! The HTTP API: `/v1` (bearer token), `/vod` downloads with Range, health.
+
+use axum::extract::{Path, Query, Request, State};
+use axum::http::{header, HeaderMap, StatusCode};
+use axum::middleware::{self, Next};
+use axum::response::{IntoResponse, Response};
+use axum::routing::get;
+use axum::{Json, Router};
+use tally_api::recordings::{CallbackAttempt, Recording, RecordingPage};
+use tally_api::{ApiError, ErrorCode, Lang};
+use tower_http::services::ServeDir;
+
+use crate::index::{Index, IndexError, IndexedFile, RecordingQuery};
+use crate::urls::Urls;
+
+/// What the handlers share.
+#[derive(Clone)]
+pub struct AppState {
+    pub index: Index,
+    pub urls: Urls,
+    pub token: Option<String>,
+}
+
+/// An error answer: the table's body in the caller's language, with the table's status.
+pub struct HttpError {
+    code: ErrorCode,
+    lang: Lang,
+    detail: String,
+}
+
+impl HttpError {
+    fn new(code: ErrorCode, headers: &HeaderMap, detail: impl Into<String>) -> HttpError {
+        HttpError {
+            code,
+            lang: lang_of(headers),
+            detail: detail.into(),
+        }
+    }
+}
+
+impl IntoResponse for HttpError {
+    fn into_response(self) -> Response {
+        let status = StatusCode::from_u16(self.code.entry().http_status)
+            .unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
+        (
+            status,
+            Json(ApiError::with_detail(self.code, self.lang, &self.detail)),
+        )
+            .into_response()
+    }
+}
+
+fn lang_of(headers: &HeaderMap) -> Lang {
+    headers
+        .get(header::ACCEPT_LANGUAGE)
+        .and_then(|v| v.to_str().ok())
+        .map(Lang::from_accept_language)
+        .unwrap_or_default()
+}
+
+fn index_error(err: IndexError, headers: &HeaderMap) -> HttpError {
+    match err {
+        IndexError::BadCursor(c) => {
+            HttpError::new(ErrorCode::BadParameter, headers, format!("cursor {c}"))
+        }
+        other => {
+            tracing::error!(err = %other, "index query failed");
+            HttpError::new(ErrorCode::Internal, headers, "")
+        }
+    }
+}
+
+/// The router, with `/v1` behind the token when one is set.
+pub fn router(state: AppState, data_dir: &std::path::Path) -> Router {
+    let v1 = Router::new()
+        .route("/recordings", get(list_recordings))
+        .route("/recordings/{file_id}", get(get_recording))
+        .route("/recordings/{file_id}/callbacks", get(recording_callbacks))
+        .route_layer(middleware::from_fn_with_state(state.clone(), require_token))
+        .with_state(state);
+    Router::new()
+        .route("/healthz", get(|| async { "ok" }))
+        .nest("/v1", v1)
+        // ServeDir answers Range requests and refuses paths that leave the directory.
+        .nest_service("/vod", ServeDir::new(data_dir.join("vod")))
+}
+
+async fn require_token(State(state): State<AppState>, req: Request, next: Next) -> Response {
+    let Some(token) = &state.token else {
+        return next.run(req).await;
+    };
+    let presented = req
+        .headers()
+        .get(header::AUTHORIZATION)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.strip_prefix("Bearer "));
+    if presented == Some(token.as_str()) {
+        next.run(req).await
+    } else {
+        HttpError::new(ErrorCode::Unauthorized, req.headers(), "").into_response()
+    }
+}
+
+fn with_url(file: IndexedFile, urls: &Urls) -> Recording {
+    Recording {
+        url: urls.vod(&file.rel_path),
+        ..file.recording
+    }
+}
+
+async fn list_recordings(
+    State(state): State<AppState>,
+    headers: HeaderMap,
+    query: Result<Query<RecordingQuery>, axum::extract::rejection::QueryRejection>,
+) -> Result<Json<RecordingPage>, HttpError> {
+    let Query(query) =
+        query.map_err(|e| HttpError::new(ErrorCode::BadParameter, &headers, e.body_text()))?;
+    let (files, next_cursor) = state
+        .index
+        .list(&query)
+        .await
+        .map_err(|e| index_error(e, &headers))?;
+    Ok(Json(RecordingPage {
+        recordings: files
+            .into_iter()
+            .map(|f| with_url(f, &state.urls))
+            .collect(),
+        next_cursor,
+    }))
+}
+
+async fn get_recording(
+    State(state): State<AppState>,
+    headers: HeaderMap,
+    Path(file_id): Path<String>,
+) -> Result<Json<Recording>, HttpError> {
+    match state
+        .index
+        .get(&file_id)
+        .await
+        .map_err(|e| index_error(e, &headers))?
+    {
+        Some(file) => Ok(Json(with_url(file, &state.urls))),
+        None => Err(HttpError::new(
+            ErrorCode::RecordingNotFound,
+            &headers,
+            file_id,
+        )),
+    }
+}
+
+async fn recording_callbacks(
+    State(state): State<AppState>,
+    headers: HeaderMap,
+    Path(file_id): Path<String>,
+) -> Result<Json<Vec<CallbackAttempt>>, HttpError> {
+    if state
+        .index
+        .get(&file_id)
+        .await
+        .map_err(|e| index_error(e, &headers))?
+        .is_none()
+    {
+        return Err(HttpError::new(
+            ErrorCode::RecordingNotFound,
+            &headers,
+            file_id,
+        ));
+    }
+    Ok(Json(
+        state
+            .index
+            .attempts(&file_id)
+            .await
+            .map_err(|e| index_error(e, &headers))?,
+    ))
+}

@@ -1,0 +1,411 @@
+//! The index of recorded files and the callback outbox, in SQLite (WAL). Every query binds its
+//! values; only fixed column names are ever formatted into SQL.
+
+use std::path::Path;
+use std::str::FromStr;
+
+use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePoolOptions, SqliteSynchronous};
+use sqlx::{QueryBuilder, Row, Sqlite, SqlitePool};
+use tally_api::recordings::{CallbackAttempt, Recording};
+
+static MIGRATOR: sqlx::migrate::Migrator = sqlx::migrate!("./migrations");
+
+/// Index failures.
+#[derive(Debug, thiserror::Error)]
+pub enum IndexError {
+    #[error("index database: {0}")]
+    Db(#[from] sqlx::Error),
+    #[error("index migration: {0}")]
+    Migrate(#[from] sqlx::migrate::MigrateError),
+    #[error("bad cursor {0:?}")]
+    BadCursor(String),
+}
+
+/// A file to index with the callback to queue for it (if callbacks are configured).
+pub struct NewFile {
+    pub recording: Recording,
+    pub app: String,
+    pub rel_path: String,
+    pub stream_param: String,
+    pub callback_body: Option<serde_json::Value>,
+}
+
+/// A callback due for delivery.
+#[derive(Debug, Clone)]
+pub struct DueCallback {
+    pub id: i64,
+    pub event_type: i64,
+    pub body: serde_json::Value,
+    pub attempts: i64,
+    pub created_ms: i64,
+}
+
+/// Filters of `GET /v1/recordings`.
+#[derive(Debug, Default, Clone, serde::Deserialize)]
+pub struct RecordingQuery {
+    /// Prefix of `<stream_code>_<record_id>`.
+    pub prefix: Option<String>,
+    pub room_id: Option<String>,
+    pub user_id: Option<String>,
+    pub file_name: Option<String>,
+    pub format: Option<String>,
+    /// Start time range, unix ms.
+    pub from: Option<i64>,
+    pub to: Option<i64>,
+    /// Only rows changed at or after this (unix ms): incremental sync.
+    pub updated_since: Option<i64>,
+    pub cursor: Option<String>,
+    pub limit: Option<u32>,
+}
+
+/// The index.
+#[derive(Clone, Debug)]
+pub struct Index {
+    pool: SqlitePool,
+}
+
+const COLUMNS: &str = "file_id, video_id, record_file_id, stream_code, channel_id, room_id, \
+    user_id, record_id, file_name, tags, format, rel_path, size, start_ms, end_ms, duration_ms, \
+    video_codec, audio_codec, width, height, created_ms, updated_ms, callback_state, recovered";
+
+impl Index {
+    /// Opens (creating and migrating) `<data>/index.db`.
+    pub async fn open(data_dir: &Path) -> Result<Index, IndexError> {
+        std::fs::create_dir_all(data_dir).map_err(sqlx::Error::Io)?;
+        let path = data_dir.join("index.db");
+        let options = SqliteConnectOptions::from_str(&format!("sqlite://{}", path.display()))?
+            .create_if_missing(true)
+            .journal_mode(SqliteJournalMode::Wal)
+            // The outbox row must survive a crash once the file's callback is promised.
+            .synchronous(SqliteSynchronous::Full)
+            .foreign_keys(true);
+        let pool = SqlitePoolOptions::new()
+            .max_connections(4)
+            .connect_with(options)
+            .await?;
+        MIGRATOR.run(&pool).await?;
+        Ok(Index { pool })
+    }
+
+    /// Indexes a durable file and queues its callback, in one transaction. A file already
+    /// indexed (same path) is left as it is; returns whether it was new.
+    pub async fn insert_file(&self, file: &NewFile, now_ms: i64) -> Result<bool, IndexError> {
+        let r = &file.recording;
+        let mut tx = self.pool.begin().await?;
+        let inserted = sqlx::query(
+            "INSERT INTO recordings (file_id, video_id, record_file_id, stream_code, channel_id,
+                app, room_id, user_id, record_id, file_name, tags, format, rel_path, stream_param,
+                size, start_ms, end_ms, duration_ms, video_codec, audio_codec, width, height,
+                created_ms, updated_ms, callback_state, recovered)
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17,
+                ?18, ?19, ?20, ?21, ?22, ?23, ?23, ?24, ?25)
+             ON CONFLICT (rel_path) DO NOTHING",
+        )
+        .bind(&r.file_id)
+        .bind(&r.video_id)
+        .bind(&r.record_file_id)
+        .bind(&r.stream_code)
+        .bind(&r.channel_id)
+        .bind(&file.app)
+        .bind(&r.room_id)
+        .bind(&r.user_id)
+        .bind(&r.record_id)
+        .bind(&r.file_name)
+        .bind(serde_json::to_string(&r.tags).unwrap_or_else(|_| "[]".into()))
+        .bind(&r.format)
+        .bind(&file.rel_path)
+        .bind(&file.stream_param)
+        .bind(r.size)
+        .bind(r.start_ms)
+        .bind(r.end_ms)
+        .bind(r.duration_ms)
+        .bind(&r.video_codec)
+        .bind(&r.audio_codec)
+        .bind(r.width)
+        .bind(r.height)
+        .bind(now_ms)
+        .bind(&r.callback_state)
+        .bind(r.recovered)
+        .execute(&mut *tx)
+        .await?
+        .rows_affected()
+            == 1;
+        if inserted {
+            if let Some(body) = &file.callback_body {
+                enqueue_in(&mut tx, Some(&r.file_id), 100, body, now_ms).await?;
+            }
+        }
+        tx.commit().await?;
+        Ok(inserted)
+    }
+
+    /// Queues a callback that belongs to no file (stream start / end).
+    pub async fn enqueue(
+        &self,
+        event_type: i64,
+        body: &serde_json::Value,
+        now_ms: i64,
+    ) -> Result<(), IndexError> {
+        let mut tx = self.pool.begin().await?;
+        enqueue_in(&mut tx, None, event_type, body, now_ms).await?;
+        tx.commit().await?;
+        Ok(())
+    }
+
+    /// One recording.
+    pub async fn get(&self, file_id: &str) -> Result<Option<IndexedFile>, IndexError> {
+        let row = sqlx::query(sqlx::AssertSqlSafe(format!(
+            "SELECT {COLUMNS} FROM recordings WHERE file_id = ?1"
+        )))
+        .bind(file_id)
+        .fetch_optional(&self.pool)
+        .await?;
+        Ok(row.map(|r| IndexedFile::from_row(&r)))
+    }
+
+    /// A page of recordings matching `q`, oldest first (stable for paging and sync).
+    pub async fn list(
+        &self,
+        q: &RecordingQuery,
+    ) -> Result<(Vec<IndexedFile>, Option<String>), IndexError> {
+        let limit = i64::from(q.limit.unwrap_or(100).clamp(1, 1000));
+        // Sync pages by update time; plain queries by start time.
+        let key = if q.updated_since.is_some() {
+            "updated_ms"
+        } else {
+            "start_ms"
+        };
+        let mut sql: QueryBuilder<Sqlite> =
+            QueryBuilder::new(format!("SELECT {COLUMNS} FROM recordings WHERE 1 = 1"));
+        if let Some(prefix) = &q.prefix {
+            sql.push(" AND prefix_key >= ")
+                .push_bind(prefix.clone())
+                .push(" AND prefix_key < ")
+                .push_bind(format!("{prefix}\u{10FFFF}"));
+        }
+        for (col, value) in [
+            ("room_id", &q.room_id),
+            ("user_id", &q.user_id),
+            ("file_name", &q.file_name),
+            ("format", &q.format),
+        ] {
+            if let Some(value) = value {
+                sql.push(format!(" AND {col} = ")).push_bind(value.clone());
+            }
+        }
+        if let Some(from) = q.from {
+            sql.push(" AND start_ms >= ").push_bind(from);
+        }
+        if let Some(to) = q.to {
+            sql.push(" AND start_ms <= ").push_bind(to);
+        }
+        if let Some(since) = q.updated_since {
+            sql.push(" AND updated_ms >= ").push_bind(since);
+        }
+        if let Some(cursor) = &q.cursor {
+            let (value, file_id) = cursor
+                .split_once('_')
+                .and_then(|(v, f)| Some((v.parse::<i64>().ok()?, f.to_owned())))
+                .ok_or_else(|| IndexError::BadCursor(cursor.clone()))?;
+            sql.push(format!(" AND ({key}, file_id) > ("))
+                .push_bind(value)
+                .push(", ")
+                .push_bind(file_id)
+                .push(")");
+        }
+        sql.push(format!(" ORDER BY {key}, file_id LIMIT "))
+            .push_bind(limit + 1);
+        let rows = sql.build().fetch_all(&self.pool).await?;
+        let mut files: Vec<IndexedFile> = rows.iter().map(IndexedFile::from_row).collect();
+        let next = if files.len() as i64 > limit {
+            files.truncate(limit as usize);
+            files.last().map(|f| {
+                let value = if key == "updated_ms" {
+                    f.recording.updated_ms
+                } else {
+                    f.recording.start_ms
+                };
+                format!("{value}_{}", f.recording.file_id)
+            })
+        } else {
+            None
+        };
+        Ok((files, next))
+    }
+
+    /// Every attempt to deliver the callbacks of `file_id`, oldest first.
+    pub async fn attempts(&self, file_id: &str) -> Result<Vec<CallbackAttempt>, IndexError> {
+        let rows = sqlx::query(
+            "SELECT c.event_type, a.attempt, a.at_ms, a.status, a.error, a.duration_ms
+             FROM callback_attempts a JOIN callbacks c ON c.id = a.callback_id
+             WHERE c.file_id = ?1 ORDER BY a.id",
+        )
+        .bind(file_id)
+        .fetch_all(&self.pool)
+        .await?;
+        Ok(rows
+            .iter()
+            .map(|r| CallbackAttempt {
+                event_type: r.get("event_type"),
+                attempt: r.get("attempt"),
+                at_ms: r.get("at_ms"),
+                status: r.get("status"),
+                error: r.get("error"),
+                duration_ms: r.get("duration_ms"),
+            })
+            .collect())
+    }
+
+    /// Callbacks due at `now_ms`, soonest first.
+    pub async fn due_callbacks(
+        &self,
+        now_ms: i64,
+        limit: i64,
+    ) -> Result<Vec<DueCallback>, IndexError> {
+        let rows = sqlx::query(
+            "SELECT id, event_type, body, attempts, created_ms FROM callbacks
+             WHERE state = 'pending' AND next_attempt_ms <= ?1
+             ORDER BY next_attempt_ms, id LIMIT ?2",
+        )
+        .bind(now_ms)
+        .bind(limit)
+        .fetch_all(&self.pool)
+        .await?;
+        Ok(rows
+            .iter()
+            .map(|r| DueCallback {
+                id: r.get("id"),
+                event_type: r.get("event_type"),
+                body: serde_json::from_str(r.get::<&str, _>("body")).unwrap_or_default(),
+                attempts: r.get("attempts"),
+                created_ms: r.get("created_ms"),
+            })
+            .collect())
+    }
+
+    /// When the next pending callback is due, if any.
+    pub async fn next_due_ms(&self) -> Result<Option<i64>, IndexError> {
+        Ok(
+            sqlx::query_scalar(
+                "SELECT MIN(next_attempt_ms) FROM callbacks WHERE state = 'pending'",
+            )
+            .fetch_one(&self.pool)
+            .await?,
+        )
+    }
+
+    /// Stores one attempt and the callback's new state; a file's row follows its callback.
+    pub async fn record_attempt(&self, outcome: &AttemptRecord) -> Result<(), IndexError> {
+        let mut tx = self.pool.begin().await?;
+        sqlx::query(
+            "INSERT INTO callback_attempts (callback_id, attempt, at_ms, status, error, duration_ms)
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
+        )
+        .bind(outcome.callback_id)
+        .bind(outcome.attempt)
+        .bind(outcome.at_ms)
+        .bind(outcome.status)
+        .bind(&outcome.error)
+        .bind(outcome.duration_ms)
+        .execute(&mut *tx)
+        .await?;
+        let file_id: Option<String> = sqlx::query_scalar(
+            "UPDATE callbacks SET state = ?2, attempts = ?3, next_attempt_ms = ?4 WHERE id = ?1
+             RETURNING file_id",
+        )
+        .bind(outcome.callback_id)
+        .bind(outcome.state)
+        .bind(outcome.attempt)
+        .bind(outcome.next_attempt_ms)
+        .fetch_one(&mut *tx)
+        .await?;
+        if let (Some(file_id), true) = (file_id, outcome.state != "pending") {
+            sqlx::query(
+                "UPDATE recordings SET callback_state = ?2, updated_ms = ?3 WHERE file_id = ?1",
+            )
+            .bind(file_id)
+            .bind(outcome.state)
+            .bind(outcome.at_ms)
+            .execute(&mut *tx)
+            .await?;
+        }
+        tx.commit().await?;
+        Ok(())
+    }
+}
+
+/// One attempt's result, as stored.
+#[derive(Debug, Clone)]
+pub struct AttemptRecord {
+    pub callback_id: i64,
+    pub attempt: i64,
+    pub at_ms: i64,
+    pub status: Option<i64>,
+    pub error: Option<String>,
+    pub duration_ms: i64,
+    /// `pending` (will retry), `delivered` or `gave_up`.
+    pub state: &'static str,
+    pub next_attempt_ms: i64,
+}
+
+async fn enqueue_in(
+    tx: &mut sqlx::Transaction<'_, Sqlite>,
+    file_id: Option<&str>,
+    event_type: i64,
+    body: &serde_json::Value,
+    now_ms: i64,
+) -> Result<(), IndexError> {
+    sqlx::query(
+        "INSERT INTO callbacks (file_id, event_type, body, state, next_attempt_ms, created_ms)
+         VALUES (?1, ?2, ?3, 'pending', ?4, ?4)",
+    )
+    .bind(file_id)
+    .bind(event_type)
+    .bind(body.to_string())
+    .bind(now_ms)
+    .execute(&mut **tx)
+    .await?;
+    Ok(())
+}
+
+/// A row of the index: the API's view plus where the file lies.
+#[derive(Debug, Clone)]
+pub struct IndexedFile {
+    pub recording: Recording,
+    pub rel_path: String,
+}
+
+impl IndexedFile {
+    fn from_row(r: &sqlx::sqlite::SqliteRow) -> IndexedFile {
+        let tags: String = r.get("tags");
+        IndexedFile {
+            rel_path: r.get("rel_path"),
+            recording: Recording {
+                file_id: r.get("file_id"),
+                video_id: r.get("video_id"),
+                record_file_id: r.get("record_file_id"),
+                stream_code: r.get("stream_code"),
+                channel_id: r.get("channel_id"),
+                room_id: r.get("room_id"),
+                user_id: r.get("user_id"),
+                record_id: r.get("record_id"),
+                file_name: r.get("file_name"),
+                tags: serde_json::from_str(&tags).unwrap_or_default(),
+                format: r.get("format"),
+                url: String::new(),
+                size: r.get("size"),
+                start_ms: r.get("start_ms"),
+                end_ms: r.get("end_ms"),
+                duration_ms: r.get("duration_ms"),
+                video_codec: r.get("video_codec"),
+                audio_codec: r.get("audio_codec"),
+                width: r.get("width"),
+                height: r.get("height"),
+                created_ms: r.get("created_ms"),
+                updated_ms: r.get("updated_ms"),
+                callback_state: r.get("callback_state"),
+                recovered: r.get("recovered"),
+            },
+        }
+    }
+}

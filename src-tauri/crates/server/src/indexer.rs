@@ -1,0 +1,118 @@
+//! Turns the engine's events into index rows and queued callbacks.
+
+use tally_api::recordings::Recording;
+use tally_media::{EngineEvent, SegmentClosed};
+use tokio::sync::broadcast;
+
+use crate::callback;
+use crate::ids::{next_file_id, video_id};
+use crate::index::{Index, NewFile};
+use crate::now_ms;
+use crate::outbox::CallbackOutbox;
+use crate::urls::Urls;
+
+/// What the indexer needs to build rows and callbacks.
+#[derive(Clone)]
+pub struct Indexer {
+    pub index: Index,
+    pub outbox: CallbackOutbox,
+    pub urls: Urls,
+    pub appid: u64,
+    pub callbacks_on: bool,
+}
+
+impl Indexer {
+    /// Indexes one durable file and queues its callback.
+    pub async fn file_closed(&self, seg: &SegmentClosed) {
+        let now = now_ms();
+        let stream_param =
+            callback::stream_param_with_record_id(&seg.stream_param, seg.record_id.as_deref());
+        let file_id = next_file_id(now);
+        let recording = Recording {
+            file_id: file_id.clone(),
+            video_id: video_id(self.appid, &seg.rel_path),
+            record_file_id: file_id,
+            stream_code: seg.stream_code.clone(),
+            channel_id: seg.stream_code.clone(),
+            room_id: String::new(),
+            user_id: String::new(),
+            record_id: seg.record_id.clone().unwrap_or_default(),
+            file_name: seg.label.clone(),
+            tags: Vec::new(),
+            format: seg.format.as_str().to_owned(),
+            url: self.urls.vod(&seg.rel_path),
+            size: seg.size as i64,
+            start_ms: seg.start_ms,
+            end_ms: seg.end_ms,
+            duration_ms: seg.duration_ms as i64,
+            video_codec: seg.video_codec.clone(),
+            audio_codec: seg.audio_codec.clone(),
+            width: seg.width.map(i64::from),
+            height: seg.height.map(i64::from),
+            created_ms: now,
+            updated_ms: now,
+            callback_state: if self.callbacks_on { "pending" } else { "none" }.to_owned(),
+            recovered: seg.recovered,
+        };
+        let callback_body = self
+            .callbacks_on
+            .then(|| callback::file_closed(self.appid, &recording, &stream_param));
+        let file = NewFile {
+            recording,
+            app: seg.app.clone(),
+            rel_path: seg.rel_path.clone(),
+            stream_param,
+            callback_body,
+        };
+        match self.index.insert_file(&file, now).await {
+            Ok(_) => self.outbox.wake(),
+            // The file stays on disk; it is indexed again by the next startup scan of .part-free files.
+            Err(err) => {
+                tracing::error!(%err, path = %seg.rel_path, "indexing a recorded file failed")
+            }
+        }
+    }
+
+    async fn stream_event(
+        &self,
+        event_type: i64,
+        stream_code: &str,
+        stream_param: &str,
+        at_ms: i64,
+    ) {
+        if !self.callbacks_on {
+            return;
+        }
+        let body = callback::stream_event(self.appid, event_type, stream_code, stream_param, at_ms);
+        match self.index.enqueue(event_type, &body, now_ms()).await {
+            Ok(()) => self.outbox.wake(),
+            Err(err) => tracing::error!(%err, stream_code, "queueing a stream callback failed"),
+        }
+    }
+
+    /// Consumes engine events until the engine goes away.
+    pub async fn run(self, mut events: broadcast::Receiver<EngineEvent>) {
+        loop {
+            match events.recv().await {
+                Ok(EngineEvent::SegmentClosed(seg)) => self.file_closed(&seg).await,
+                Ok(EngineEvent::StreamStarted {
+                    stream_code,
+                    stream_param,
+                    at_ms,
+                    ..
+                }) => {
+                    self.stream_event(1, &stream_code, &stream_param, at_ms)
+                        .await
+                }
+                Ok(EngineEvent::StreamEnded {
+                    stream_code, at_ms, ..
+                }) => self.stream_event(0, &stream_code, "", at_ms).await,
+                Ok(_) => {}
+                Err(broadcast::error::RecvError::Lagged(n)) => {
+                    tracing::error!(missed = n, "the indexer fell behind the engine's events")
+                }
+                Err(broadcast::error::RecvError::Closed) => return,
+            }
+        }
+    }
+}

@@ -1,0 +1,127 @@
+//! The Tally recording service: drives the media engine, indexes every finished file in
+//! SQLite, delivers signed callbacks from a durable outbox, and serves queries and downloads
+//! over HTTP. Used by the `tally-server` binary and embedded by the desktop console.
+
+pub mod callback;
+pub mod config;
+pub mod http;
+pub mod ids;
+pub mod index;
+pub mod indexer;
+pub mod outbox;
+pub mod urls;
+
+use std::net::SocketAddr;
+
+use tally_media::{Engine, EngineConfig};
+use tokio::task::JoinHandle;
+
+pub use config::{ConfigError, FileConfig, ServerConfig};
+
+/// Unix milliseconds now.
+pub fn now_ms() -> i64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map(|d| d.as_millis() as i64)
+        .unwrap_or(0)
+}
+
+/// Why the service could not start.
+#[derive(Debug, thiserror::Error)]
+pub enum StartError {
+    #[error(transparent)]
+    Index(#[from] index::IndexError),
+    #[error("media engine: {0}")]
+    Engine(#[from] tally_media::EngineError),
+    #[error("HTTP listener on {0}: {1}")]
+    Http(SocketAddr, #[source] std::io::Error),
+}
+
+/// A running service.
+pub struct Server {
+    engine: Engine,
+    http_addr: SocketAddr,
+    http_task: JoinHandle<()>,
+}
+
+impl Server {
+    /// Opens the index, starts the engine (finalizing leftovers of a crash first), indexes what
+    /// recovery finalized, and starts serving HTTP.
+    pub async fn start(config: ServerConfig) -> Result<Server, StartError> {
+        let index = index::Index::open(&config.data_dir).await?;
+        let listener = tokio::net::TcpListener::bind(config.http_addr)
+            .await
+            .map_err(|e| StartError::Http(config.http_addr, e))?;
+        let http_addr = listener
+            .local_addr()
+            .map_err(|e| StartError::Http(config.http_addr, e))?;
+        let base = config
+            .public_url
+            .clone()
+            .unwrap_or_else(|| format!("http://{http_addr}"));
+        let urls = urls::Urls::new(&base);
+
+        let mut engine_config = EngineConfig::new(&config.data_dir);
+        engine_config.rtmp_addr = config.rtmp_addr;
+        engine_config.push_key = config.push_key.clone();
+        engine_config.default_formats = config.default_formats;
+        engine_config.idle_timeout = config.idle_timeout;
+        let engine = Engine::start(engine_config).await?;
+
+        let outbox = outbox::CallbackOutbox::start(
+            index.clone(),
+            config.callback_url.clone(),
+            config.callback_key.clone(),
+        );
+        let indexer = indexer::Indexer {
+            index: index.clone(),
+            outbox,
+            urls: urls.clone(),
+            appid: config.appid,
+            callbacks_on: config.callback_url.is_some(),
+        };
+        let events = engine.subscribe();
+        for seg in engine.recovered_segments() {
+            indexer.file_closed(&seg).await;
+        }
+        tokio::spawn(indexer.run(events));
+
+        let app = http::router(
+            http::AppState {
+                index,
+                urls,
+                token: config.token.clone(),
+            },
+            &config.data_dir,
+        );
+        let http_task = tokio::spawn(async move {
+            if let Err(err) = axum::serve(listener, app).await {
+                tracing::error!(%err, "HTTP server stopped");
+            }
+        });
+        Ok(Server {
+            engine,
+            http_addr,
+            http_task,
+        })
+    }
+
+    /// Where the HTTP API listens.
+    pub fn http_addr(&self) -> SocketAddr {
+        self.http_addr
+    }
+
+    /// Where publishers push RTMP.
+    pub fn rtmp_addr(&self) -> SocketAddr {
+        self.engine.rtmp_addr()
+    }
+
+    /// Finalizes every open file, then stops serving. Files closed here are indexed before
+    /// this returns.
+    pub async fn shutdown(self) {
+        self.engine.shutdown().await;
+        // Let the indexer take the last SegmentClosed events off the channel.
+        tokio::time::sleep(std::time::Duration::from_millis(300)).await;
+        self.http_task.abort();
+    }
+}

@@ -1,0 +1,336 @@
+//! Stream-code mode end to end: a real `tally-server`, a real ffmpeg publisher, a real HTTP
+//! callback receiver; downloads checked byte for byte.
+
+use std::io::{BufRead, BufReader};
+use std::path::Path;
+use std::process::{Child, Command, Stdio};
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use axum::routing::post;
+use axum::{Json, Router};
+use md5::{Digest, Md5};
+use serde_json::Value;
+
+struct ServerProcess {
+    child: Child,
+    http: String,
+    rtmp: String,
+}
+
+impl Drop for ServerProcess {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+fn start_server(data: &Path, extra: &[&str]) -> ServerProcess {
+    let mut child = Command::new(env!("CARGO_BIN_EXE_tally-server"))
+        .args([
+            "serve",
+            "--http",
+            "127.0.0.1:0",
+            "--rtmp",
+            "127.0.0.1:0",
+            "--appid",
+            "1400",
+            "--bizid",
+            "8888",
+        ])
+        .arg("--data")
+        .arg(data)
+        .args(extra)
+        .stdout(Stdio::piped())
+        .stderr(Stdio::inherit())
+        .spawn()
+        .expect("tally-server starts");
+    let mut line = String::new();
+    BufReader::new(child.stdout.take().unwrap())
+        .read_line(&mut line)
+        .unwrap();
+    let addrs: Value = serde_json::from_str(&line).unwrap_or_else(|e| panic!("{line:?}: {e}"));
+    ServerProcess {
+        child,
+        http: format!("http://{}", addrs["http"].as_str().unwrap()),
+        rtmp: format!("rtmp://{}", addrs["rtmp"].as_str().unwrap()),
+    }
+}
+
+/// Collects every callback body POSTed to it.
+async fn callback_receiver() -> (String, Arc<Mutex<Vec<Value>>>) {
+    let got = Arc::new(Mutex::new(Vec::new()));
+    let sink = got.clone();
+    let app = Router::new().route(
+        "/cb",
+        post(move |Json(body): Json<Value>| {
+            let sink = sink.clone();
+            async move {
+                sink.lock().unwrap().push(body);
+                "ok"
+            }
+        }),
+    );
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let url = format!("http://{}/cb", listener.local_addr().unwrap());
+    tokio::spawn(async move { axum::serve(listener, app).await.unwrap() });
+    (url, got)
+}
+
+fn publish(url: &str, seconds: u32) {
+    let status = Command::new("ffmpeg")
+        .args(["-hide_banner", "-loglevel", "error", "-re"])
+        .args([
+            "-f",
+            "lavfi",
+            "-i",
+            &format!("testsrc2=size=320x240:rate=25:duration={seconds}"),
+        ])
+        .args([
+            "-f",
+            "lavfi",
+            "-i",
+            &format!("sine=frequency=440:duration={seconds}"),
+        ])
+        .args([
+            "-c:v",
+            "libx264",
+            "-preset",
+            "ultrafast",
+            "-g",
+            "50",
+            "-c:a",
+            "aac",
+            "-f",
+            "flv",
+            url,
+        ])
+        .status()
+        .expect("ffmpeg is installed (scripts/setup.sh)");
+    assert!(status.success(), "ffmpeg publish failed");
+}
+
+fn md5_hex(s: &str) -> String {
+    hex::encode(Md5::digest(s.as_bytes()))
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn stream_code_flow_calls_back_and_serves_identical_files() {
+    let data = tempfile::tempdir().unwrap();
+    let (cb_url, callbacks) = callback_receiver().await;
+    let server = start_server(
+        data.path(),
+        &["--callback-url", &cb_url, "--callback-key", "k3y"],
+    );
+    let code = "8888_81265058829fd2e50c8ec2ac78d55127";
+    let push = format!("{}/live/{code}?record=flv,mp4&recordId=r1", server.rtmp);
+    tokio::task::spawn_blocking(move || publish(&push, 6))
+        .await
+        .unwrap();
+
+    // Two files (flv + mp4), two callbacks of type 100, plus stream start (1) and end (0).
+    let mut files = Vec::new();
+    for _ in 0..100 {
+        files = callbacks
+            .lock()
+            .unwrap()
+            .iter()
+            .filter(|c| c["event_type"] == 100)
+            .cloned()
+            .collect::<Vec<_>>();
+        if files.len() == 2 {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    }
+    assert_eq!(files.len(), 2, "callbacks: {:?}", callbacks.lock().unwrap());
+    let types: Vec<i64> = callbacks
+        .lock()
+        .unwrap()
+        .iter()
+        .map(|c| c["event_type"].as_i64().unwrap())
+        .collect();
+    assert!(
+        types.contains(&1) && types.contains(&0),
+        "stream start and end callbacks: {types:?}"
+    );
+
+    let http = reqwest::Client::new();
+    for cb in &files {
+        for field in [
+            "appid",
+            "channel_id",
+            "duration",
+            "end_time",
+            "event_type",
+            "file_format",
+            "file_id",
+            "file_size",
+            "record_file_id",
+            "sign",
+            "start_time",
+            "stream_id",
+            "stream_param",
+            "t",
+            "video_id",
+            "video_url",
+            "start_time_ms",
+            "end_time_ms",
+            "duration_ms",
+            "room_id",
+            "user_id",
+            "file_name",
+        ] {
+            assert!(cb.get(field).is_some(), "callback lacks {field}: {cb}");
+        }
+        let t = cb["t"].as_i64().unwrap();
+        assert_eq!(cb["sign"], md5_hex(&format!("k3y{t}")));
+        assert_eq!(cb["stream_id"], code);
+        assert_eq!(cb["appid"], 1400);
+        assert!(
+            cb["stream_param"]
+                .as_str()
+                .unwrap()
+                .contains("cliRecoid=r1"),
+            "{cb}"
+        );
+        assert!(cb["file_id"]
+            .as_str()
+            .unwrap()
+            .bytes()
+            .all(|b| b.is_ascii_digit()));
+        let duration_ms = cb["duration_ms"].as_i64().unwrap();
+        assert!(
+            (5_000..=7_000).contains(&duration_ms),
+            "duration {duration_ms}"
+        );
+
+        // The URL downloads exactly the file on disk, whole and by Range.
+        let url = cb["video_url"].as_str().unwrap();
+        let body = http.get(url).send().await.unwrap().bytes().await.unwrap();
+        assert_eq!(body.len() as i64, cb["file_size"].as_i64().unwrap());
+        let rel = url.split_once("/vod/").unwrap().1;
+        assert_eq!(
+            body,
+            std::fs::read(data.path().join("vod").join(rel)).unwrap()
+        );
+        let part = http
+            .get(url)
+            .header("Range", "bytes=100-199")
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(part.status(), 206);
+        assert_eq!(part.bytes().await.unwrap(), body.slice(100..200));
+    }
+
+    // The seed's prefix query `<stream code>_<record id>` finds exactly these files.
+    let page: Value = http
+        .get(format!("{}/v1/recordings?prefix={code}_r1", server.http))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    let mut found: Vec<&str> = page["recordings"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|r| r["file_id"].as_str().unwrap())
+        .collect();
+    let mut expected: Vec<&str> = files
+        .iter()
+        .map(|c| c["file_id"].as_str().unwrap())
+        .collect();
+    found.sort();
+    expected.sort();
+    assert_eq!(found, expected);
+    let other: Value = http
+        .get(format!("{}/v1/recordings?prefix={code}_r2", server.http))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert!(other["recordings"].as_array().unwrap().is_empty());
+
+    // Every delivery attempt is visible.
+    let file_id = expected[0];
+    let attempts: Value = http
+        .get(format!("{}/v1/recordings/{file_id}/callbacks", server.http))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(attempts[0]["status"], 200, "{attempts}");
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn token_guards_the_api_and_vod_refuses_traversal() {
+    let data = tempfile::tempdir().unwrap();
+    std::fs::write(data.path().join("secret.txt"), "outside vod").unwrap();
+    let server = start_server(data.path(), &["--token", "s3cret"]);
+    let http = reqwest::Client::new();
+    for path in [
+        "/v1/recordings",
+        "/v1/recordings/1",
+        "/v1/recordings/1/callbacks",
+    ] {
+        let res = http
+            .get(format!("{}{path}", server.http))
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(res.status(), 401, "{path}");
+        let body: Value = res.json().await.unwrap();
+        assert_eq!(body["code"], 30000506);
+        let zh = http
+            .get(format!("{}{path}", server.http))
+            .header("Accept-Language", "zh-CN")
+            .send()
+            .await
+            .unwrap();
+        let body: Value = zh.json().await.unwrap();
+        assert_eq!(body["message"], "请求未通过认证。");
+    }
+    let ok = http
+        .get(format!("{}/v1/recordings", server.http))
+        .bearer_auth("s3cret")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(ok.status(), 200);
+    for path in [
+        "/vod/../secret.txt",
+        "/vod/%2e%2e/secret.txt",
+        "/vod/..%2fsecret.txt",
+        "/vod/%2e%2e%2fsecret.txt",
+    ] {
+        let res = http
+            .get(format!("{}{path}", server.http))
+            .send()
+            .await
+            .unwrap();
+        assert_ne!(res.status(), 200, "{path}");
+        assert_ne!(res.text().await.unwrap(), "outside vod", "{path}");
+    }
+    let missing = http
+        .get(format!("{}/v1/recordings/42", server.http))
+        .bearer_auth("s3cret")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(missing.status(), 404);
+    assert_eq!(missing.json::<Value>().await.unwrap()["code"], 30000508);
+    let bad = http
+        .get(format!("{}/v1/recordings?cursor=zz", server.http))
+        .bearer_auth("s3cret")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(bad.json::<Value>().await.unwrap()["code"], 30000509);
+}
