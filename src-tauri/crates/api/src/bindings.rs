@@ -7,6 +7,10 @@ use ts_rs::{Config, ExportError, TS};
 
 use crate::error::{error_rows, ApiError, ErrorRow, ErrorTexts, Lang};
 use crate::recordings::{CallbackAttempt, Recording, RecordingPage};
+use crate::rooms::{
+    CreateRoom, JoinRoom, Membership, PushUrl, RecordRequest, RecordResponse, RecordType, Room,
+    RoomKind, Source,
+};
 
 /// Generated files by name. Other crates add their own wire types to the same set.
 #[derive(Default)]
@@ -73,7 +77,17 @@ pub fn generate() -> Result<Bindings, ExportError> {
         .add::<ErrorTexts>()?
         .add::<Recording>()?
         .add::<RecordingPage>()?
-        .add::<CallbackAttempt>()?;
+        .add::<CallbackAttempt>()?
+        .add::<RoomKind>()?
+        .add::<CreateRoom>()?
+        .add::<Room>()?
+        .add::<JoinRoom>()?
+        .add::<Source>()?
+        .add::<PushUrl>()?
+        .add::<Membership>()?
+        .add::<RecordType>()?
+        .add::<RecordRequest>()?
+        .add::<RecordResponse>()?;
     let table = serde_json::to_string_pretty(&error_rows()).expect("the table serializes");
     b.insert("errorTable.json", format!("{table}\n"));
     Ok(b)

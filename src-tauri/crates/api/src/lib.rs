@@ -6,5 +6,6 @@
 pub mod bindings;
 pub mod error;
 pub mod recordings;
+pub mod rooms;
 
 pub use error::{ApiError, ErrorCode, ErrorEntry, Lang, ERROR_TABLE};

@@ -4,13 +4,16 @@ use axum::extract::{Path, Query, Request, State};
 use axum::http::{header, HeaderMap, StatusCode};
 use axum::middleware::{self, Next};
 use axum::response::{IntoResponse, Response};
-use axum::routing::get;
+use axum::routing::{delete, get, post};
 use axum::{Json, Router};
 use tally_api::recordings::{CallbackAttempt, Recording, RecordingPage};
 use tally_api::{ApiError, ErrorCode, Lang};
 use tower_http::services::ServeDir;
 
 use crate::index::{Index, IndexError, IndexedFile, RecordingQuery};
+use crate::record_task::RecordTasks;
+use crate::rooms::RoomBook;
+use crate::rooms_api;
 use crate::urls::Urls;
 
 /// What the handlers share.
@@ -19,6 +22,12 @@ pub struct AppState {
     pub index: Index,
     pub urls: Urls,
     pub token: Option<String>,
+    pub rooms: RoomBook,
+    pub tasks: RecordTasks,
+    pub bizid: u64,
+    pub push_key: Option<String>,
+    /// `rtmp://host:port` publishers push to.
+    pub rtmp_base: String,
 }
 
 /// An error answer: the table's body in the caller's language, with the table's status.
@@ -29,7 +38,8 @@ pub struct HttpError {
 }
 
 impl HttpError {
-    fn new(code: ErrorCode, headers: &HeaderMap, detail: impl Into<String>) -> HttpError {
+    /// The table's answer for `code`, with a detail, in the caller's language.
+    pub fn new(code: ErrorCode, headers: &HeaderMap, detail: impl Into<String>) -> HttpError {
         HttpError {
             code,
             lang: lang_of(headers),
@@ -76,6 +86,18 @@ pub fn router(state: AppState, data_dir: &std::path::Path) -> Router {
         .route("/recordings", get(list_recordings))
         .route("/recordings/{file_id}", get(get_recording))
         .route("/recordings/{file_id}/callbacks", get(recording_callbacks))
+        .route(
+            "/rooms",
+            post(rooms_api::create_room).get(rooms_api::list_rooms),
+        )
+        .route("/rooms/{room_id}", get(rooms_api::get_room))
+        .route("/rooms/{room_id}/members", post(rooms_api::join_room))
+        .route(
+            "/rooms/{room_id}/members/{user_id}",
+            delete(rooms_api::leave_room),
+        )
+        .route("/record", post(rooms_api::record))
+        .route("/play-info", get(play_info))
         .route_layer(middleware::from_fn_with_state(state.clone(), require_token))
         .with_state(state);
     Router::new()
@@ -174,4 +196,18 @@ async fn recording_callbacks(
             .await
             .map_err(|e| index_error(e, &headers))?,
     ))
+}
+
+/// `DescribeVodPlayInfo`: every file recorded under a file name, with its URL.
+async fn play_info(
+    State(state): State<AppState>,
+    headers: HeaderMap,
+    query: Result<Query<RecordingQuery>, axum::extract::rejection::QueryRejection>,
+) -> Result<Json<RecordingPage>, HttpError> {
+    let Query(query) =
+        query.map_err(|e| HttpError::new(ErrorCode::BadParameter, &headers, e.body_text()))?;
+    if query.file_name.as_deref().unwrap_or("").is_empty() {
+        return Err(HttpError::new(ErrorCode::MissingFileName, &headers, ""));
+    }
+    list_recordings(State(state), headers, Ok(Query(query))).await
 }

@@ -87,6 +87,21 @@ impl Index {
         Ok(Index { pool })
     }
 
+    /// The pool, for the other tables of the same database (rooms).
+    pub(crate) fn pool(&self) -> &SqlitePool {
+        &self.pool
+    }
+
+    /// The file id of the file stored at `rel_path`, once indexed.
+    pub async fn file_id_at(&self, rel_path: &str) -> Result<Option<String>, IndexError> {
+        Ok(
+            sqlx::query_scalar("SELECT file_id FROM recordings WHERE rel_path = ?1")
+                .bind(rel_path)
+                .fetch_optional(&self.pool)
+                .await?,
+        )
+    }
+
     /// Indexes a durable file and queues its callback, in one transaction. A file already
     /// indexed (same path) is left as it is; returns whether it was new.
     pub async fn insert_file(&self, file: &NewFile, now_ms: i64) -> Result<bool, IndexError> {
@@ -231,6 +246,16 @@ impl Index {
             None
         };
         Ok((files, next))
+    }
+
+    /// The file ids recorded by a channel-mode task, in recording order.
+    pub async fn files_of_task(&self, task_id: &str) -> Result<Vec<String>, IndexError> {
+        Ok(sqlx::query_scalar(
+            "SELECT file_id FROM recordings WHERE record_id = ?1 ORDER BY start_ms, file_id",
+        )
+        .bind(task_id)
+        .fetch_all(&self.pool)
+        .await?)
     }
 
     /// Every attempt to deliver the callbacks of `file_id`, oldest first.

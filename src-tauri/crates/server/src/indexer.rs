@@ -9,6 +9,7 @@ use crate::ids::{next_file_id, video_id};
 use crate::index::{Index, NewFile};
 use crate::now_ms;
 use crate::outbox::CallbackOutbox;
+use crate::record_task::TaskLabel;
 use crate::urls::Urls;
 
 /// What the indexer needs to build rows and callbacks.
@@ -28,17 +29,22 @@ impl Indexer {
         let stream_param =
             callback::stream_param_with_record_id(&seg.stream_param, seg.record_id.as_deref());
         let file_id = next_file_id(now);
+        let task = TaskLabel::parse(&seg.label).unwrap_or_default();
         let recording = Recording {
             file_id: file_id.clone(),
             video_id: video_id(self.appid, &seg.rel_path),
             record_file_id: file_id,
             stream_code: seg.stream_code.clone(),
             channel_id: seg.stream_code.clone(),
-            room_id: String::new(),
-            user_id: String::new(),
-            record_id: seg.record_id.clone().unwrap_or_default(),
-            file_name: seg.label.clone(),
-            tags: Vec::new(),
+            room_id: task.room_id,
+            user_id: task.user_id,
+            record_id: if task.task_id.is_empty() {
+                seg.record_id.clone().unwrap_or_default()
+            } else {
+                task.task_id
+            },
+            file_name: task.file_name,
+            tags: task.tags,
             format: seg.format.as_str().to_owned(),
             url: self.urls.vod(&seg.rel_path),
             size: seg.size as i64,

@@ -9,9 +9,13 @@ pub mod ids;
 pub mod index;
 pub mod indexer;
 pub mod outbox;
+pub mod record_task;
+pub mod rooms;
+pub mod rooms_api;
 pub mod urls;
 
 use std::net::SocketAddr;
+use std::sync::Arc;
 
 use tally_media::{Engine, EngineConfig};
 use tokio::task::JoinHandle;
@@ -39,7 +43,7 @@ pub enum StartError {
 
 /// A running service.
 pub struct Server {
-    engine: Engine,
+    engine: Arc<Engine>,
     http_addr: SocketAddr,
     http_task: JoinHandle<()>,
 }
@@ -66,7 +70,7 @@ impl Server {
         engine_config.push_key = config.push_key.clone();
         engine_config.default_formats = config.default_formats;
         engine_config.idle_timeout = config.idle_timeout;
-        let engine = Engine::start(engine_config).await?;
+        let engine = Arc::new(Engine::start(engine_config).await?);
 
         let outbox = outbox::CallbackOutbox::start(
             index.clone(),
@@ -84,16 +88,20 @@ impl Server {
         for seg in engine.recovered_segments() {
             indexer.file_closed(&seg).await;
         }
+        let tasks = record_task::RecordTasks::new(engine.clone(), indexer.clone());
         tokio::spawn(indexer.run(events));
 
-        let app = http::router(
-            http::AppState {
-                index,
-                urls,
-                token: config.token.clone(),
-            },
-            &config.data_dir,
-        );
+        let state = http::AppState {
+            rooms: rooms::RoomBook::new(index.clone()),
+            index,
+            urls,
+            token: config.token.clone(),
+            tasks,
+            bizid: config.bizid,
+            push_key: config.push_key.clone(),
+            rtmp_base: format!("rtmp://{}", engine.rtmp_addr()),
+        };
+        let app = http::router(state, &config.data_dir);
         let http_task = tokio::spawn(async move {
             if let Err(err) = axum::serve(listener, app).await {
                 tracing::error!(%err, "HTTP server stopped");

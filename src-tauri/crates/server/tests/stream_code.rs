@@ -1,118 +1,12 @@
 //! Stream-code mode end to end: a real `tally-server`, a real ffmpeg publisher, a real HTTP
 //! callback receiver; downloads checked byte for byte.
 
-use std::io::{BufRead, BufReader};
-use std::path::Path;
-use std::process::{Child, Command, Stdio};
-use std::sync::{Arc, Mutex};
+mod common;
+
 use std::time::Duration;
 
-use axum::routing::post;
-use axum::{Json, Router};
-use md5::{Digest, Md5};
+use common::{callback_receiver, md5_hex, publish, start_server};
 use serde_json::Value;
-
-struct ServerProcess {
-    child: Child,
-    http: String,
-    rtmp: String,
-}
-
-impl Drop for ServerProcess {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
-}
-
-fn start_server(data: &Path, extra: &[&str]) -> ServerProcess {
-    let mut child = Command::new(env!("CARGO_BIN_EXE_tally-server"))
-        .args([
-            "serve",
-            "--http",
-            "127.0.0.1:0",
-            "--rtmp",
-            "127.0.0.1:0",
-            "--appid",
-            "1400",
-            "--bizid",
-            "8888",
-        ])
-        .arg("--data")
-        .arg(data)
-        .args(extra)
-        .stdout(Stdio::piped())
-        .stderr(Stdio::inherit())
-        .spawn()
-        .expect("tally-server starts");
-    let mut line = String::new();
-    BufReader::new(child.stdout.take().unwrap())
-        .read_line(&mut line)
-        .unwrap();
-    let addrs: Value = serde_json::from_str(&line).unwrap_or_else(|e| panic!("{line:?}: {e}"));
-    ServerProcess {
-        child,
-        http: format!("http://{}", addrs["http"].as_str().unwrap()),
-        rtmp: format!("rtmp://{}", addrs["rtmp"].as_str().unwrap()),
-    }
-}
-
-/// Collects every callback body POSTed to it.
-async fn callback_receiver() -> (String, Arc<Mutex<Vec<Value>>>) {
-    let got = Arc::new(Mutex::new(Vec::new()));
-    let sink = got.clone();
-    let app = Router::new().route(
-        "/cb",
-        post(move |Json(body): Json<Value>| {
-            let sink = sink.clone();
-            async move {
-                sink.lock().unwrap().push(body);
-                "ok"
-            }
-        }),
-    );
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-    let url = format!("http://{}/cb", listener.local_addr().unwrap());
-    tokio::spawn(async move { axum::serve(listener, app).await.unwrap() });
-    (url, got)
-}
-
-fn publish(url: &str, seconds: u32) {
-    let status = Command::new("ffmpeg")
-        .args(["-hide_banner", "-loglevel", "error", "-re"])
-        .args([
-            "-f",
-            "lavfi",
-            "-i",
-            &format!("testsrc2=size=320x240:rate=25:duration={seconds}"),
-        ])
-        .args([
-            "-f",
-            "lavfi",
-            "-i",
-            &format!("sine=frequency=440:duration={seconds}"),
-        ])
-        .args([
-            "-c:v",
-            "libx264",
-            "-preset",
-            "ultrafast",
-            "-g",
-            "50",
-            "-c:a",
-            "aac",
-            "-f",
-            "flv",
-            url,
-        ])
-        .status()
-        .expect("ffmpeg is installed (scripts/setup.sh)");
-    assert!(status.success(), "ffmpeg publish failed");
-}
-
-fn md5_hex(s: &str) -> String {
-    hex::encode(Md5::digest(s.as_bytes()))
-}
 
 #[tokio::test(flavor = "multi_thread")]
 async fn stream_code_flow_calls_back_and_serves_identical_files() {
