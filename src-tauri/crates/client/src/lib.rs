@@ -4,5 +4,6 @@
 pub mod bindings;
 pub mod cache;
 pub mod download;
+pub mod sync;
 
 pub use cache::{CacheError, CachedRecording, OpenReport, RecordingCache};

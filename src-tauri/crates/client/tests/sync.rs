@@ -1,0 +1,197 @@
+//! Sync from a real `tally-server`: new and changed rows reach the cache, a cut sync resumes
+//! without duplicates, and the cache answers offline.
+
+use std::io::{BufRead, BufReader};
+use std::net::TcpListener;
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::time::Duration;
+
+use tally_client::cache::SearchQuery;
+use tally_client::sync::{sync, ServerRef};
+use tally_client::RecordingCache;
+
+/// The `tally-server` binary of this workspace, built if needed.
+fn server_bin() -> PathBuf {
+    let target = std::env::var_os("CARGO_TARGET_DIR")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| Path::new(env!("CARGO_MANIFEST_DIR")).join("../../../target"));
+    let bin = target.join("debug/tally-server");
+    if !bin.exists() {
+        let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".into());
+        let status = Command::new(cargo)
+            .args(["build", "-p", "tally-server"])
+            .status()
+            .unwrap();
+        assert!(status.success(), "building tally-server failed");
+    }
+    bin
+}
+
+struct Server(Child, String, String);
+
+impl Drop for Server {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}
+
+fn start_server(data: &Path, callback_url: &str) -> Server {
+    let mut child = Command::new(server_bin())
+        .args([
+            "serve",
+            "--http",
+            "127.0.0.1:0",
+            "--rtmp",
+            "127.0.0.1:0",
+            "--callback-key",
+            "k",
+        ])
+        .args(["--callback-url", callback_url])
+        .arg("--data")
+        .arg(data)
+        .stdout(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut line = String::new();
+    BufReader::new(child.stdout.take().unwrap())
+        .read_line(&mut line)
+        .unwrap();
+    let addrs: serde_json::Value = serde_json::from_str(&line).unwrap();
+    let http = format!("http://{}", addrs["http"].as_str().unwrap());
+    let rtmp = format!("rtmp://{}", addrs["rtmp"].as_str().unwrap());
+    Server(child, http, rtmp)
+}
+
+fn publish(url: &str, seconds: u32) {
+    let status = Command::new("ffmpeg")
+        .args(["-hide_banner", "-loglevel", "error", "-re"])
+        .args([
+            "-f",
+            "lavfi",
+            "-i",
+            &format!("testsrc2=size=320x240:rate=25:duration={seconds}"),
+        ])
+        .args(["-f", "lavfi", "-i", &format!("sine=duration={seconds}")])
+        .args([
+            "-c:v",
+            "libx264",
+            "-preset",
+            "ultrafast",
+            "-g",
+            "50",
+            "-c:a",
+            "aac",
+            "-f",
+            "flv",
+            url,
+        ])
+        .status()
+        .unwrap();
+    assert!(status.success());
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn sync_brings_new_and_changed_rows_resumes_and_works_offline() {
+    let data = tempfile::tempdir().unwrap();
+    let local = tempfile::tempdir().unwrap();
+    // The callback receiver is down at first, so the files' callbacks stay pending.
+    let reserved = TcpListener::bind("127.0.0.1:0").unwrap();
+    let cb_addr = reserved.local_addr().unwrap();
+    drop(reserved);
+    let server = start_server(data.path(), &format!("http://{cb_addr}/cb"));
+    let push = format!("{}/live/8888_sync?record=flv,mp4&recordId=r9", server.2);
+    tokio::task::spawn_blocking(move || publish(&push, 3))
+        .await
+        .unwrap();
+
+    let http = reqwest::Client::new();
+    let remote = ServerRef {
+        base_url: server.1.clone(),
+        token: None,
+    };
+    let cache_path = local.path().join("cache.db");
+    let (cache, _) = RecordingCache::open(&cache_path).await.unwrap();
+    let mut total = 0;
+    for _ in 0..50 {
+        let page: serde_json::Value = http
+            .get(format!("{}/v1/recordings", server.1))
+            .send()
+            .await
+            .unwrap()
+            .json()
+            .await
+            .unwrap();
+        total = page["recordings"].as_array().unwrap().len();
+        if total == 2 {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    }
+    assert_eq!(total, 2);
+
+    // A sync cut after its first page, then resumed: both rows, once each.
+    let first = sync(&http, &cache, &remote, 1, Some(1)).await.unwrap();
+    assert_eq!((first.pages, first.rows), (1, 1));
+    assert_eq!(cache.count().await.unwrap(), 1);
+    let server_id = cache.server_id(&server.1).await.unwrap();
+    assert_eq!(
+        cache.last_synced(server_id).await.unwrap(),
+        None,
+        "not caught up yet"
+    );
+    sync(&http, &cache, &remote, 1, None).await.unwrap();
+    assert_eq!(cache.count().await.unwrap(), 2);
+    assert!(cache.last_synced(server_id).await.unwrap().is_some());
+    let rows = cache
+        .search(&SearchQuery {
+            text: "8888_sync_r9".into(),
+            ..Default::default()
+        })
+        .await
+        .unwrap()
+        .rows;
+    assert_eq!(rows.len(), 2);
+    assert!(
+        rows.iter().all(|r| r.callback_state == "pending"),
+        "{rows:?}"
+    );
+
+    // The receiver comes up; once the callbacks are delivered, the change syncs down.
+    let listener = tokio::net::TcpListener::bind(cb_addr).await.unwrap();
+    let app = axum::Router::new().route("/cb", axum::routing::post(|| async { "ok" }));
+    tokio::spawn(async move { axum::serve(listener, app).await.unwrap() });
+    let mut delivered = 0;
+    for _ in 0..100 {
+        sync(&http, &cache, &remote, 50, None).await.unwrap();
+        let rows = cache.search(&SearchQuery::default()).await.unwrap().rows;
+        delivered = rows
+            .iter()
+            .filter(|r| r.callback_state == "delivered")
+            .count();
+        if delivered == 2 {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(300)).await;
+    }
+    assert_eq!(delivered, 2, "changed callback state reached the cache");
+    assert_eq!(cache.count().await.unwrap(), 2, "no duplicates");
+    cache.close().await;
+
+    // Offline: the server is gone; the cache still answers, and a sync says why it failed.
+    drop(server);
+    let (cache, report) = RecordingCache::open(&cache_path).await.unwrap();
+    assert_eq!(report.moved_aside, None);
+    assert_eq!(
+        cache
+            .search(&SearchQuery::default())
+            .await
+            .unwrap()
+            .rows
+            .len(),
+        2
+    );
+    let err = sync(&http, &cache, &remote, 50, None).await.unwrap_err();
+    assert!(err.to_string().contains("could not be reached"), "{err}");
+}
