@@ -59,8 +59,9 @@ pub struct RecordSpec {
 pub enum RecordMsg {
     /// The stream's decoder configurations changed (or are sent for the first time).
     Codecs(Box<Codecs>),
-    /// A frame with its wall-clock time (unix ms).
-    Frame(Frame, i64),
+    /// Frames in order, each with its wall-clock time (unix ms). Batched (≈100 ms of media) so
+    /// the recording thread wakes a few times a second rather than once per frame.
+    Frames(Vec<(Frame, i64)>),
     /// The publisher left: close the open segment, keep the session for a reconnect.
     Pause,
     /// End the recording; the reply gets every segment it produced.
@@ -157,7 +158,11 @@ impl RecordTask {
         while let Some(msg) = rx.blocking_recv() {
             match msg {
                 RecordMsg::Codecs(c) => self.codecs = *c,
-                RecordMsg::Frame(f, wall) => self.on_frame(f, wall),
+                RecordMsg::Frames(frames) => {
+                    for (f, wall) in frames {
+                        self.on_frame(f, wall);
+                    }
+                }
                 RecordMsg::Pause => self.pause(),
                 RecordMsg::Close(reason, reply) => {
                     self.pause();

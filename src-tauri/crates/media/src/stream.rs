@@ -145,18 +145,18 @@ struct StreamActor {
     last_media: Option<Instant>,
     /// Last publisher's params, kept for a reconnect within the idle window.
     last_params: Option<PushParams>,
+    /// Frames not yet handed to the recordings.
+    batch: Vec<(Frame, i64)>,
 }
+
+/// Media time a batch of frames may span before it goes to the recordings.
+const BATCH_MS: u64 = 100;
+/// Frames a batch may hold.
+const BATCH_MAX_FRAMES: usize = 64;
 
 async fn recv_media(p: &mut Option<Publisher>) -> Option<MediaMsg> {
     match p {
         Some(p) => p.media.recv().await,
-        None => std::future::pending().await,
-    }
-}
-
-async fn sleep_until(deadline: Option<Instant>) {
-    match deadline {
-        Some(d) => tokio::time::sleep_until(d).await,
         None => std::future::pending().await,
     }
 }
@@ -179,6 +179,7 @@ impl StreamActor {
             manual: Vec::new(),
             last_media: None,
             last_params: None,
+            batch: Vec::new(),
         }
     }
 
@@ -191,22 +192,40 @@ impl StreamActor {
     }
 
     async fn run(mut self, mut inbox: mpsc::UnboundedReceiver<StreamCmd>) {
+        // One timer for the actor's life. It is not moved on every frame (that would re-arm a
+        // timer per packet): when it fires early it is pushed to last media + timeout.
+        let idle = tokio::time::sleep(self.idle_timeout());
+        tokio::pin!(idle);
+        let mut armed = false;
         loop {
             let has_recordings = self.auto.is_some() || !self.manual.is_empty();
-            let deadline = self
-                .last_media
-                .filter(|_| has_recordings)
-                .map(|t| t + self.idle_timeout());
+            if !armed && has_recordings {
+                if let Some(t) = self.last_media {
+                    idle.as_mut().reset(t + self.idle_timeout());
+                    armed = true;
+                }
+            }
+            let mut changed = true;
             tokio::select! {
                 cmd = inbox.recv() => match cmd {
                     Some(cmd) => { if self.on_cmd(cmd).await { return; } }
                     None => { self.close_all(EndReason::Shutdown).await; return; }
                 },
                 msg = recv_media(&mut self.publisher) => match msg {
-                    Some(m) => self.on_media(m).await,
+                    Some(m) => changed = self.on_media(m).await,
                     None => self.unpublished("connection closed").await,
                 },
-                _ = sleep_until(deadline) => self.on_idle().await,
+                _ = &mut idle, if armed => {
+                    armed = false;
+                    let due = self.last_media.map(|t| t + self.idle_timeout());
+                    if has_recordings && due.is_some_and(|d| d <= Instant::now()) {
+                        self.on_idle().await;
+                    }
+                    changed = false;
+                }
+            }
+            if changed {
+                self.publish_status();
             }
             self.publish_status();
             if self.publisher.is_none() && self.auto.is_none() && self.manual.is_empty() {
@@ -288,6 +307,7 @@ impl StreamActor {
                 let _ = reply.send(Ok(()));
             }
             StreamCmd::StartManual { mut spec, reply } => {
+                self.flush_batch().await;
                 if let Some(p) = self
                     .publisher
                     .as_ref()
@@ -305,6 +325,7 @@ impl StreamActor {
                 let _ = reply.send(r);
             }
             StreamCmd::StopManual { id, reply } => {
+                self.flush_batch().await;
                 let r = match self.manual.iter().position(|h| h.id == id) {
                     Some(i) => Ok(self.manual.remove(i).close(EndReason::Stopped).await),
                     None => Err(EngineError::NoSuchRecording(id.0)),
@@ -379,6 +400,7 @@ impl StreamActor {
     }
 
     async fn unpublished(&mut self, reason: &str) {
+        self.flush_batch().await;
         let Some(p) = self.publisher.take() else {
             return;
         };
@@ -401,9 +423,10 @@ impl StreamActor {
         }
     }
 
-    async fn on_media(&mut self, m: MediaMsg) {
+    /// Handles a frame; returns true when the stream's status changed (codecs, recordings).
+    async fn on_media(&mut self, m: MediaMsg) -> bool {
         let Some(p) = self.publisher.as_mut() else {
-            return;
+            return false;
         };
         let mut frame = m.frame;
         let track = if frame.is_audio() {
@@ -428,7 +451,8 @@ impl StreamActor {
                 match VideoConfig::from_record(frame.body.slice(frame.payload_offset..)) {
                     Ok(v) => self.codecs.video = Some(v),
                     Err(e) => {
-                        return tracing::warn!(stream = %self.code, error = %e, "ignoring bad video configuration")
+                        tracing::warn!(stream = %self.code, error = %e, "ignoring bad video configuration");
+                        return false;
                     }
                 }
             }
@@ -436,19 +460,42 @@ impl StreamActor {
                 match AudioConfig::from_record(frame.body.slice(frame.payload_offset..)) {
                     Ok(a) => self.codecs.audio = Some(a),
                     Err(e) => {
-                        return tracing::warn!(stream = %self.code, error = %e, "ignoring bad audio configuration")
+                        tracing::warn!(stream = %self.code, error = %e, "ignoring bad audio configuration");
+                        return false;
                     }
                 }
             }
             _ => {}
         }
         let config_changed = matches!(frame.kind, Kind::VideoConfig | Kind::AudioConfig);
-        for r in self.auto.iter().chain(&self.manual) {
-            if config_changed {
+        if config_changed {
+            // Frames before the change must reach the recordings with the old configuration.
+            self.flush_batch().await;
+            for r in self.auto.iter().chain(&self.manual) {
                 r.send(RecordMsg::Codecs(Box::new(self.codecs.clone())))
                     .await;
             }
-            r.send(RecordMsg::Frame(frame.clone(), wall)).await;
+        }
+        let first = self.batch.first().map(|(f, _)| f.dts);
+        let dts = frame.dts;
+        self.batch.push((frame, wall));
+        if config_changed
+            || self.batch.len() >= BATCH_MAX_FRAMES
+            || first.is_some_and(|d| dts.saturating_sub(d) >= BATCH_MS)
+        {
+            self.flush_batch().await;
+        }
+        config_changed || resumed
+    }
+
+    /// Hands the batched frames to every recording.
+    async fn flush_batch(&mut self) {
+        if self.batch.is_empty() {
+            return;
+        }
+        let batch = std::mem::take(&mut self.batch);
+        for r in self.auto.iter().chain(&self.manual) {
+            r.send(RecordMsg::Frames(batch.clone())).await;
         }
     }
 
@@ -460,6 +507,7 @@ impl StreamActor {
     }
 
     async fn close_all(&mut self, reason: EndReason) {
+        self.flush_batch().await;
         if let Some(a) = self.auto.take() {
             a.close(reason).await;
         }

@@ -14,7 +14,7 @@ use tally_media::mp4::{finalize_part, Mp4Writer};
 use tally_media::recovery::{recover, ts_duration_ms};
 use tally_media::replay::SAMPLE_CLIP;
 use tally_media::segment::{SegmentSpec, SegmentWriter};
-use tally_media::{Format, hls::HlsWriter};
+use tally_media::{hls::HlsWriter, Format};
 
 /// The clip's configurations and its media frames up to `ms`, with dts = clip timestamp.
 fn clip(ms: u32) -> (Codecs, Vec<Frame>) {
@@ -23,7 +23,9 @@ fn clip(ms: u32) -> (Codecs, Vec<Frame>) {
     let (mut codecs, mut frames) = (Codecs::default(), Vec::new());
     while let Some((tag, n)) = parse_tag(&clip[pos..], pos).unwrap() {
         pos += n;
-        let Some(mut f) = frame::parse_tag(tag.tag_type, clip.slice_ref(tag.body)).unwrap() else { continue };
+        let Some(mut f) = frame::parse_tag(tag.tag_type, clip.slice_ref(tag.body)).unwrap() else {
+            continue;
+        };
         let payload = f.body.slice(f.payload_offset..);
         match f.kind {
             Kind::VideoConfig => codecs.video = Some(VideoConfig::from_record(payload).unwrap()),
@@ -39,7 +41,12 @@ fn clip(ms: u32) -> (Codecs, Vec<Frame>) {
 }
 
 fn spec(dir: &Path, name: &str, codecs: Codecs) -> SegmentSpec {
-    SegmentSpec { path: dir.join(name), codecs, audio_only: false, start_wall_ms: 1_800_000_000_000 }
+    SegmentSpec {
+        path: dir.join(name),
+        codecs,
+        audio_only: false,
+        start_wall_ms: 1_800_000_000_000,
+    }
 }
 
 fn write_all(w: &mut dyn SegmentWriter, frames: &[Frame]) {
@@ -59,7 +66,11 @@ fn flv_writer_patches_duration_and_filesize_at_close() {
     assert_eq!(size, s.path.metadata().unwrap().len());
     assert!(!dir.path().join("a.flv.part").exists());
     let probe = ffprobe(&s.path);
-    assert_eq!(probe["format"]["tags"]["duration"].as_str(), None, "duration lives in onMetaData, not in tags");
+    assert_eq!(
+        probe["format"]["tags"]["duration"].as_str(),
+        None,
+        "duration lives in onMetaData, not in tags"
+    );
     assert!((duration_s(&s.path) - 4.0).abs() < 0.05);
     assert!(first_video_frame_is_keyframe(&s.path));
 }
@@ -73,7 +84,10 @@ fn mp4_writer_produces_faststart_mp4_with_both_tracks() {
     write_all(w.as_mut(), &frames);
     w.finish(5_000).unwrap();
     let boxes = mp4_boxes(&s.path);
-    assert!(boxes.iter().position(|b| b == "moov") < boxes.iter().position(|b| b == "mdat"), "{boxes:?}");
+    assert!(
+        boxes.iter().position(|b| b == "moov") < boxes.iter().position(|b| b == "mdat"),
+        "{boxes:?}"
+    );
     assert_eq!(stream_types(&s.path), vec!["video", "audio"]);
     assert!((duration_s(&s.path) - 5.0).abs() < 0.1);
 }
@@ -90,9 +104,18 @@ fn torn_mp4_part_is_finalized_up_to_its_last_complete_fragment() {
     let part = dir.path().join("b.mp4.part");
     let len = part.metadata().unwrap().len();
     // Tear the second fragment in the middle, as a crash during its write would.
-    std::fs::OpenOptions::new().write(true).open(&part).unwrap().set_len(len - 20_000).unwrap();
+    std::fs::OpenOptions::new()
+        .write(true)
+        .open(&part)
+        .unwrap()
+        .set_len(len - 20_000)
+        .unwrap();
     let out = finalize_part(&part, &s.path).unwrap();
-    assert!((1_950..=2_100).contains(&out.duration_ms), "kept {} ms", out.duration_ms);
+    assert!(
+        (1_950..=2_100).contains(&out.duration_ms),
+        "kept {} ms",
+        out.duration_ms
+    );
     assert!(!part.exists());
     assert!(first_video_frame_is_keyframe(&s.path));
     assert!((duration_s(&s.path) - 2.0).abs() < 0.1);
@@ -179,10 +202,24 @@ fn recovery_finalizes_torn_flv_and_open_playlist_then_finds_nothing_the_second_t
     assert_eq!(recovered.len(), 2);
     for seg in &recovered {
         assert!(seg.recovered);
-        assert!((3_900..=4_100).contains(&seg.duration_ms), "{}: {} ms", seg.path.display(), seg.duration_ms);
-        assert!((duration_s(&seg.path) - 4.0).abs() < 0.15, "{}", seg.path.display());
+        assert!(
+            (3_900..=4_100).contains(&seg.duration_ms),
+            "{}: {} ms",
+            seg.path.display(),
+            seg.duration_ms
+        );
+        assert!(
+            (duration_s(&seg.path) - 4.0).abs() < 0.15,
+            "{}",
+            seg.path.display()
+        );
         assert_eq!(seg.end_ms, seg.start_ms + seg.duration_ms as i64);
     }
-    assert!(std::fs::read_to_string(&hls.path).unwrap().contains("#EXT-X-ENDLIST"));
-    assert!(recover(data.path()).is_empty(), "a second run finds nothing to do");
+    assert!(std::fs::read_to_string(&hls.path)
+        .unwrap()
+        .contains("#EXT-X-ENDLIST"));
+    assert!(
+        recover(data.path()).is_empty(),
+        "a second run finds nothing to do"
+    );
 }

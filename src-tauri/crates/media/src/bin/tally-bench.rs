@@ -26,6 +26,9 @@ struct Args {
     /// nginx binary.
     #[arg(long, default_value = "/usr/sbin/nginx")]
     nginx: PathBuf,
+    /// Network threads of the Tally server (`tally-media serve --threads`).
+    #[arg(long, default_value_t = 1)]
+    threads: usize,
     /// nginx-rtmp module.
     #[arg(long, default_value = "/usr/lib/nginx/modules/ngx_rtmp_module.so")]
     module: PathBuf,
@@ -144,13 +147,20 @@ struct Server {
     data: PathBuf,
 }
 
-fn start_tally(name: &'static str, query: &'static str, work: &Path) -> anyhow::Result<Server> {
+fn start_tally(
+    name: &'static str,
+    query: &'static str,
+    work: &Path,
+    threads: usize,
+) -> anyhow::Result<Server> {
     let exe = std::env::current_exe()?.with_file_name("tally-media");
     let data = work.join(name);
     let port = free_port();
     let child = Command::new(exe)
         .args([
             "serve",
+            "--threads",
+            &threads.to_string(),
             "--rtmp",
             &format!("127.0.0.1:{port}"),
             "--reserve-mb",
@@ -277,7 +287,12 @@ async fn main() -> anyhow::Result<()> {
     for &n in &args.ns {
         let nginx = measure(start_nginx(&args, work.path())?, n, args.seconds).await?;
         let flv = measure(
-            start_tally("tally-flv", "?record=flv&record_interval=7200", work.path())?,
+            start_tally(
+                "tally-flv",
+                "?record=flv&record_interval=7200",
+                work.path(),
+                args.threads,
+            )?,
             n,
             args.seconds,
         )
@@ -287,6 +302,7 @@ async fn main() -> anyhow::Result<()> {
                 "tally-flv-mp4-hls",
                 "?record=flv,hls,mp4&record_interval=7200",
                 work.path(),
+                args.threads,
             )?,
             n,
             args.seconds,

@@ -40,6 +40,10 @@ enum Cmd {
         /// Free-space reserve in MiB.
         #[arg(long, default_value_t = 512)]
         reserve_mb: u64,
+        /// Network threads (1: a single event loop, like one nginx worker). File writing always
+        /// runs on one thread per recording.
+        #[arg(long, default_value_t = 1)]
+        threads: usize,
     },
     /// Publish the bundled clip (or --clip) in a loop, in real time.
     Replay {
@@ -55,15 +59,31 @@ enum Cmd {
     },
 }
 
-#[tokio::main]
-async fn main() -> anyhow::Result<()> {
+fn main() -> anyhow::Result<()> {
+    let cli = Cli::parse();
+    let threads = match &cli.cmd {
+        Cmd::Serve { threads, .. } => *threads,
+        Cmd::Replay { .. } => 1,
+    };
+    let mut rt = if threads <= 1 {
+        tokio::runtime::Builder::new_current_thread()
+    } else {
+        tokio::runtime::Builder::new_multi_thread()
+    };
+    if threads > 1 {
+        rt.worker_threads(threads);
+    }
+    rt.enable_all().build()?.block_on(run(cli))
+}
+
+async fn run(cli: Cli) -> anyhow::Result<()> {
     tracing_subscriber::fmt()
         .with_env_filter(
             tracing_subscriber::EnvFilter::try_from_default_env().unwrap_or_else(|_| "info".into()),
         )
         .with_writer(std::io::stderr)
         .init();
-    match Cli::parse().cmd {
+    match cli.cmd {
         Cmd::Serve {
             rtmp,
             data,
@@ -71,6 +91,7 @@ async fn main() -> anyhow::Result<()> {
             idle_timeout,
             default_record,
             reserve_mb,
+            ..
         } => {
             let mut config = EngineConfig::new(data);
             config.rtmp_addr = rtmp;
