@@ -2,7 +2,8 @@
 
 use tally_api::recordings::Recording;
 use tally_media::{EngineEvent, SegmentClosed};
-use tokio::sync::broadcast;
+use tokio::sync::{broadcast, oneshot};
+use tokio::task::JoinHandle;
 
 use crate::callback;
 use crate::ids::{next_file_id, video_id};
@@ -96,29 +97,88 @@ impl Indexer {
         }
     }
 
-    /// Consumes engine events until the engine goes away.
-    pub async fn run(self, mut events: broadcast::Receiver<EngineEvent>) {
+    /// Consumes engine events in a task until the engine goes away or the handle stops it.
+    pub fn spawn(self, events: broadcast::Receiver<EngineEvent>) -> IndexerHandle {
+        let (stop, stop_rx) = oneshot::channel();
+        IndexerHandle {
+            stop,
+            task: tokio::spawn(self.run(events, stop_rx)),
+        }
+    }
+
+    async fn run(
+        self,
+        mut events: broadcast::Receiver<EngineEvent>,
+        mut stop: oneshot::Receiver<()>,
+    ) {
         loop {
-            match events.recv().await {
-                Ok(EngineEvent::SegmentClosed(seg)) => self.file_closed(&seg).await,
-                Ok(EngineEvent::StreamStarted {
-                    stream_code,
-                    stream_param,
-                    at_ms,
-                    ..
-                }) => {
-                    self.stream_event(1, &stream_code, &stream_param, at_ms)
-                        .await
+            tokio::select! {
+                biased;
+                event = events.recv() => {
+                    if !self.handle(event).await {
+                        return;
+                    }
                 }
-                Ok(EngineEvent::StreamEnded {
-                    stream_code, at_ms, ..
-                }) => self.stream_event(0, &stream_code, "", at_ms).await,
-                Ok(_) => {}
-                Err(broadcast::error::RecvError::Lagged(n)) => {
-                    tracing::error!(missed = n, "the indexer fell behind the engine's events")
+                _ = &mut stop => {
+                    // Whoever stops us has seen the engine finish, so every event it will
+                    // ever send is queued already: take them all, then stop.
+                    loop {
+                        match events.try_recv() {
+                            Ok(event) => {
+                                self.handle(Ok(event)).await;
+                            }
+                            Err(broadcast::error::TryRecvError::Lagged(n)) => {
+                                tracing::error!(missed = n, "the indexer fell behind the engine's events")
+                            }
+                            Err(_) => return,
+                        }
+                    }
                 }
-                Err(broadcast::error::RecvError::Closed) => return,
             }
+        }
+    }
+
+    /// Handles one received event; false once the engine's channel is closed.
+    async fn handle(&self, event: Result<EngineEvent, broadcast::error::RecvError>) -> bool {
+        match event {
+            Ok(EngineEvent::SegmentClosed(seg)) => self.file_closed(&seg).await,
+            Ok(EngineEvent::StreamStarted {
+                stream_code,
+                stream_param,
+                at_ms,
+                ..
+            }) => {
+                self.stream_event(1, &stream_code, &stream_param, at_ms)
+                    .await
+            }
+            Ok(EngineEvent::StreamEnded {
+                stream_code, at_ms, ..
+            }) => self.stream_event(0, &stream_code, "", at_ms).await,
+            Ok(_) => {}
+            Err(broadcast::error::RecvError::Lagged(n)) => {
+                tracing::error!(missed = n, "the indexer fell behind the engine's events")
+            }
+            Err(broadcast::error::RecvError::Closed) => return false,
+        }
+        true
+    }
+}
+
+/// The running indexer task.
+pub struct IndexerHandle {
+    stop: oneshot::Sender<()>,
+    task: JoinHandle<()>,
+}
+
+impl IndexerHandle {
+    /// Indexes every event already sent, then ends the task. Call it after the engine has
+    /// shut down, so that "already sent" covers every file the engine closed. Gives up after
+    /// `limit` (an index that stopped answering must not keep the process alive); files left
+    /// unindexed then stay on disk.
+    pub async fn drain_and_stop(self, limit: std::time::Duration) {
+        let _ = self.stop.send(());
+        if tokio::time::timeout(limit, self.task).await.is_err() {
+            tracing::error!("the indexer did not finish in time; some files may be unindexed");
         }
     }
 }

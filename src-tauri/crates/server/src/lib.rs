@@ -41,11 +41,15 @@ pub enum StartError {
     Http(SocketAddr, #[source] std::io::Error),
 }
 
+/// How long shutdown waits for the last files to be indexed.
+const INDEXER_DRAIN_LIMIT: std::time::Duration = std::time::Duration::from_secs(10);
+
 /// A running service.
 pub struct Server {
     engine: Arc<Engine>,
     http_addr: SocketAddr,
     http_task: JoinHandle<()>,
+    indexer: indexer::IndexerHandle,
 }
 
 impl Server {
@@ -89,7 +93,7 @@ impl Server {
             indexer.file_closed(&seg).await;
         }
         let tasks = record_task::RecordTasks::new(engine.clone(), indexer.clone());
-        tokio::spawn(indexer.run(events));
+        let indexer = indexer.spawn(events);
 
         let state = http::AppState {
             rooms: rooms::RoomBook::new(index.clone()),
@@ -111,6 +115,7 @@ impl Server {
             engine,
             http_addr,
             http_task,
+            indexer,
         })
     }
 
@@ -127,9 +132,10 @@ impl Server {
     /// Finalizes every open file, then stops serving. Files closed here are indexed before
     /// this returns.
     pub async fn shutdown(self) {
+        // The engine sends a file's SegmentClosed before its shutdown returns, so once it has
+        // returned the indexer's channel holds every file still to index.
         self.engine.shutdown().await;
-        // Let the indexer take the last SegmentClosed events off the channel.
-        tokio::time::sleep(std::time::Duration::from_millis(300)).await;
+        self.indexer.drain_and_stop(INDEXER_DRAIN_LIMIT).await;
         self.http_task.abort();
     }
 }

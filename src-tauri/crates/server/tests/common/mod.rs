@@ -24,6 +24,26 @@ impl Drop for ServerProcess {
     }
 }
 
+impl ServerProcess {
+    /// Sends SIGTERM, as a service manager would, and waits for the process to exit.
+    pub fn terminate(&mut self) -> std::process::ExitStatus {
+        let sent = Command::new("kill")
+            .args(["-TERM", &self.child.id().to_string()])
+            .status()
+            .expect("kill runs");
+        assert!(sent.success(), "SIGTERM delivered");
+        self.child.wait().expect("the server exits")
+    }
+}
+
+/// An ffmpeg publishing test video and audio to `url` for `seconds`, in the background.
+pub fn spawn_publisher(url: &str, seconds: u32) -> Child {
+    ffmpeg_publish(url, seconds)
+        .stdin(Stdio::null())
+        .spawn()
+        .expect("ffmpeg is installed (scripts/setup.sh)")
+}
+
 pub fn start_server(data: &Path, extra: &[&str]) -> ServerProcess {
     let mut child = Command::new(env!("CARGO_BIN_EXE_tally-server"))
         .args([
@@ -77,8 +97,15 @@ pub async fn callback_receiver() -> (String, Arc<Mutex<Vec<Value>>>) {
 }
 
 pub fn publish(url: &str, seconds: u32) {
-    let status = Command::new("ffmpeg")
-        .args(["-hide_banner", "-loglevel", "error", "-re"])
+    let status = ffmpeg_publish(url, seconds)
+        .status()
+        .expect("ffmpeg is installed (scripts/setup.sh)");
+    assert!(status.success(), "ffmpeg publish failed");
+}
+
+fn ffmpeg_publish(url: &str, seconds: u32) -> Command {
+    let mut cmd = Command::new("ffmpeg");
+    cmd.args(["-hide_banner", "-loglevel", "error", "-re"])
         .args([
             "-f",
             "lavfi",
@@ -103,10 +130,8 @@ pub fn publish(url: &str, seconds: u32) {
             "-f",
             "flv",
             url,
-        ])
-        .status()
-        .expect("ffmpeg is installed (scripts/setup.sh)");
-    assert!(status.success(), "ffmpeg publish failed");
+        ]);
+    cmd
 }
 
 pub fn md5_hex(s: &str) -> String {
