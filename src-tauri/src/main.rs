@@ -1,12 +1,20 @@
 //! The Tally console: a thin Tauri shell over the `tally-*` crates.
 #![cfg_attr(not(debug_assertions), windows_subsystem = "windows")]
 
+mod embedded;
 mod library;
+mod live;
 mod locale;
 mod tray;
 
+use std::sync::Mutex;
+
+use tally_client::http::TallyClient;
 use tauri::Manager;
 use tracing_subscriber::EnvFilter;
+
+/// The embedded service, finalized when the console exits.
+struct EmbeddedServer(Mutex<Option<tally_server::Server>>);
 
 fn main() {
     tracing_subscriber::fmt()
@@ -15,25 +23,59 @@ fn main() {
         )
         .init();
 
-    let result = tauri::Builder::default()
+    let app = tauri::Builder::default()
         .invoke_handler(tauri::generate_handler![
             locale::system_locale,
             library::search_recordings,
             library::library_status,
+            live::console_info,
+            live::join_room,
+            live::record,
         ])
         .setup(|app| {
             let data_dir = app.path().app_data_dir()?;
             let library = tauri::async_runtime::block_on(library::Library::open(&data_dir))?;
             app.manage(library);
+
+            let server = tauri::async_runtime::block_on(embedded::start(&data_dir.join("server")))?;
+            let client = TallyClient::new(&format!("http://{}", server.http_addr()), None);
+            let rtmp_url = format!("rtmp://{}/live", server.rtmp_addr());
+            tracing::info!(api = client.base_url(), rtmp = %rtmp_url, "embedded Tally server running");
+            let demo_client = client.clone();
+            tauri::async_runtime::spawn(async move {
+                if let Err(err) = embedded::start_demo(&demo_client).await {
+                    tracing::warn!(%err, "demo room unavailable");
+                }
+            });
+            app.manage(live::Console { client, rtmp_url });
+            app.manage(EmbeddedServer(Mutex::new(Some(server))));
+
             // A missing tray host (some desktops, Xvfb) must not stop the console.
             if let Err(err) = tray::install(app.handle()) {
                 tracing::warn!(%err, "tray icon unavailable");
             }
             Ok(())
         })
-        .run(tauri::generate_context!());
-    if let Err(err) = result {
-        tracing::error!(%err, "the console stopped with an error");
-        std::process::exit(1);
-    }
+        .build(tauri::generate_context!());
+    let app = match app {
+        Ok(app) => app,
+        Err(err) => {
+            tracing::error!(%err, "the console could not start");
+            std::process::exit(1);
+        }
+    };
+    app.run(|handle, event| {
+        if let tauri::RunEvent::Exit = event {
+            // Finalize open recordings so nothing recorded is left as a .part file.
+            let server = handle
+                .state::<EmbeddedServer>()
+                .0
+                .lock()
+                .ok()
+                .and_then(|mut s| s.take());
+            if let Some(server) = server {
+                tauri::async_runtime::block_on(server.shutdown());
+            }
+        }
+    });
 }

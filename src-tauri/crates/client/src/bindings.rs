@@ -4,6 +4,7 @@ use tally_api::bindings::Bindings;
 use ts_rs::ExportError;
 
 use crate::cache::{CachedRecording, LibraryStatus, Page, SearchQuery, Sort};
+use crate::http::ConsoleInfo;
 
 /// The library's types.
 pub fn generate() -> Result<Bindings, ExportError> {
@@ -12,6 +13,7 @@ pub fn generate() -> Result<Bindings, ExportError> {
         .add::<SearchQuery>()?
         .add::<Sort>()?
         .add::<Page>()?
-        .add::<LibraryStatus>()?;
+        .add::<LibraryStatus>()?
+        .add::<ConsoleInfo>()?;
     Ok(b)
 }

@@ -4,6 +4,7 @@
 pub mod bindings;
 pub mod cache;
 pub mod download;
+pub mod http;
 pub mod sync;
 
 pub use cache::{CacheError, CachedRecording, OpenReport, RecordingCache};

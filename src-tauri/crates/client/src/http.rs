@@ -1,0 +1,132 @@
+//! The console's client for a Tally server's HTTP API (embedded or remote alike). Every failure
+//! comes back as the API's `{code, message, advice, retryable}`.
+
+use serde::de::DeserializeOwned;
+use serde::Serialize;
+use tally_api::rooms::{
+    CreateRoom, JoinRoom, Membership, RecordRequest, RecordResponse, Room, RoomKind,
+};
+use tally_api::{ApiError, ErrorCode, Lang};
+
+/// Where the console is connected, for the live view.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, serde::Deserialize, ts_rs::TS)]
+pub struct ConsoleInfo {
+    pub api_url: String,
+    /// `rtmp://host:port/live`: the server part of push URLs.
+    pub rtmp_url: String,
+    pub demo_room: String,
+    pub demo_user: String,
+}
+
+/// A server and how to talk to it.
+#[derive(Clone, Debug)]
+pub struct TallyClient {
+    http: reqwest::Client,
+    base_url: String,
+    token: Option<String>,
+    lang: Lang,
+}
+
+impl TallyClient {
+    /// A client of the server at `base_url` (e.g. `http://127.0.0.1:8080`).
+    pub fn new(base_url: &str, token: Option<String>) -> TallyClient {
+        TallyClient {
+            http: reqwest::Client::new(),
+            base_url: base_url.trim_end_matches('/').to_owned(),
+            token,
+            lang: Lang::En,
+        }
+    }
+
+    /// The same client asking for errors in `lang`.
+    pub fn with_lang(&self, lang: Lang) -> TallyClient {
+        TallyClient {
+            lang,
+            ..self.clone()
+        }
+    }
+
+    /// The server's base URL.
+    pub fn base_url(&self) -> &str {
+        &self.base_url
+    }
+
+    async fn call<T: DeserializeOwned>(
+        &self,
+        method: reqwest::Method,
+        path: &str,
+        body: Option<&impl Serialize>,
+    ) -> Result<T, ApiError> {
+        let lang_header = match self.lang {
+            Lang::En => "en",
+            Lang::ZhCn => "zh-CN",
+        };
+        let mut request = self
+            .http
+            .request(method, format!("{}{path}", self.base_url))
+            .header(reqwest::header::ACCEPT_LANGUAGE, lang_header);
+        if let Some(token) = &self.token {
+            request = request.bearer_auth(token);
+        }
+        if let Some(body) = body {
+            request = request.json(body);
+        }
+        let unreachable = |e: reqwest::Error| {
+            ApiError::with_detail(ErrorCode::ServerUnreachable, self.lang, &e.to_string())
+        };
+        let response = request.send().await.map_err(unreachable)?;
+        if response.status().is_success() {
+            return response.json().await.map_err(|e| {
+                ApiError::with_detail(ErrorCode::RecorderReplyBad1, self.lang, &e.to_string())
+            });
+        }
+        let status = response.status();
+        match response.json::<ApiError>().await {
+            Ok(err) => Err(err),
+            Err(_) => Err(ApiError::with_detail(
+                ErrorCode::Internal,
+                self.lang,
+                &format!("HTTP {status}"),
+            )),
+        }
+    }
+
+    /// Creates a room.
+    pub async fn create_room(&self, room_id: &str, kind: RoomKind) -> Result<Room, ApiError> {
+        let body = CreateRoom {
+            room_id: room_id.to_owned(),
+            kind,
+        };
+        self.call(reqwest::Method::POST, "/v1/rooms", Some(&body))
+            .await
+    }
+
+    /// One room.
+    pub async fn room(&self, room_id: &str) -> Result<Room, ApiError> {
+        self.call(
+            reqwest::Method::GET,
+            &format!("/v1/rooms/{room_id}"),
+            None::<&()>,
+        )
+        .await
+    }
+
+    /// Joins a room as `user_id` and returns the push URLs.
+    pub async fn join(&self, room_id: &str, user_id: &str) -> Result<Membership, ApiError> {
+        let body = JoinRoom {
+            user_id: user_id.to_owned(),
+        };
+        self.call(
+            reqwest::Method::POST,
+            &format!("/v1/rooms/{room_id}/members"),
+            Some(&body),
+        )
+        .await
+    }
+
+    /// `POST /v1/record` (start or stop).
+    pub async fn record(&self, request: &RecordRequest) -> Result<RecordResponse, ApiError> {
+        self.call(reqwest::Method::POST, "/v1/record", Some(request))
+            .await
+    }
+}

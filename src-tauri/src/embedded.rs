@@ -1,0 +1,58 @@
+//! The recording service inside the console: a `tally-server` on loopback with data under the
+//! app's data dir, and the demo room whose member publishes the bundled sample clip, so a
+//! newcomer can record within a minute without OBS.
+
+use std::net::{SocketAddr, TcpListener};
+use std::path::Path;
+use std::time::Duration;
+
+use tally_api::rooms::{Membership, RoomKind, Source};
+use tally_api::ErrorCode;
+use tally_client::http::TallyClient;
+use tally_server::{FileConfig, Server, ServerConfig};
+
+/// The demo room and its publishing member.
+pub const DEMO_ROOM: &str = "demo";
+pub const DEMO_USER: &str = "demo-anchor";
+
+/// RTMP on 1935, or the next free port when something else has it.
+fn rtmp_addr() -> SocketAddr {
+    (1935..1955)
+        .map(|port| SocketAddr::from(([127, 0, 0, 1], port)))
+        .find(|addr| TcpListener::bind(addr).is_ok())
+        .unwrap_or_else(|| SocketAddr::from(([127, 0, 0, 1], 0)))
+}
+
+/// Starts the embedded service on loopback (no token: nothing outside this machine reaches it).
+pub async fn start(data_dir: &Path) -> Result<Server, Box<dyn std::error::Error>> {
+    let file = FileConfig {
+        data: Some(data_dir.to_path_buf()),
+        http: Some(([127, 0, 0, 1], 0).into()),
+        rtmp: Some(rtmp_addr()),
+        ..FileConfig::default()
+    };
+    Ok(Server::start(ServerConfig::from_file(file)?).await?)
+}
+
+/// Makes sure the demo room exists with its member, and keeps the sample clip publishing.
+pub async fn start_demo(client: &TallyClient) -> Result<Membership, tally_api::ApiError> {
+    match client.create_room(DEMO_ROOM, RoomKind::Multi).await {
+        Ok(_) => {}
+        Err(e) if e.code == ErrorCode::RoomExists.as_u32() => {}
+        Err(e) => return Err(e),
+    }
+    let member = client.join(DEMO_ROOM, DEMO_USER).await?;
+    if let Some(camera) = member.push.iter().find(|p| p.source == Source::Camera) {
+        let url = camera.url.clone();
+        tauri::async_runtime::spawn(async move {
+            loop {
+                let clip = bytes::Bytes::from_static(tally_media::replay::SAMPLE_CLIP);
+                if let Err(err) = tally_media::replay::replay(&url, clip, None).await {
+                    tracing::warn!(%err, "demo publisher stopped; restarting in 3 s");
+                }
+                tokio::time::sleep(Duration::from_secs(3)).await;
+            }
+        });
+    }
+    Ok(member)
+}

@@ -1,0 +1,50 @@
+//! The live view's commands: thin calls into `tally-client`.
+
+use tally_api::rooms::{Membership, RecordRequest, RecordResponse, RoomKind};
+use tally_api::{ApiError, ErrorCode, Lang};
+use tally_client::http::{ConsoleInfo, TallyClient};
+
+/// The server the console talks to.
+pub struct Console {
+    pub client: TallyClient,
+    pub rtmp_url: String,
+}
+
+/// Where the console is connected and the demo room's ids.
+#[tauri::command]
+pub fn console_info(console: tauri::State<'_, Console>) -> ConsoleInfo {
+    ConsoleInfo {
+        api_url: console.client.base_url().to_owned(),
+        rtmp_url: console.rtmp_url.clone(),
+        demo_room: crate::embedded::DEMO_ROOM.to_owned(),
+        demo_user: crate::embedded::DEMO_USER.to_owned(),
+    }
+}
+
+/// Joins a room, creating it first when it does not exist yet.
+#[tauri::command]
+pub async fn join_room(
+    console: tauri::State<'_, Console>,
+    room_id: String,
+    user_id: String,
+    lang: Lang,
+) -> Result<Membership, ApiError> {
+    let client = console.client.with_lang(lang);
+    match client.join(&room_id, &user_id).await {
+        Err(e) if e.code == ErrorCode::RoomNotFound.as_u32() => {
+            client.create_room(&room_id, RoomKind::Multi).await?;
+            client.join(&room_id, &user_id).await
+        }
+        other => other,
+    }
+}
+
+/// Starts or stops a recording.
+#[tauri::command]
+pub async fn record(
+    console: tauri::State<'_, Console>,
+    request: RecordRequest,
+    lang: Lang,
+) -> Result<RecordResponse, ApiError> {
+    console.client.with_lang(lang).record(&request).await
+}

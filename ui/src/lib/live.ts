@@ -1,0 +1,42 @@
+// The live view's calls into the console, and the automatic retry of retryable failures.
+import type { ConsoleInfo } from "../bindings/ConsoleInfo";
+import type { Lang } from "../bindings/Lang";
+import type { Membership } from "../bindings/Membership";
+import type { RecordRequest } from "../bindings/RecordRequest";
+import type { RecordResponse } from "../bindings/RecordResponse";
+import { isApiError } from "./errors";
+import { command } from "./tauri";
+
+export const consoleInfo = () => command<ConsoleInfo>("console_info", {});
+
+export const joinRoom = (roomId: string, userId: string, lang: Lang) =>
+  command<Membership>("join_room", { roomId, userId, lang });
+
+export const record = (request: RecordRequest, lang: Lang) =>
+  command<RecordResponse>("record", { request, lang });
+
+/** The seed asks clients to retry no faster than every 3 s. */
+export const RETRY_DELAY_S = 3;
+
+/** Whether a failure should be retried on its own. Duplicate stop (30000412/3) is success. */
+export function shouldRetry(error: unknown): boolean {
+  return isApiError(error) && error.retryable;
+}
+
+/** Stop answered "already stopped": the recording is stopped, which is what was asked. */
+export function isAlreadyStopped(error: unknown): boolean {
+  return isApiError(error) && (error.code === 30000412 || error.code === 30000413);
+}
+
+/** A file name to prefill: `<room>-<user>-YYYYMMDD-HHmm`. */
+export function defaultFileName(room: string, user: string, now: Date): string {
+  const pad = (n: number) => String(n).padStart(2, "0");
+  const stamp = `${now.getFullYear()}${pad(now.getMonth() + 1)}${pad(now.getDate())}-${pad(now.getHours())}${pad(now.getMinutes())}`;
+  return `${room}-${user}-${stamp}`;
+}
+
+/** `00:01:05`. */
+export function formatElapsed(seconds: number): string {
+  const pad = (n: number) => String(n).padStart(2, "0");
+  return `${pad(Math.floor(seconds / 3600))}:${pad(Math.floor((seconds % 3600) / 60))}:${pad(seconds % 60)}`;
+}
