@@ -11,6 +11,7 @@ use crate::rooms::{
     CreateRoom, JoinRoom, Membership, PushUrl, RecordRequest, RecordResponse, RecordType, Room,
     RoomKind, Source,
 };
+use crate::usage::{DayUsage, Usage};
 
 /// Generated files by name. Other crates add their own wire types to the same set.
 #[derive(Default)]
@@ -87,7 +88,9 @@ pub fn generate() -> Result<Bindings, ExportError> {
         .add::<Membership>()?
         .add::<RecordType>()?
         .add::<RecordRequest>()?
-        .add::<RecordResponse>()?;
+        .add::<RecordResponse>()?
+        .add::<Usage>()?
+        .add::<DayUsage>()?;
     let table = serde_json::to_string_pretty(&error_rows()).expect("the table serializes");
     b.insert("errorTable.json", format!("{table}\n"));
     Ok(b)

@@ -7,5 +7,6 @@ pub mod bindings;
 pub mod error;
 pub mod recordings;
 pub mod rooms;
+pub mod usage;
 
 pub use error::{ApiError, ErrorCode, ErrorEntry, Lang, ERROR_TABLE};

@@ -7,6 +7,7 @@ use axum::response::{IntoResponse, Response};
 use axum::routing::{delete, get, post};
 use axum::{Json, Router};
 use tally_api::recordings::{CallbackAttempt, Recording, RecordingPage};
+use tally_api::usage::Usage;
 use tally_api::{ApiError, ErrorCode, Lang};
 use tower_http::services::ServeDir;
 
@@ -98,6 +99,7 @@ pub fn router(state: AppState, data_dir: &std::path::Path) -> Router {
         )
         .route("/record", post(rooms_api::record))
         .route("/play-info", get(play_info))
+        .route("/usage", get(usage))
         .route_layer(middleware::from_fn_with_state(state.clone(), require_token))
         .with_state(state);
     Router::new()
@@ -210,4 +212,32 @@ async fn play_info(
         return Err(HttpError::new(ErrorCode::MissingFileName, &headers, ""));
     }
     list_recordings(State(state), headers, Ok(Query(query))).await
+}
+
+#[derive(serde::Deserialize)]
+struct UsageQuery {
+    month: String,
+}
+
+/// Usage of a month: its peak of concurrent recording channels and what that costs.
+async fn usage(
+    State(state): State<AppState>,
+    headers: HeaderMap,
+    query: Result<Query<UsageQuery>, axum::extract::rejection::QueryRejection>,
+) -> Result<Json<Usage>, HttpError> {
+    let Query(query) =
+        query.map_err(|e| HttpError::new(ErrorCode::BadParameter, &headers, e.body_text()))?;
+    let bounds = crate::usage::month_bounds(&query.month).ok_or_else(|| {
+        HttpError::new(
+            ErrorCode::BadParameter,
+            &headers,
+            format!("month {:?} is not YYYY-MM", query.month),
+        )
+    })?;
+    let files = state
+        .index
+        .spans_overlapping(bounds.0, bounds.1)
+        .await
+        .map_err(|e| index_error(e, &headers))?;
+    Ok(Json(crate::usage::compute(&query.month, bounds, &files)))
 }

@@ -258,6 +258,31 @@ impl Index {
         .await?)
     }
 
+    /// Every file whose `[start_ms, end_ms)` overlaps `[from, to)`, for usage.
+    pub async fn spans_overlapping(
+        &self,
+        from: i64,
+        to: i64,
+    ) -> Result<Vec<crate::usage::FileSpan>, IndexError> {
+        let rows = sqlx::query(
+            "SELECT stream_code, record_id, start_ms, end_ms, size FROM recordings
+             WHERE start_ms < ?2 AND end_ms > ?1",
+        )
+        .bind(from)
+        .bind(to)
+        .fetch_all(&self.pool)
+        .await?;
+        Ok(rows
+            .iter()
+            .map(|r| crate::usage::FileSpan {
+                channel: (r.get("stream_code"), r.get("record_id")),
+                start_ms: r.get("start_ms"),
+                end_ms: r.get("end_ms"),
+                size: r.get("size"),
+            })
+            .collect())
+    }
+
     /// Every attempt to deliver the callbacks of `file_id`, oldest first.
     pub async fn attempts(&self, file_id: &str) -> Result<Vec<CallbackAttempt>, IndexError> {
         let rows = sqlx::query(

@@ -13,6 +13,7 @@ pub mod record_task;
 pub mod rooms;
 pub mod rooms_api;
 pub mod urls;
+pub mod usage;
 
 use std::net::SocketAddr;
 use std::sync::Arc;
