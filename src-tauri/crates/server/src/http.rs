@@ -101,9 +101,15 @@ pub fn router(state: AppState, data_dir: &std::path::Path) -> Router {
         .route("/play-info", get(play_info))
         .route("/usage", get(usage))
         .route_layer(middleware::from_fn_with_state(state.clone(), require_token))
+        .with_state(state.clone());
+    // Behind the token too when one is set: scrapers can send a bearer token.
+    let metrics = Router::new()
+        .route("/metrics", get(metrics))
+        .route_layer(middleware::from_fn_with_state(state.clone(), require_token))
         .with_state(state);
     Router::new()
         .route("/healthz", get(|| async { "ok" }))
+        .merge(metrics)
         .nest("/v1", v1)
         // ServeDir answers Range requests and refuses paths that leave the directory.
         .nest_service("/vod", ServeDir::new(data_dir.join("vod")))
@@ -240,4 +246,44 @@ async fn usage(
         .await
         .map_err(|e| index_error(e, &headers))?;
     Ok(Json(crate::usage::compute(&query.month, bounds, &files)))
+}
+
+/// Prometheus metrics: the index, the outbox, live streams and recordings in progress.
+async fn metrics(State(state): State<AppState>, headers: HeaderMap) -> Result<Response, HttpError> {
+    let (recordings, bytes) = state
+        .index
+        .totals()
+        .await
+        .map_err(|e| index_error(e, &headers))?;
+    let mut snapshot = crate::metrics::Snapshot {
+        recordings,
+        bytes,
+        record_tasks_active: state.tasks.active().await as i64,
+        ..Default::default()
+    };
+    for (callback_state, n) in state
+        .index
+        .callback_counts()
+        .await
+        .map_err(|e| index_error(e, &headers))?
+    {
+        match callback_state.as_str() {
+            "pending" => snapshot.callbacks_pending = n,
+            "delivered" => snapshot.callbacks_delivered = n,
+            "gave_up" => snapshot.callbacks_gave_up = n,
+            _ => {}
+        }
+    }
+    for stream in state.tasks.streams() {
+        snapshot.live_streams += i64::from(stream.live);
+        snapshot.recordings_in_progress += stream.recordings.len() as i64;
+    }
+    Ok((
+        [(
+            header::CONTENT_TYPE,
+            "text/plain; version=0.0.4; charset=utf-8",
+        )],
+        crate::metrics::render(&snapshot),
+    )
+        .into_response())
 }

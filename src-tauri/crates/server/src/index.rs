@@ -258,6 +258,24 @@ impl Index {
         .await?)
     }
 
+    /// Files in the index and their bytes.
+    pub async fn totals(&self) -> Result<(i64, i64), IndexError> {
+        Ok(
+            sqlx::query_as("SELECT COUNT(*), COALESCE(SUM(size), 0) FROM recordings")
+                .fetch_one(&self.pool)
+                .await?,
+        )
+    }
+
+    /// Callbacks by outbox state (`pending`, `delivered`, `gave_up`).
+    pub async fn callback_counts(&self) -> Result<Vec<(String, i64)>, IndexError> {
+        Ok(
+            sqlx::query_as("SELECT state, COUNT(*) FROM callbacks GROUP BY state")
+                .fetch_all(&self.pool)
+                .await?,
+        )
+    }
+
     /// Every file whose `[start_ms, end_ms)` overlaps `[from, to)`, for usage.
     pub async fn spans_overlapping(
         &self,

@@ -8,6 +8,7 @@ pub mod http;
 pub mod ids;
 pub mod index;
 pub mod indexer;
+pub mod metrics;
 pub mod outbox;
 pub mod record_task;
 pub mod rooms;

@@ -155,6 +155,21 @@ impl RecordTasks {
         Ok((task_id, files))
     }
 
+    /// Tasks started and not stopped.
+    pub async fn active(&self) -> usize {
+        self.tasks
+            .lock()
+            .await
+            .values()
+            .filter(|t| t.active)
+            .count()
+    }
+
+    /// The engine's streams, for status and metrics.
+    pub fn streams(&self) -> Vec<tally_media::StreamStatus> {
+        self.engine.streams()
+    }
+
     /// Stops every task of a member who left the room.
     pub async fn stop_member(&self, room_id: &str, user_id: &str) {
         for source in [Source::Camera, Source::Screen] {
