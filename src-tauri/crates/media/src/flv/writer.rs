@@ -35,7 +35,7 @@ impl FlvWriter {
         let part = with_suffix(&path, ".part");
         let file = File::create(&part).map_err(|e| EngineError::io("create", &part, e))?;
         let mut w = FlvWriter {
-            out: BufWriter::with_capacity(128 * 1024, file),
+            out: BufWriter::with_capacity(64 * 1024, file),
             part,
             path,
             written: 0,

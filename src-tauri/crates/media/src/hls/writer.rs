@@ -79,7 +79,7 @@ impl HlsWriter {
         let mut chunk = OpenChunk {
             uri,
             part,
-            out: BufWriter::with_capacity(128 * 1024, file),
+            out: BufWriter::with_capacity(32 * 1024, file),
             start_rel_ms: rel_ms,
             bytes: 0,
         };

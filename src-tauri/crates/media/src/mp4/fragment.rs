@@ -111,7 +111,9 @@ impl Mp4Writer {
             )
         });
         Ok(Mp4Writer {
-            out: BufWriter::with_capacity(256 * 1024, file),
+            // Fragments are written whole and large payloads bypass the buffer: keep it small
+            // (memory per stream matters more than syscalls here).
+            out: BufWriter::with_capacity(32 * 1024, file),
             part,
             path,
             written: 0,

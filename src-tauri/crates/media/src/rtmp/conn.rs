@@ -110,7 +110,7 @@ async fn run(socket: &mut TcpStream, id: u64, shared: &Arc<Shared>) -> Result<()
     };
     c.results(initial).await;
     c.input(&remaining).await;
-    let mut buf = vec![0u8; 64 * 1024];
+    let mut buf = vec![0u8; 16 * 1024];
     loop {
         if !c.out.is_empty() {
             socket
