@@ -205,7 +205,7 @@ async fn main() {
             "stream_code_prefix": stream_code_prefix,
             "chinese_substring": chinese_substring,
             "chinese_two_chars": chinese_short,
-            "rare_two_chars_full_scan": rare_two_chars,
+            "rare_two_chars_bounded_scan": rare_two_chars,
             "filtered_by_date_and_format": by_date,
         },
         "target_p95_ms": 20,

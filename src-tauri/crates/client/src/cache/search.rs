@@ -14,7 +14,7 @@ const TRIGRAM_MIN_CHARS: usize = 3;
 
 /// A 1–2 character query cannot use the index, so it scans only this many newest rows and the
 /// page says so (`partial`), keeping typing responsive at a million rows.
-pub const SHORT_QUERY_SCAN_ROWS: i64 = 50_000;
+pub const SHORT_QUERY_SCAN_ROWS: i64 = 10_000;
 
 /// How typed text is matched.
 #[derive(Debug, PartialEq, Eq)]
@@ -162,9 +162,14 @@ impl RecordingCache {
                 .push(")");
             }
             TextMatch::Short(text) => {
-                sql.push(" AND id IN (SELECT id FROM recordings ORDER BY start_ms DESC LIMIT ")
-                    .push_bind(SHORT_QUERY_SCAN_ROWS)
-                    .push(")");
+                // A range on the start index (not an id list): the scan walks newest first and
+                // stops at a full page or at the bound, whichever comes first.
+                sql.push(
+                    " AND start_ms >= COALESCE((SELECT start_ms FROM recordings \
+                     ORDER BY start_ms DESC LIMIT 1 OFFSET ",
+                )
+                .push_bind(SHORT_QUERY_SCAN_ROWS - 1)
+                .push("), 0)");
                 let pattern = like_anywhere(text);
                 sql.push(" AND (");
                 for (i, col) in [
