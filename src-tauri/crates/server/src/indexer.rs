@@ -2,7 +2,7 @@
 
 use tally_api::recordings::Recording;
 use tally_media::{EngineEvent, SegmentClosed};
-use tokio::sync::{broadcast, oneshot};
+use tokio::sync::{broadcast, mpsc};
 use tokio::task::JoinHandle;
 
 use crate::callback;
@@ -99,18 +99,16 @@ impl Indexer {
 
     /// Consumes engine events in a task until the engine goes away or the handle stops it.
     pub fn spawn(self, events: broadcast::Receiver<EngineEvent>) -> IndexerHandle {
-        let (stop, stop_rx) = oneshot::channel();
+        // A channel rather than a oneshot so that a handle dropped without a stop (the
+        // service dropped while its engine lives on) leaves the indexer running.
+        let (stop, stop_rx) = mpsc::channel(1);
         IndexerHandle {
             stop,
             task: tokio::spawn(self.run(events, stop_rx)),
         }
     }
 
-    async fn run(
-        self,
-        mut events: broadcast::Receiver<EngineEvent>,
-        mut stop: oneshot::Receiver<()>,
-    ) {
+    async fn run(self, mut events: broadcast::Receiver<EngineEvent>, mut stop: mpsc::Receiver<()>) {
         loop {
             tokio::select! {
                 biased;
@@ -119,7 +117,7 @@ impl Indexer {
                         return;
                     }
                 }
-                _ = &mut stop => {
+                Some(()) = stop.recv() => {
                     // Whoever stops us has seen the engine finish, so every event it will
                     // ever send is queued already: take them all, then stop.
                     loop {
@@ -166,7 +164,7 @@ impl Indexer {
 
 /// The running indexer task.
 pub struct IndexerHandle {
-    stop: oneshot::Sender<()>,
+    stop: mpsc::Sender<()>,
     task: JoinHandle<()>,
 }
 
@@ -176,7 +174,7 @@ impl IndexerHandle {
     /// `limit` (an index that stopped answering must not keep the process alive); files left
     /// unindexed then stay on disk.
     pub async fn drain_and_stop(self, limit: std::time::Duration) {
-        let _ = self.stop.send(());
+        let _ = self.stop.send(()).await;
         if tokio::time::timeout(limit, self.task).await.is_err() {
             tracing::error!("the indexer did not finish in time; some files may be unindexed");
         }
