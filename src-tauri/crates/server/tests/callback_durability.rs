@@ -55,17 +55,9 @@ async fn callbacks_queued_while_the_receiver_is_down_survive_a_kill_and_arrive()
     tokio::task::spawn_blocking(move || publish(&push, 3))
         .await
         .unwrap();
-    let http = reqwest::Client::new();
     let mut files = Vec::new();
     for _ in 0..50 {
-        let page: Value = http
-            .get(format!("{}/v1/recordings", server.http))
-            .send()
-            .await
-            .unwrap()
-            .json()
-            .await
-            .unwrap();
+        let page = server.get_json("/v1/recordings").await;
         files = page["recordings"].as_array().unwrap().clone();
         if files.len() == 2 {
             break;
@@ -76,14 +68,9 @@ async fn callbacks_queued_while_the_receiver_is_down_survive_a_kill_and_arrive()
     // Let a few attempts fail against the dead receiver.
     tokio::time::sleep(Duration::from_millis(2500)).await;
     let file_id = files[0]["file_id"].as_str().unwrap().to_owned();
-    let failed: Value = http
-        .get(format!("{}/v1/recordings/{file_id}/callbacks", server.http))
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+    let failed = server
+        .get_json(&format!("/v1/recordings/{file_id}/callbacks"))
+        .await;
     assert!(
         !failed.as_array().unwrap().is_empty(),
         "failed attempts are stored: {failed}"
@@ -132,27 +119,15 @@ async fn callbacks_queued_while_the_receiver_is_down_survive_a_kill_and_arrive()
             "callback of {w} delivered: {delivered:?}"
         );
     }
-    let attempts: Value = http
-        .get(format!("{}/v1/recordings/{file_id}/callbacks", server.http))
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+    let attempts = server
+        .get_json(&format!("/v1/recordings/{file_id}/callbacks"))
+        .await;
     let attempts = attempts.as_array().unwrap();
     assert_eq!(attempts.last().unwrap()["status"], 200, "{attempts:?}");
     assert!(
         attempts.len() >= 2,
         "failures and the success are all listed"
     );
-    let row: Value = http
-        .get(format!("{}/v1/recordings/{file_id}", server.http))
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+    let row = server.get_json(&format!("/v1/recordings/{file_id}")).await;
     assert_eq!(row["callback_state"], "delivered");
 }

@@ -119,14 +119,9 @@ async fn stream_code_flow_calls_back_and_serves_identical_files() {
     }
 
     // The seed's prefix query `<stream code>_<record id>` finds exactly these files.
-    let page: Value = http
-        .get(format!("{}/v1/recordings?prefix={code}_r1", server.http))
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+    let page = server
+        .get_json(&format!("/v1/recordings?prefix={code}_r1"))
+        .await;
     let mut found: Vec<&str> = page["recordings"]
         .as_array()
         .unwrap()
@@ -140,26 +135,16 @@ async fn stream_code_flow_calls_back_and_serves_identical_files() {
     found.sort();
     expected.sort();
     assert_eq!(found, expected);
-    let other: Value = http
-        .get(format!("{}/v1/recordings?prefix={code}_r2", server.http))
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+    let other = server
+        .get_json(&format!("/v1/recordings?prefix={code}_r2"))
+        .await;
     assert!(other["recordings"].as_array().unwrap().is_empty());
 
     // Every delivery attempt is visible.
     let file_id = expected[0];
-    let attempts: Value = http
-        .get(format!("{}/v1/recordings/{file_id}/callbacks", server.http))
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+    let attempts = server
+        .get_json(&format!("/v1/recordings/{file_id}/callbacks"))
+        .await;
     assert_eq!(attempts[0]["status"], 200, "{attempts}");
 }
 

@@ -66,14 +66,7 @@ async fn two_simultaneous_channel_recordings_peak_at_two_channels_for_60_cny() {
         let stop = json!({"op": "stop", "room_id": "class-2", "user_id": user, "source": "camera"});
         let stopped = post(&http, &server, "/v1/record", stop).await;
         let file_id = stopped["file_ids"][0].as_str().unwrap().to_owned();
-        let file: Value = http
-            .get(format!("{}/v1/recordings/{file_id}", server.http))
-            .send()
-            .await
-            .unwrap()
-            .json()
-            .await
-            .unwrap();
+        let file = server.get_json(&format!("/v1/recordings/{file_id}")).await;
         starts.push(file["start_ms"].as_i64().unwrap());
     }
 

@@ -26,6 +26,16 @@ impl Drop for ServerProcess {
 
 impl ServerProcess {
     /// Sends SIGTERM, as a service manager would, and waits for the process to exit.
+    /// GETs `path` (no token) and parses the JSON answer.
+    pub async fn get_json(&self, path: &str) -> Value {
+        reqwest::get(format!("{}{path}", self.http))
+            .await
+            .unwrap()
+            .json()
+            .await
+            .unwrap()
+    }
+
     pub fn terminate(&mut self) -> std::process::ExitStatus {
         let sent = Command::new("kill")
             .args(["-TERM", &self.child.id().to_string()])
