@@ -4,6 +4,7 @@
 //! and reports everything it does as typed [`EngineEvent`]s. It knows nothing of databases or
 //! the desktop app; `docs/engine-api.md` is the contract with the service and
 //! `docs/design.md` describes how files become durable.
+#![warn(missing_docs)]
 
 pub mod auth;
 pub mod codec;

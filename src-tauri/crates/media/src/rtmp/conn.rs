@@ -182,6 +182,24 @@ impl Conn<'_> {
             }
             match r {
                 ServerSessionResult::OutboundResponse(p) => self.out.extend_from_slice(&p.bytes),
+                // Media is the hot path: handled without the boxed future that the
+                // (recursive) control events need.
+                ServerSessionResult::RaisedEvent(ServerSessionEvent::VideoDataReceived {
+                    data,
+                    timestamp,
+                    ..
+                }) => {
+                    self.media_tag(frame::TAG_VIDEO, data, timestamp.value)
+                        .await
+                }
+                ServerSessionResult::RaisedEvent(ServerSessionEvent::AudioDataReceived {
+                    data,
+                    timestamp,
+                    ..
+                }) => {
+                    self.media_tag(frame::TAG_AUDIO, data, timestamp.value)
+                        .await
+                }
                 ServerSessionResult::RaisedEvent(e) => Box::pin(self.event(e)).await,
                 ServerSessionResult::UnhandleableMessageReceived(m) if m.type_id == AGGREGATE => {
                     self.aggregate(m.timestamp.value, &m.data).await
