@@ -96,8 +96,9 @@ fn recover_one(sidecar: &Path) -> Result<SegmentClosed> {
     Ok(meta)
 }
 
-/// Cuts an FLV `.part` after its last complete tag, patches onMetaData and renames it.
-fn recover_flv(part: &Path, path: &Path) -> Result<(u64, u64)> {
+/// Cuts an FLV `.part` after its last complete tag, patches onMetaData and renames it;
+/// returns (size, duration ms).
+pub(crate) fn recover_flv(part: &Path, path: &Path) -> Result<(u64, u64)> {
     let io = |e| EngineError::io("recover flv", part, e);
     let file = File::open(part).map_err(io)?;
     let mut r = BufReader::with_capacity(256 * 1024, file);

@@ -8,6 +8,7 @@ use std::path::PathBuf;
 use crate::disk::{durable_rename, with_suffix};
 use crate::error::{EngineError, Result};
 use crate::frame::{Frame, TAG_SCRIPT};
+use crate::recovery::recover_flv;
 use crate::segment::{SegmentSpec, SegmentWriter};
 
 /// Hand buffered tags to the kernel at least this often (ms of media): a killed process then
@@ -107,15 +108,21 @@ impl SegmentWriter for FlvWriter {
     fn finish(self: Box<Self>, duration_ms: u64) -> Result<u64> {
         let size = self.written;
         let (duration_at, filesize_at) = (self.duration_at, self.filesize_at);
-        let part = self.part.clone();
-        let mut file = self
-            .out
-            .into_inner()
-            .map_err(|e| EngineError::io("flush", &part, e.into_error()))?;
+        let (part, path) = (self.part.clone(), self.path.clone());
+        let mut file = match self.out.into_inner() {
+            Ok(f) => f,
+            // The disk is full: what is already on disk is kept and cut after its last complete
+            // tag (the recovery path), instead of failing and leaving a `.part` behind.
+            Err(e) if e.error().raw_os_error() == Some(libc::ENOSPC) => {
+                drop(e.into_inner().into_parts());
+                return recover_flv(&part, &path).map(|(size, _)| size);
+            }
+            Err(e) => return Err(EngineError::io("flush", &part, e.into_error())),
+        };
         patch_metadata(&mut file, duration_at, filesize_at, duration_ms, size)
             .and_then(|_| file.sync_all())
             .map_err(|e| EngineError::io("finalize", &part, e))?;
-        durable_rename(&part, &self.path)?;
+        durable_rename(&part, &path)?;
         Ok(size)
     }
 }
