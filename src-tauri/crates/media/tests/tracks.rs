@@ -7,7 +7,11 @@ use std::time::Duration;
 use common::*;
 use tally_media::{Format, Formats, RecordRequest};
 
-async fn record(tracks: Tracks, code: &str) -> Vec<tally_media::SegmentClosed> {
+/// Records a 6 s publish; the temp dir is returned so the files live as long as the caller.
+async fn record(
+    tracks: Tracks,
+    code: &str,
+) -> (Vec<tally_media::SegmentClosed>, tempfile::TempDir) {
     let (engine, dir) = engine(|_| {}).await;
     let mut events = engine.subscribe();
     let url = format!(
@@ -21,13 +25,12 @@ async fn record(tracks: Tracks, code: &str) -> Vec<tally_media::SegmentClosed> {
         stream_ended_and_all_closed,
     )
     .await;
-    std::mem::forget(dir); // keep files for the assertions below; the OS temp dir is cleaned later
-    closed(&all)
+    (closed(&all), dir)
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn audio_only_publisher_is_recorded_with_an_audio_track_only() {
-    let segs = record(Tracks::AudioOnly, "aonly").await;
+    let (segs, _dir) = record(Tracks::AudioOnly, "aonly").await;
     assert_eq!(segs.len(), 3);
     for s in &segs {
         assert_eq!(stream_types(&s.path), vec!["audio"], "{}", s.path.display());
@@ -46,7 +49,7 @@ async fn audio_only_publisher_is_recorded_with_an_audio_track_only() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn video_only_publisher_is_recorded_with_a_video_track_only() {
-    let segs = record(Tracks::VideoOnly, "vonly").await;
+    let (segs, _dir) = record(Tracks::VideoOnly, "vonly").await;
     assert_eq!(segs.len(), 3);
     for s in &segs {
         assert_eq!(stream_types(&s.path), vec!["video"], "{}", s.path.display());
