@@ -21,6 +21,8 @@ struct OpenChunk {
     out: BufWriter<File>,
     start_rel_ms: u64,
     bytes: u64,
+    /// Media time of the last hand-over to the kernel (a killed process loses ≤ 1 s).
+    flushed_rel_ms: u64,
 }
 
 /// Counts bytes as they go to the buffered file.
@@ -82,6 +84,7 @@ impl HlsWriter {
             out: BufWriter::with_capacity(32 * 1024, file),
             start_rel_ms: rel_ms,
             bytes: 0,
+            flushed_rel_ms: rel_ms,
         };
         self.muxer
             .write_tables(&mut Counting(&mut chunk.out, &mut chunk.bytes))
@@ -144,6 +147,12 @@ impl SegmentWriter for HlsWriter {
         } else {
             self.muxer.write_audio(&mut out, frame.payload(), rel_ms)
         };
+        if r.is_ok() && rel_ms >= c.flushed_rel_ms + 1_000 {
+            c.flushed_rel_ms = rel_ms;
+            c.out
+                .flush()
+                .map_err(|e| EngineError::io("write", &c.part, e))?;
+        }
         match r {
             Ok(()) => Ok(()),
             // A malformed access unit is dropped from the TS, not fatal to the recording.
