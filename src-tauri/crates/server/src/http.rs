@@ -1,5 +1,6 @@
 //! The HTTP API: `/v1` (bearer token), `/vod` downloads with Range, health.
 
+use axum::extract::rejection::QueryRejection;
 use axum::extract::{Path, Query, Request, State};
 use axum::http::{header, HeaderMap, StatusCode};
 use axum::middleware::{self, Next};
@@ -131,6 +132,13 @@ async fn require_token(State(state): State<AppState>, req: Request, next: Next) 
     }
 }
 
+/// A query string, or the table's bad-parameter answer.
+fn parsed<T>(query: Result<Query<T>, QueryRejection>, headers: &HeaderMap) -> Result<T, HttpError> {
+    query
+        .map(|Query(q)| q)
+        .map_err(|e| HttpError::new(ErrorCode::BadParameter, headers, e.body_text()))
+}
+
 fn with_url(file: IndexedFile, urls: &Urls) -> Recording {
     Recording {
         url: urls.vod(&file.rel_path),
@@ -141,15 +149,23 @@ fn with_url(file: IndexedFile, urls: &Urls) -> Recording {
 async fn list_recordings(
     State(state): State<AppState>,
     headers: HeaderMap,
-    query: Result<Query<RecordingQuery>, axum::extract::rejection::QueryRejection>,
+    query: Result<Query<RecordingQuery>, QueryRejection>,
 ) -> Result<Json<RecordingPage>, HttpError> {
-    let Query(query) =
-        query.map_err(|e| HttpError::new(ErrorCode::BadParameter, &headers, e.body_text()))?;
+    let query = parsed(query, &headers)?;
+    recording_page(&state, &headers, &query).await
+}
+
+/// One page of the index as the API answers it.
+async fn recording_page(
+    state: &AppState,
+    headers: &HeaderMap,
+    query: &RecordingQuery,
+) -> Result<Json<RecordingPage>, HttpError> {
     let (files, next_cursor) = state
         .index
-        .list(&query)
+        .list(query)
         .await
-        .map_err(|e| index_error(e, &headers))?;
+        .map_err(|e| index_error(e, headers))?;
     Ok(Json(RecordingPage {
         recordings: files
             .into_iter()
@@ -210,14 +226,13 @@ async fn recording_callbacks(
 async fn play_info(
     State(state): State<AppState>,
     headers: HeaderMap,
-    query: Result<Query<RecordingQuery>, axum::extract::rejection::QueryRejection>,
+    query: Result<Query<RecordingQuery>, QueryRejection>,
 ) -> Result<Json<RecordingPage>, HttpError> {
-    let Query(query) =
-        query.map_err(|e| HttpError::new(ErrorCode::BadParameter, &headers, e.body_text()))?;
+    let query = parsed(query, &headers)?;
     if query.file_name.as_deref().unwrap_or("").is_empty() {
         return Err(HttpError::new(ErrorCode::MissingFileName, &headers, ""));
     }
-    list_recordings(State(state), headers, Ok(Query(query))).await
+    recording_page(&state, &headers, &query).await
 }
 
 #[derive(serde::Deserialize)]
@@ -229,10 +244,9 @@ struct UsageQuery {
 async fn usage(
     State(state): State<AppState>,
     headers: HeaderMap,
-    query: Result<Query<UsageQuery>, axum::extract::rejection::QueryRejection>,
+    query: Result<Query<UsageQuery>, QueryRejection>,
 ) -> Result<Json<Usage>, HttpError> {
-    let Query(query) =
-        query.map_err(|e| HttpError::new(ErrorCode::BadParameter, &headers, e.body_text()))?;
+    let query = parsed(query, &headers)?;
     let bounds = crate::usage::month_bounds(&query.month).ok_or_else(|| {
         HttpError::new(
             ErrorCode::BadParameter,
