@@ -4,18 +4,47 @@ use tally_api::rooms::{Membership, RecordRequest, RecordResponse, RoomKind};
 use tally_api::{ApiError, ErrorCode, Lang};
 use tally_client::http::{ConsoleInfo, TallyClient};
 
-/// The server the console talks to.
+/// The server the console talks to; Settings can point it elsewhere while the app runs.
 pub struct Console {
+    connection: std::sync::RwLock<Connection>,
+}
+
+/// One server: its API client and where its publishers push.
+#[derive(Clone)]
+pub struct Connection {
     pub client: TallyClient,
     pub rtmp_url: String,
+}
+
+impl Console {
+    /// Connected to `connection` at first.
+    pub fn new(connection: Connection) -> Console {
+        Console {
+            connection: std::sync::RwLock::new(connection),
+        }
+    }
+
+    /// The current server.
+    pub fn connection(&self) -> Connection {
+        self.connection
+            .read()
+            .unwrap_or_else(|poisoned| poisoned.into_inner())
+            .clone()
+    }
+
+    /// The current server's API client.
+    pub fn client(&self) -> TallyClient {
+        self.connection().client
+    }
 }
 
 /// Where the console is connected and the demo room's ids.
 #[tauri::command]
 pub fn console_info(console: tauri::State<'_, Console>) -> ConsoleInfo {
+    let Connection { client, rtmp_url } = console.connection();
     ConsoleInfo {
-        api_url: console.client.base_url().to_owned(),
-        rtmp_url: console.rtmp_url.clone(),
+        api_url: client.base_url().to_owned(),
+        rtmp_url,
         demo_room: crate::embedded::DEMO_ROOM.to_owned(),
         demo_user: crate::embedded::DEMO_USER.to_owned(),
     }
@@ -29,7 +58,7 @@ pub async fn join_room(
     user_id: String,
     lang: Lang,
 ) -> Result<Membership, ApiError> {
-    let client = console.client.with_lang(lang);
+    let client = console.client().with_lang(lang);
     match client.join(&room_id, &user_id).await {
         Err(e) if e.code == ErrorCode::RoomNotFound.as_u32() => {
             client.create_room(&room_id, RoomKind::Multi).await?;
@@ -46,5 +75,5 @@ pub async fn record(
     request: RecordRequest,
     lang: Lang,
 ) -> Result<RecordResponse, ApiError> {
-    console.client.with_lang(lang).record(&request).await
+    console.client().with_lang(lang).record(&request).await
 }

@@ -47,7 +47,7 @@ fn main() {
                     tracing::warn!(%err, "demo room unavailable");
                 }
             });
-            app.manage(live::Console { client, rtmp_url });
+            app.manage(live::Console::new(live::Connection { client, rtmp_url }));
             app.manage(EmbeddedServer(Mutex::new(Some(server))));
 
             // A missing tray host (some desktops, Xvfb) must not stop the console.
