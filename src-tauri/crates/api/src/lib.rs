@@ -5,6 +5,7 @@
 
 pub mod bindings;
 pub mod error;
+pub mod events;
 pub mod recordings;
 pub mod rooms;
 pub mod usage;

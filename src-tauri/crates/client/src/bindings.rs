@@ -5,6 +5,7 @@ use ts_rs::ExportError;
 
 use crate::cache::{CachedRecording, LibraryStatus, Page, SearchQuery, Sort};
 use crate::http::ConsoleInfo;
+use crate::live::FeedEvent;
 
 /// The library's types.
 pub fn generate() -> Result<Bindings, ExportError> {
@@ -14,6 +15,7 @@ pub fn generate() -> Result<Bindings, ExportError> {
         .add::<Sort>()?
         .add::<Page>()?
         .add::<LibraryStatus>()?
-        .add::<ConsoleInfo>()?;
+        .add::<ConsoleInfo>()?
+        .add::<FeedEvent>()?;
     Ok(b)
 }

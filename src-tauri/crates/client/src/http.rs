@@ -51,43 +51,64 @@ impl TallyClient {
         &self.base_url
     }
 
+    /// A request to `path` with the client's language and token.
+    pub(crate) fn request(&self, method: reqwest::Method, path: &str) -> reqwest::RequestBuilder {
+        let lang_header = match self.lang {
+            Lang::En => "en",
+            Lang::ZhCn => "zh-CN",
+        };
+        let request = self
+            .http
+            .request(method, format!("{}{path}", self.base_url))
+            .header(reqwest::header::ACCEPT_LANGUAGE, lang_header);
+        match &self.token {
+            Some(token) => request.bearer_auth(token),
+            None => request,
+        }
+    }
+
+    /// The client's language.
+    pub fn lang(&self) -> Lang {
+        self.lang
+    }
+
+    /// Sends `request`; a failure to connect is `ServerUnreachable`, an error answer is the
+    /// server's error.
+    pub(crate) async fn send(
+        &self,
+        request: reqwest::RequestBuilder,
+    ) -> Result<reqwest::Response, ApiError> {
+        let response = request.send().await.map_err(|e| {
+            ApiError::with_detail(ErrorCode::ServerUnreachable, self.lang, &e.to_string())
+        })?;
+        if response.status().is_success() {
+            return Ok(response);
+        }
+        Err(self.error_of(response).await)
+    }
+
     async fn call<T: DeserializeOwned>(
         &self,
         method: reqwest::Method,
         path: &str,
         body: Option<&impl Serialize>,
     ) -> Result<T, ApiError> {
-        let lang_header = match self.lang {
-            Lang::En => "en",
-            Lang::ZhCn => "zh-CN",
-        };
-        let mut request = self
-            .http
-            .request(method, format!("{}{path}", self.base_url))
-            .header(reqwest::header::ACCEPT_LANGUAGE, lang_header);
-        if let Some(token) = &self.token {
-            request = request.bearer_auth(token);
-        }
+        let mut request = self.request(method, path);
         if let Some(body) = body {
             request = request.json(body);
         }
-        let unreachable = |e: reqwest::Error| {
-            ApiError::with_detail(ErrorCode::ServerUnreachable, self.lang, &e.to_string())
-        };
-        let response = request.send().await.map_err(unreachable)?;
-        if response.status().is_success() {
-            return response.json().await.map_err(|e| {
-                ApiError::with_detail(ErrorCode::RecorderReplyBad1, self.lang, &e.to_string())
-            });
-        }
+        self.send(request).await?.json().await.map_err(|e| {
+            ApiError::with_detail(ErrorCode::RecorderReplyBad1, self.lang, &e.to_string())
+        })
+    }
+
+    async fn error_of(&self, response: reqwest::Response) -> ApiError {
         let status = response.status();
         match response.json::<ApiError>().await {
-            Ok(err) => Err(err),
-            Err(_) => Err(ApiError::with_detail(
-                ErrorCode::Internal,
-                self.lang,
-                &format!("HTTP {status}"),
-            )),
+            Ok(err) => err,
+            Err(_) => {
+                ApiError::with_detail(ErrorCode::Internal, self.lang, &format!("HTTP {status}"))
+            }
         }
     }
 

@@ -5,6 +5,7 @@ pub mod bindings;
 pub mod cache;
 pub mod download;
 pub mod http;
+pub mod live;
 pub mod sync;
 
 pub use cache::{CacheError, CachedRecording, OpenReport, RecordingCache};

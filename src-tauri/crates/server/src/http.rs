@@ -4,14 +4,18 @@ use axum::extract::rejection::QueryRejection;
 use axum::extract::{Path, Query, Request, State};
 use axum::http::{header, HeaderMap, StatusCode};
 use axum::middleware::{self, Next};
+use axum::response::sse::{Event, KeepAlive, Sse};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{delete, get, post};
 use axum::{Json, Router};
+use futures_util::{Stream, StreamExt};
+use tally_api::events::LiveEvent;
 use tally_api::recordings::{CallbackAttempt, Recording, RecordingPage};
 use tally_api::usage::Usage;
 use tally_api::{ApiError, ErrorCode, Lang};
 use tower_http::services::ServeDir;
 
+use crate::events::{EventHub, Numbered};
 use crate::index::{Index, IndexError, IndexedFile, RecordingQuery};
 use crate::record_task::RecordTasks;
 use crate::rooms::RoomBook;
@@ -30,6 +34,7 @@ pub struct AppState {
     pub push_key: Option<String>,
     /// `rtmp://host:port` publishers push to.
     pub rtmp_base: String,
+    pub events: EventHub,
 }
 
 /// An error answer: the table's body in the caller's language, with the table's status.
@@ -101,6 +106,7 @@ pub fn router(state: AppState, data_dir: &std::path::Path) -> Router {
         .route("/record", post(rooms_api::record))
         .route("/play-info", get(play_info))
         .route("/usage", get(usage))
+        .route("/events", get(live_events))
         .route_layer(middleware::from_fn_with_state(state.clone(), require_token))
         .with_state(state.clone());
     // Behind the token too when one is set: scrapers can send a bearer token.
@@ -300,4 +306,51 @@ async fn metrics(State(state): State<AppState>, headers: HeaderMap) -> Result<Re
         crate::metrics::render(&snapshot),
     )
         .into_response())
+}
+
+/// `GET /v1/events`: live events as server-sent events. A client that reconnects with
+/// `Last-Event-ID` gets what it missed, or a `resync` when the server no longer has it.
+async fn live_events(
+    State(state): State<AppState>,
+    headers: HeaderMap,
+) -> Sse<impl Stream<Item = Result<Event, std::convert::Infallible>>> {
+    let lang = lang_of(&headers);
+    let last_id = headers.get("last-event-id").and_then(|v| v.to_str().ok());
+    let subscription = state.events.subscribe(last_id);
+    let hub = state.events;
+    let sse = move |n: Numbered| {
+        let event = Event::default()
+            .json_data(n.event.localized(lang))
+            .expect("live events serialize");
+        // The present state sent on connect has no position to resume from.
+        if n.seq == 0 {
+            event
+        } else {
+            event.id(hub.id_of(n.seq))
+        }
+    };
+    let resync = || {
+        Event::default()
+            .json_data(LiveEvent::Resync)
+            .expect("live events serialize")
+    };
+    let first = subscription.resync.then(resync);
+    let backlog: Vec<Event> = first
+        .into_iter()
+        .chain(subscription.backlog.into_iter().map(&sse))
+        .collect();
+    let live = futures_util::stream::unfold(subscription.live, move |mut live| {
+        let sse = sse.clone();
+        async move {
+            let event = match live.recv().await {
+                Ok(n) => sse(n),
+                // Too slow to keep up: the client reloads rather than miss events silently.
+                Err(tokio::sync::broadcast::error::RecvError::Lagged(_)) => resync(),
+                Err(tokio::sync::broadcast::error::RecvError::Closed) => return None,
+            };
+            Some((event, live))
+        }
+    });
+    let stream = futures_util::stream::iter(backlog).chain(live).map(Ok);
+    Sse::new(stream).keep_alive(KeepAlive::default())
 }

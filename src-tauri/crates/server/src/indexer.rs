@@ -6,6 +6,7 @@ use tokio::sync::{broadcast, mpsc};
 use tokio::task::JoinHandle;
 
 use crate::callback;
+use crate::events::EventHub;
 use crate::ids::{next_file_id, video_id};
 use crate::index::{Index, NewFile};
 use crate::now_ms;
@@ -21,6 +22,7 @@ pub struct Indexer {
     pub urls: Urls,
     pub appid: u64,
     pub callbacks_on: bool,
+    pub events: EventHub,
 }
 
 impl Indexer {
@@ -64,6 +66,7 @@ impl Indexer {
         let callback_body = self
             .callbacks_on
             .then(|| callback::file_closed(self.appid, &recording, &stream_param));
+        let file_id = recording.file_id.clone();
         let file = NewFile {
             recording,
             app: seg.app.clone(),
@@ -72,7 +75,12 @@ impl Indexer {
             callback_body,
         };
         match self.index.insert_file(&file, now).await {
-            Ok(_) => self.outbox.wake(),
+            Ok(inserted) => {
+                if inserted {
+                    self.events.file_indexed(seg, &file_id);
+                }
+                self.outbox.wake()
+            }
             // The file stays on disk; it is indexed again by the next startup scan of .part-free files.
             Err(err) => {
                 tracing::error!(%err, path = %seg.rel_path, "indexing a recorded file failed")

@@ -4,6 +4,7 @@
 
 pub mod callback;
 pub mod config;
+pub mod events;
 pub mod http;
 pub mod ids;
 pub mod index;
@@ -77,6 +78,8 @@ impl Server {
         engine_config.default_formats = config.default_formats;
         engine_config.idle_timeout = config.idle_timeout;
         let engine = Arc::new(Engine::start(engine_config).await?);
+        let live_events = events::EventHub::new(&config.data_dir);
+        live_events.follow(engine.subscribe());
 
         let outbox = outbox::CallbackOutbox::start(
             index.clone(),
@@ -89,6 +92,7 @@ impl Server {
             urls: urls.clone(),
             appid: config.appid,
             callbacks_on: config.callback_url.is_some(),
+            events: live_events.clone(),
         };
         let events = engine.subscribe();
         for seg in engine.recovered_segments() {
@@ -106,6 +110,7 @@ impl Server {
             bizid: config.bizid,
             push_key: config.push_key.clone(),
             rtmp_base: format!("rtmp://{}", engine.rtmp_addr()),
+            events: live_events,
         };
         let app = http::router(state, &config.data_dir);
         let http_task = tokio::spawn(async move {

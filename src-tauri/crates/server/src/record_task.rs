@@ -7,6 +7,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use serde::{Deserialize, Serialize};
+use tally_api::events::TaskState;
 use tally_api::rooms::{RecordType, Source};
 use tally_api::ErrorCode;
 use tally_media::{Engine, EngineError, Formats, RecordRequest, RecordingId};
@@ -54,6 +55,7 @@ type TaskKey = (String, String, Source);
 struct Task {
     id: String,
     recording: RecordingId,
+    stream_code: String,
     active: bool,
 }
 
@@ -85,14 +87,14 @@ impl RecordTasks {
         let task_id = format!("t{}", crate::ids::next_file_id(now_ms()));
         let label = TaskLabel {
             task_id: task_id.clone(),
-            room_id: req.room_id,
-            user_id: req.user_id,
+            room_id: req.room_id.clone(),
+            user_id: req.user_id.clone(),
             file_name: req.file_name,
             tags: req.tags,
         };
         let request = RecordRequest {
             app: "live".into(),
-            stream_code: req.stream_code,
+            stream_code: req.stream_code.clone(),
             formats: Formats::MP4,
             interval: CHANNEL_INTERVAL,
             audio_only: req.record_type == RecordType::Audio,
@@ -103,11 +105,21 @@ impl RecordTasks {
             .start_recording(request)
             .await
             .map_err(engine_error)?;
+        self.indexer.events.task(TaskState {
+            task_id: task_id.clone(),
+            room_id: req.room_id,
+            user_id: req.user_id,
+            source: req.source,
+            stream_code: req.stream_code.clone(),
+            recording: true,
+            file_ids: Vec::new(),
+        });
         tasks.insert(
             key,
             Task {
                 id: task_id.clone(),
                 recording,
+                stream_code: req.stream_code,
                 active: true,
             },
         );
@@ -134,6 +146,7 @@ impl RecordTasks {
         }
         task.active = false;
         let task_id = task.id.clone();
+        let stream_code = task.stream_code.clone();
         match self.engine.stop_recording(task.recording).await {
             // Index them now rather than wait for the events, so the answer lists them all.
             Ok(segments) => {
@@ -152,6 +165,15 @@ impl RecordTasks {
             .files_of_task(&task_id)
             .await
             .map_err(|e| (ErrorCode::Internal, e.to_string()))?;
+        self.indexer.events.task(TaskState {
+            task_id: task_id.clone(),
+            room_id: room_id.to_owned(),
+            user_id: user_id.to_owned(),
+            source,
+            stream_code,
+            recording: false,
+            file_ids: files.clone(),
+        });
         Ok((task_id, files))
     }
 
