@@ -43,4 +43,9 @@ callback_state: string,
 /**
  * Finalized by crash recovery.
  */
-recovered: boolean, };
+recovered: boolean, 
+/**
+ * Deleted: only incremental listings (`updated_since`) return such rows, so that
+ * clients remove them too.
+ */
+deleted: boolean, };

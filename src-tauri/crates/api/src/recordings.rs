@@ -40,6 +40,10 @@ pub struct Recording {
     pub callback_state: String,
     /// Finalized by crash recovery.
     pub recovered: bool,
+    /// Deleted: only incremental listings (`updated_since`) return such rows, so that
+    /// clients remove them too.
+    #[serde(default)]
+    pub deleted: bool,
 }
 
 /// One page of `GET /v1/recordings`.

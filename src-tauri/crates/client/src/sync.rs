@@ -64,7 +64,7 @@ pub fn cached_row(server_id: i64, r: Recording) -> CachedRecording {
         created_ms: r.created_ms,
         updated_ms: r.updated_ms,
         callback_state: r.callback_state,
-        deleted: false,
+        deleted: r.deleted,
         download_state: "none".into(),
         download_path: None,
         downloaded_bytes: 0,

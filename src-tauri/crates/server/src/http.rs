@@ -35,6 +35,8 @@ pub struct AppState {
     /// `rtmp://host:port` publishers push to.
     pub rtmp_base: String,
     pub events: EventHub,
+    /// Where recorded files live.
+    pub data_dir: std::path::PathBuf,
 }
 
 /// An error answer: the table's body in the caller's language, with the table's status.
@@ -91,7 +93,10 @@ fn index_error(err: IndexError, headers: &HeaderMap) -> HttpError {
 pub fn router(state: AppState, data_dir: &std::path::Path) -> Router {
     let v1 = Router::new()
         .route("/recordings", get(list_recordings))
-        .route("/recordings/{file_id}", get(get_recording))
+        .route(
+            "/recordings/{file_id}",
+            get(get_recording).delete(delete_recording),
+        )
         .route("/recordings/{file_id}/callbacks", get(recording_callbacks))
         .route(
             "/rooms",
@@ -192,13 +197,50 @@ async fn get_recording(
         .await
         .map_err(|e| index_error(e, &headers))?
     {
-        Some(file) => Ok(Json(with_url(file, &state.urls))),
-        None => Err(HttpError::new(
+        Some(file) if !file.recording.deleted => Ok(Json(with_url(file, &state.urls))),
+        _ => Err(HttpError::new(
             ErrorCode::RecordingNotFound,
             &headers,
             file_id,
         )),
     }
+}
+
+/// Deletes a recording: its files leave the disk, its row stays as a tombstone that syncs.
+async fn delete_recording(
+    State(state): State<AppState>,
+    headers: HeaderMap,
+    Path(file_id): Path<String>,
+) -> Result<Json<Recording>, HttpError> {
+    let now = crate::now_ms();
+    let Some(rel_path) = state
+        .index
+        .mark_deleted(&file_id, now)
+        .await
+        .map_err(|e| index_error(e, &headers))?
+    else {
+        return Err(HttpError::new(
+            ErrorCode::RecordingNotFound,
+            &headers,
+            file_id,
+        ));
+    };
+    let data_dir = state.data_dir.clone();
+    let removed = tokio::task::spawn_blocking(move || crate::storage::remove(&data_dir, &rel_path))
+        .await
+        .map_err(std::io::Error::other)
+        .and_then(|r| r);
+    if let Err(err) = removed {
+        // The row is a tombstone already; the file is an orphan, logged for the operator.
+        tracing::error!(%err, file_id, "removing a deleted recording's files failed");
+    }
+    let file = state
+        .index
+        .get(&file_id)
+        .await
+        .map_err(|e| index_error(e, &headers))?
+        .ok_or_else(|| HttpError::new(ErrorCode::Internal, &headers, "deleted row vanished"))?;
+    Ok(Json(with_url(file, &state.urls)))
 }
 
 async fn recording_callbacks(

@@ -66,7 +66,8 @@ pub struct Index {
 
 const COLUMNS: &str = "file_id, video_id, record_file_id, stream_code, channel_id, room_id, \
     user_id, record_id, file_name, tags, format, rel_path, size, start_ms, end_ms, duration_ms, \
-    video_codec, audio_codec, width, height, created_ms, updated_ms, callback_state, recovered";
+    video_codec, audio_codec, width, height, created_ms, updated_ms, callback_state, recovered, \
+    deleted_ms";
 
 impl Index {
     /// Opens (creating and migrating) `<data>/index.db`.
@@ -214,8 +215,14 @@ impl Index {
         if let Some(to) = q.to {
             sql.push(" AND start_ms <= ").push_bind(to);
         }
-        if let Some(since) = q.updated_since {
-            sql.push(" AND updated_ms >= ").push_bind(since);
+        match q.updated_since {
+            Some(since) => {
+                sql.push(" AND updated_ms >= ").push_bind(since);
+            }
+            // Tombstones are for syncing clients only.
+            None => {
+                sql.push(" AND deleted_ms IS NULL");
+            }
         }
         if let Some(cursor) = &q.cursor {
             let (value, file_id) = cursor
@@ -248,6 +255,23 @@ impl Index {
         Ok((files, next))
     }
 
+    /// Marks a recording deleted (a tombstone that syncs) and returns where its file is;
+    /// `None` when there is no such recording or it was deleted already.
+    pub async fn mark_deleted(
+        &self,
+        file_id: &str,
+        now_ms: i64,
+    ) -> Result<Option<String>, IndexError> {
+        Ok(sqlx::query_scalar(
+            "UPDATE recordings SET deleted_ms = ?2, updated_ms = MAX(updated_ms + 1, ?2)
+             WHERE file_id = ?1 AND deleted_ms IS NULL RETURNING rel_path",
+        )
+        .bind(file_id)
+        .bind(now_ms)
+        .fetch_optional(&self.pool)
+        .await?)
+    }
+
     /// The file ids recorded by a channel-mode task, in recording order.
     pub async fn files_of_task(&self, task_id: &str) -> Result<Vec<String>, IndexError> {
         Ok(sqlx::query_scalar(
@@ -260,11 +284,11 @@ impl Index {
 
     /// Files in the index and their bytes.
     pub async fn totals(&self) -> Result<(i64, i64), IndexError> {
-        Ok(
-            sqlx::query_as("SELECT COUNT(*), COALESCE(SUM(size), 0) FROM recordings")
-                .fetch_one(&self.pool)
-                .await?,
+        Ok(sqlx::query_as(
+            "SELECT COUNT(*), COALESCE(SUM(size), 0) FROM recordings WHERE deleted_ms IS NULL",
         )
+        .fetch_one(&self.pool)
+        .await?)
     }
 
     /// Callbacks by outbox state (`pending`, `delivered`, `gave_up`).
@@ -473,6 +497,7 @@ impl IndexedFile {
                 updated_ms: r.get("updated_ms"),
                 callback_state: r.get("callback_state"),
                 recovered: r.get("recovered"),
+                deleted: r.get::<Option<i64>, _>("deleted_ms").is_some(),
             },
         }
     }

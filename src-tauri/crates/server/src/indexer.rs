@@ -62,6 +62,7 @@ impl Indexer {
             updated_ms: now,
             callback_state: if self.callbacks_on { "pending" } else { "none" }.to_owned(),
             recovered: seg.recovered,
+            deleted: false,
         };
         let callback_body = self
             .callbacks_on

@@ -14,6 +14,7 @@ pub mod outbox;
 pub mod record_task;
 pub mod rooms;
 pub mod rooms_api;
+pub mod storage;
 pub mod urls;
 pub mod usage;
 
@@ -111,6 +112,7 @@ impl Server {
             push_key: config.push_key.clone(),
             rtmp_base: format!("rtmp://{}", engine.rtmp_addr()),
             events: live_events,
+            data_dir: config.data_dir.clone(),
         };
         let app = http::router(state, &config.data_dir);
         let http_task = tokio::spawn(async move {

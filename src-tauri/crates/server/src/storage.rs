@@ -1,0 +1,83 @@
+//! Where recorded files live: below the data dir. Paths come from the index, never from a
+//! request, and are checked to stay below the data dir all the same.
+
+use std::path::{Component, Path, PathBuf};
+
+/// The absolute path of a file recorded at `rel_path`, if it stays below `data_dir`.
+pub fn path_of(data_dir: &Path, rel_path: &str) -> Option<PathBuf> {
+    let rel = Path::new(rel_path);
+    rel.components()
+        .all(|c| matches!(c, Component::Normal(_)))
+        .then(|| data_dir.join(rel))
+}
+
+/// Removes a recorded file; for HLS, the playlist and every chunk it lists. Files already
+/// gone are not an error.
+pub fn remove(data_dir: &Path, rel_path: &str) -> std::io::Result<()> {
+    let Some(path) = path_of(data_dir, rel_path) else {
+        return Err(std::io::Error::other(format!(
+            "{rel_path:?} leaves the data dir"
+        )));
+    };
+    if path.extension().is_some_and(|e| e == "m3u8") {
+        let playlist = match std::fs::read_to_string(&path) {
+            Ok(p) => p,
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => String::new(),
+            Err(e) => return Err(e),
+        };
+        let dir = path.parent().unwrap_or(data_dir);
+        for chunk in playlist.lines().map(str::trim) {
+            // Chunks sit beside their playlist: a bare name.
+            if !chunk.is_empty() && !chunk.starts_with('#') && !chunk.contains(['/', '\\']) {
+                remove_if_present(&dir.join(chunk))?;
+            }
+        }
+    }
+    remove_if_present(&path)
+}
+
+fn remove_if_present(path: &Path) -> std::io::Result<()> {
+    match std::fs::remove_file(path) {
+        Err(e) if e.kind() != std::io::ErrorKind::NotFound => Err(e),
+        _ => Ok(()),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn paths_that_leave_the_data_dir_are_refused() {
+        let data = Path::new("/data");
+        assert_eq!(
+            path_of(data, "vod/live/a/1.mp4"),
+            Some(PathBuf::from("/data/vod/live/a/1.mp4"))
+        );
+        assert_eq!(path_of(data, "../etc/passwd"), None);
+        assert_eq!(path_of(data, "/etc/passwd"), None);
+        assert_eq!(path_of(data, "vod/../../x"), None);
+    }
+
+    #[test]
+    fn removing_a_playlist_removes_its_chunks_and_nothing_else() {
+        let dir = tempfile::tempdir().unwrap();
+        let day = dir.path().join("vod/live/a");
+        std::fs::create_dir_all(&day).unwrap();
+        std::fs::write(
+            day.join("1.m3u8"),
+            "#EXTM3U\n#EXTINF:2.0,\n1_0.ts\n#EXTINF:2.0,\n1_1.ts\n#EXT-X-ENDLIST\n",
+        )
+        .unwrap();
+        for f in ["1_0.ts", "1_1.ts", "2_0.ts"] {
+            std::fs::write(day.join(f), b"ts").unwrap();
+        }
+        remove(dir.path(), "vod/live/a/1.m3u8").unwrap();
+        let left: Vec<_> = std::fs::read_dir(&day)
+            .unwrap()
+            .map(|e| e.unwrap().file_name().into_string().unwrap())
+            .collect();
+        assert_eq!(left, vec!["2_0.ts"]);
+        remove(dir.path(), "vod/live/a/1.m3u8").expect("already gone is fine");
+    }
+}
