@@ -9,7 +9,9 @@ use serde::{Deserialize, Serialize};
 use ts_rs::TS;
 
 /// A language the error texts exist in.
-#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize, TS)]
+#[derive(
+    Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize, TS, utoipa::ToSchema,
+)]
 pub enum Lang {
     #[default]
     #[serde(rename = "en")]
@@ -338,7 +340,7 @@ impl ErrorCode {
 }
 
 /// The error body of every API answer and every error the console shows.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, TS)]
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, TS, utoipa::ToSchema)]
 pub struct ApiError {
     pub code: u32,
     pub message: String,

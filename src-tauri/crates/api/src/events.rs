@@ -8,7 +8,7 @@ use crate::error::ApiError;
 use crate::rooms::Source;
 
 /// One live event.
-#[derive(Clone, Debug, PartialEq, Serialize, Deserialize, TS)]
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize, TS, utoipa::ToSchema)]
 #[serde(tag = "type", rename_all = "snake_case")]
 pub enum LiveEvent {
     /// The state of a stream code: sent for every live stream when a client connects, then
@@ -46,7 +46,7 @@ pub enum LiveEvent {
 }
 
 /// A stream code and its publisher.
-#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize, TS)]
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize, TS, utoipa::ToSchema)]
 pub struct StreamState {
     pub stream_code: String,
     /// A publisher is connected.
@@ -62,7 +62,7 @@ pub struct StreamState {
 }
 
 /// A channel-mode task's state.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, TS)]
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, TS, utoipa::ToSchema)]
 pub struct TaskState {
     pub task_id: String,
     pub room_id: String,
@@ -75,7 +75,7 @@ pub struct TaskState {
 }
 
 /// A file being written.
-#[derive(Clone, Debug, PartialEq, Serialize, Deserialize, TS)]
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize, TS, utoipa::ToSchema)]
 pub struct SegmentStatus {
     pub recording_id: String,
     pub stream_code: String,

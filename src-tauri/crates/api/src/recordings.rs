@@ -4,7 +4,7 @@ use serde::{Deserialize, Serialize};
 use ts_rs::TS;
 
 /// One recorded file (for HLS: one playlist and its chunks).
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, TS)]
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, TS, utoipa::ToSchema)]
 pub struct Recording {
     /// Numeric string, unique on the server.
     pub file_id: String,
@@ -47,7 +47,7 @@ pub struct Recording {
 }
 
 /// One page of `GET /v1/recordings`.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, TS)]
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, TS, utoipa::ToSchema)]
 pub struct RecordingPage {
     pub recordings: Vec<Recording>,
     /// Pass as `cursor` for the next page; `None` on the last one.
@@ -55,7 +55,7 @@ pub struct RecordingPage {
 }
 
 /// One delivery attempt of a callback.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, TS)]
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, TS, utoipa::ToSchema)]
 pub struct CallbackAttempt {
     pub event_type: i64,
     pub attempt: i64,

@@ -4,7 +4,7 @@ use serde::{Deserialize, Serialize};
 use ts_rs::TS;
 
 /// A room's kind. Two-person rooms cannot be recorded.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize, TS)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize, TS, utoipa::ToSchema)]
 #[serde(rename_all = "snake_case")]
 pub enum RoomKind {
     Multi,
@@ -12,14 +12,14 @@ pub enum RoomKind {
 }
 
 /// `POST /v1/rooms`.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, TS)]
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, TS, utoipa::ToSchema)]
 pub struct CreateRoom {
     pub room_id: String,
     pub kind: RoomKind,
 }
 
 /// A room and who is in it.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, TS)]
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, TS, utoipa::ToSchema)]
 pub struct Room {
     pub room_id: String,
     pub kind: RoomKind,
@@ -29,13 +29,13 @@ pub struct Room {
 }
 
 /// `POST /v1/rooms/{room_id}/members`.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, TS)]
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, TS, utoipa::ToSchema)]
 pub struct JoinRoom {
     pub user_id: String,
 }
 
 /// Which of a member's streams.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize, TS)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize, TS, utoipa::ToSchema)]
 #[serde(rename_all = "snake_case")]
 pub enum Source {
     /// The main stream.
@@ -45,7 +45,7 @@ pub enum Source {
 }
 
 /// Where a member pushes one of its streams.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, TS)]
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, TS, utoipa::ToSchema)]
 pub struct PushUrl {
     pub source: Source,
     /// `<bizid>_<md5(room_id_user_id_main|aux)>`.
@@ -58,7 +58,7 @@ pub struct PushUrl {
 }
 
 /// The answer to joining: the member's push URLs.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, TS)]
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, TS, utoipa::ToSchema)]
 pub struct Membership {
     pub room_id: String,
     pub user_id: String,
@@ -66,7 +66,7 @@ pub struct Membership {
 }
 
 /// What to record of a source.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize, TS)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize, TS, utoipa::ToSchema)]
 #[serde(rename_all = "snake_case")]
 pub enum RecordType {
     Video,
@@ -75,7 +75,7 @@ pub enum RecordType {
 
 /// `POST /v1/record`, as the SDK sends it. Missing or wrong fields get the seed's error codes,
 /// so every field is optional here and checked by the service.
-#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize, TS)]
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize, TS, utoipa::ToSchema)]
 #[ts(optional_fields)]
 pub struct RecordRequest {
     /// `start` or `stop`.
@@ -97,7 +97,7 @@ pub struct RecordRequest {
 }
 
 /// The answer to `POST /v1/record`.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, TS)]
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, TS, utoipa::ToSchema)]
 pub struct RecordResponse {
     /// The task's id (the `record_id` of its files).
     pub task_id: String,

@@ -4,7 +4,7 @@ use serde::{Deserialize, Serialize};
 use ts_rs::TS;
 
 /// Usage of one calendar month (UTC), as `GET /v1/usage?month=YYYY-MM` returns it.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, TS)]
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, TS, utoipa::ToSchema)]
 pub struct Usage {
     /// `YYYY-MM`.
     pub month: String,
@@ -25,7 +25,7 @@ pub struct Usage {
 }
 
 /// One UTC day's peak of concurrent recording channels.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, TS)]
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, TS, utoipa::ToSchema)]
 pub struct DayUsage {
     /// `YYYY-MM-DD`.
     pub date: String,

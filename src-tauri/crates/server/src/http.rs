@@ -121,6 +121,10 @@ pub fn router(state: AppState, data_dir: &std::path::Path) -> Router {
         .with_state(state);
     Router::new()
         .route("/healthz", get(|| async { "ok" }))
+        .route(
+            "/v1/openapi.json",
+            get(|| async { Json(<crate::openapi::ApiDoc as utoipa::OpenApi>::openapi()) }),
+        )
         .merge(metrics)
         .nest("/v1", v1)
         // ServeDir answers Range requests and refuses paths that leave the directory.
@@ -157,7 +161,9 @@ fn with_url(file: IndexedFile, urls: &Urls) -> Recording {
     }
 }
 
-async fn list_recordings(
+#[utoipa::path(get, path = "/v1/recordings", tag = "recordings", params(RecordingQuery),
+    responses((status = 200, body = RecordingPage), (status = "4XX", description = "An error of the table: code, message, advice, retryable", body = tally_api::ApiError)))]
+pub(crate) async fn list_recordings(
     State(state): State<AppState>,
     headers: HeaderMap,
     query: Result<Query<RecordingQuery>, QueryRejection>,
@@ -186,7 +192,9 @@ async fn recording_page(
     }))
 }
 
-async fn get_recording(
+#[utoipa::path(get, path = "/v1/recordings/{file_id}", tag = "recordings", params(("file_id" = String, Path)),
+    responses((status = 200, body = Recording), (status = "4XX", description = "An error of the table: code, message, advice, retryable", body = tally_api::ApiError)))]
+pub(crate) async fn get_recording(
     State(state): State<AppState>,
     headers: HeaderMap,
     Path(file_id): Path<String>,
@@ -206,8 +214,10 @@ async fn get_recording(
     }
 }
 
+#[utoipa::path(delete, path = "/v1/recordings/{file_id}", tag = "recordings", params(("file_id" = String, Path)),
+    responses((status = 200, description = "The tombstone", body = Recording), (status = "4XX", description = "An error of the table: code, message, advice, retryable", body = tally_api::ApiError)))]
 /// Deletes a recording: its files leave the disk, its row stays as a tombstone that syncs.
-async fn delete_recording(
+pub(crate) async fn delete_recording(
     State(state): State<AppState>,
     headers: HeaderMap,
     Path(file_id): Path<String>,
@@ -243,7 +253,9 @@ async fn delete_recording(
     Ok(Json(with_url(file, &state.urls)))
 }
 
-async fn recording_callbacks(
+#[utoipa::path(get, path = "/v1/recordings/{file_id}/callbacks", tag = "recordings", params(("file_id" = String, Path)),
+    responses((status = 200, body = Vec<CallbackAttempt>), (status = "4XX", description = "An error of the table: code, message, advice, retryable", body = tally_api::ApiError)))]
+pub(crate) async fn recording_callbacks(
     State(state): State<AppState>,
     headers: HeaderMap,
     Path(file_id): Path<String>,
@@ -270,8 +282,10 @@ async fn recording_callbacks(
     ))
 }
 
+#[utoipa::path(get, path = "/v1/play-info", tag = "recordings", params(RecordingQuery),
+    responses((status = 200, body = RecordingPage), (status = "4XX", description = "An error of the table: code, message, advice, retryable", body = tally_api::ApiError)))]
 /// `DescribeVodPlayInfo`: every file recorded under a file name, with its URL.
-async fn play_info(
+pub(crate) async fn play_info(
     State(state): State<AppState>,
     headers: HeaderMap,
     query: Result<Query<RecordingQuery>, QueryRejection>,
@@ -283,13 +297,17 @@ async fn play_info(
     recording_page(&state, &headers, &query).await
 }
 
-#[derive(serde::Deserialize)]
-struct UsageQuery {
+#[derive(serde::Deserialize, utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
+pub(crate) struct UsageQuery {
+    /// `YYYY-MM`
     month: String,
 }
 
+#[utoipa::path(get, path = "/v1/usage", tag = "usage", params(UsageQuery),
+    responses((status = 200, body = Usage), (status = "4XX", description = "An error of the table: code, message, advice, retryable", body = tally_api::ApiError)))]
 /// Usage of a month: its peak of concurrent recording channels and what that costs.
-async fn usage(
+pub(crate) async fn usage(
     State(state): State<AppState>,
     headers: HeaderMap,
     query: Result<Query<UsageQuery>, QueryRejection>,
@@ -310,8 +328,13 @@ async fn usage(
     Ok(Json(crate::usage::compute(&query.month, bounds, &files)))
 }
 
+#[utoipa::path(get, path = "/metrics", tag = "health",
+    responses((status = 200, description = "Prometheus text format", content_type = "text/plain", body = String)))]
 /// Prometheus metrics: the index, the outbox, live streams and recordings in progress.
-async fn metrics(State(state): State<AppState>, headers: HeaderMap) -> Result<Response, HttpError> {
+pub(crate) async fn metrics(
+    State(state): State<AppState>,
+    headers: HeaderMap,
+) -> Result<Response, HttpError> {
     let (recordings, bytes) = state
         .index
         .totals()
@@ -350,9 +373,12 @@ async fn metrics(State(state): State<AppState>, headers: HeaderMap) -> Result<Re
         .into_response())
 }
 
+#[utoipa::path(get, path = "/v1/events", tag = "events",
+    params(("Last-Event-ID" = Option<String>, Header, description = "Resume after this event")),
+    responses((status = 200, description = "Server-sent events, one JSON `LiveEvent` per `data:`", content_type = "text/event-stream", body = LiveEvent)))]
 /// `GET /v1/events`: live events as server-sent events. A client that reconnects with
 /// `Last-Event-ID` gets what it missed, or a `resync` when the server no longer has it.
-async fn live_events(
+pub(crate) async fn live_events(
     State(state): State<AppState>,
     headers: HeaderMap,
 ) -> Sse<impl Stream<Item = Result<Event, std::convert::Infallible>>> {

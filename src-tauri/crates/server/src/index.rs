@@ -41,7 +41,8 @@ pub struct DueCallback {
 }
 
 /// Filters of `GET /v1/recordings`.
-#[derive(Debug, Default, Clone, serde::Deserialize)]
+#[derive(Debug, Default, Clone, serde::Deserialize, utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
 pub struct RecordingQuery {
     /// Prefix of `<stream_code>_<record_id>`.
     pub prefix: Option<String>,

@@ -10,6 +10,7 @@ pub mod ids;
 pub mod index;
 pub mod indexer;
 pub mod metrics;
+pub mod openapi;
 pub mod outbox;
 pub mod record_task;
 pub mod rooms;

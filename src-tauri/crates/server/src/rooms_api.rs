@@ -37,6 +37,8 @@ fn parse_json<T: serde::de::DeserializeOwned>(
         .map_err(|e| HttpError::new(ErrorCode::BadRequestBody, headers, e.to_string()))
 }
 
+#[utoipa::path(post, path = "/v1/rooms", tag = "rooms", request_body = CreateRoom,
+    responses((status = 200, body = Room), (status = "4XX", description = "An error of the table: code, message, advice, retryable", body = tally_api::ApiError)))]
 pub async fn create_room(
     State(state): State<AppState>,
     headers: HeaderMap,
@@ -57,6 +59,8 @@ pub async fn create_room(
     }
 }
 
+#[utoipa::path(get, path = "/v1/rooms", tag = "rooms",
+    responses((status = 200, body = Vec<Room>), (status = "4XX", description = "An error of the table: code, message, advice, retryable", body = tally_api::ApiError)))]
 pub async fn list_rooms(
     State(state): State<AppState>,
     headers: HeaderMap,
@@ -64,6 +68,8 @@ pub async fn list_rooms(
     Ok(Json(state.rooms.list().await.map_err(internal(&headers))?))
 }
 
+#[utoipa::path(get, path = "/v1/rooms/{room_id}", tag = "rooms", params(("room_id" = String, Path)),
+    responses((status = 200, body = Room), (status = "4XX", description = "An error of the table: code, message, advice, retryable", body = tally_api::ApiError)))]
 pub async fn get_room(
     State(state): State<AppState>,
     headers: HeaderMap,
@@ -80,6 +86,8 @@ pub async fn get_room(
     }
 }
 
+#[utoipa::path(post, path = "/v1/rooms/{room_id}/members", tag = "rooms", params(("room_id" = String, Path)), request_body = JoinRoom,
+    responses((status = 200, body = Membership), (status = "4XX", description = "An error of the table: code, message, advice, retryable", body = tally_api::ApiError)))]
 pub async fn join_room(
     State(state): State<AppState>,
     headers: HeaderMap,
@@ -119,6 +127,9 @@ pub async fn join_room(
     }))
 }
 
+#[utoipa::path(delete, path = "/v1/rooms/{room_id}/members/{user_id}", tag = "rooms",
+    params(("room_id" = String, Path), ("user_id" = String, Path)),
+    responses((status = 200, body = Room), (status = "4XX", description = "An error of the table: code, message, advice, retryable", body = tally_api::ApiError)))]
 pub async fn leave_room(
     State(state): State<AppState>,
     headers: HeaderMap,
@@ -193,6 +204,8 @@ fn check(req: RecordRequest, headers: &HeaderMap) -> Result<RecordCall, HttpErro
     })
 }
 
+#[utoipa::path(post, path = "/v1/record", tag = "recording", request_body = tally_api::rooms::RecordRequest,
+    responses((status = 200, body = RecordResponse), (status = "4XX", description = "An error of the table: code, message, advice, retryable", body = tally_api::ApiError)))]
 pub async fn record(
     State(state): State<AppState>,
     headers: HeaderMap,

@@ -149,40 +149,11 @@ async fn stream_code_flow_calls_back_and_serves_identical_files() {
 }
 
 #[tokio::test(flavor = "multi_thread")]
-async fn token_guards_the_api_and_vod_refuses_traversal() {
+async fn vod_refuses_traversal() {
     let data = tempfile::tempdir().unwrap();
     std::fs::write(data.path().join("secret.txt"), "outside vod").unwrap();
     let server = start_server(data.path(), &["--token", "s3cret"]);
     let http = reqwest::Client::new();
-    for path in [
-        "/v1/recordings",
-        "/v1/recordings/1",
-        "/v1/recordings/1/callbacks",
-    ] {
-        let res = http
-            .get(format!("{}{path}", server.http))
-            .send()
-            .await
-            .unwrap();
-        assert_eq!(res.status(), 401, "{path}");
-        let body: Value = res.json().await.unwrap();
-        assert_eq!(body["code"], 30000506);
-        let zh = http
-            .get(format!("{}{path}", server.http))
-            .header("Accept-Language", "zh-CN")
-            .send()
-            .await
-            .unwrap();
-        let body: Value = zh.json().await.unwrap();
-        assert_eq!(body["message"], "请求未通过认证。");
-    }
-    let ok = http
-        .get(format!("{}/v1/recordings", server.http))
-        .bearer_auth("s3cret")
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(ok.status(), 200);
     for path in [
         "/vod/../secret.txt",
         "/vod/%2e%2e/secret.txt",
