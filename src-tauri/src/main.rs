@@ -2,6 +2,7 @@
 #![cfg_attr(not(debug_assertions), windows_subsystem = "windows")]
 
 mod embedded;
+mod feed;
 mod library;
 mod live;
 mod locale;
@@ -31,6 +32,7 @@ fn main() {
             live::console_info,
             live::join_room,
             live::record,
+            feed::watch_events,
         ])
         .setup(|app| {
             let data_dir = app.path().app_data_dir()?;
@@ -47,6 +49,9 @@ fn main() {
                     tracing::warn!(%err, "demo room unavailable");
                 }
             });
+            let feed = feed::Feed::default();
+            feed.follow(app.handle().clone(), client.clone());
+            app.manage(feed);
             app.manage(live::Console::new(live::Connection { client, rtmp_url }));
             app.manage(EmbeddedServer(Mutex::new(Some(server))));
 

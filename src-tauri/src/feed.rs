@@ -1,0 +1,52 @@
+//! The server's live events inside the console: one follower per server connection, fanned
+//! out to the window (over a Tauri `Channel`) and to the tray icon.
+
+use std::sync::Mutex;
+
+use tally_client::http::TallyClient;
+use tally_client::live::{follow, FeedEvent};
+use tauri::async_runtime::JoinHandle;
+use tauri::ipc::Channel;
+use tauri::{AppHandle, Manager};
+
+use crate::tray::{self, Activity};
+
+/// The running follower and the window's channel.
+#[derive(Default)]
+pub struct Feed {
+    window: Mutex<Option<Channel<FeedEvent>>>,
+    follower: Mutex<Option<JoinHandle<()>>>,
+}
+
+impl Feed {
+    /// Follows `client`'s server from now on, replacing any earlier follower.
+    pub fn follow(&self, app: AppHandle, client: TallyClient) {
+        let task = tauri::async_runtime::spawn(async move {
+            let mut activity = Activity::default();
+            follow(&client, |event| {
+                if let Some(window) = lock(&app.state::<Feed>().window).as_ref() {
+                    // A reloading window re-subscribes; a lost event there is not an error.
+                    let _ = window.send(event.clone());
+                }
+                if let Some(state) = activity.apply(&event) {
+                    tray::show(&app, state);
+                }
+                true
+            })
+            .await
+        });
+        if let Some(old) = lock(&self.follower).replace(task) {
+            old.abort();
+        }
+    }
+}
+
+fn lock<T>(m: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
+    m.lock().unwrap_or_else(|p| p.into_inner())
+}
+
+/// The window's live events: every event from now on, starting with the present state.
+#[tauri::command]
+pub fn watch_events(feed: tauri::State<'_, Feed>, on_event: Channel<FeedEvent>) {
+    *lock(&feed.window) = Some(on_event);
+}
