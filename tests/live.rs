@@ -1,5 +1,6 @@
 //! The live view in the real app: join the demo room (its member publishes the bundled clip),
-//! click Record, Stop, see the file IDs, and find the MP4 on disk.
+//! see the stream live, click Record, watch the segment grow, Stop, see the file IDs, and find
+//! the MP4 on disk.
 
 mod support;
 
@@ -24,6 +25,22 @@ fn mp4s_under(dir: &Path) -> Vec<PathBuf> {
     found
 }
 
+/// The live segment's size as shown ("12.3 KB"), in bytes.
+async fn segment_bytes(desktop: &Desktop) -> f64 {
+    let shown = desktop
+        .wait_for_text("[data-testid=segment-live] [data-testid=segment-size]")
+        .await;
+    let (value, unit) = shown.split_once(' ').expect("a value and a unit");
+    let scale = match unit {
+        "B" => 1.0,
+        "KB" => 1e3,
+        "MB" => 1e6,
+        "GB" => 1e9,
+        other => panic!("unit {other:?}"),
+    };
+    value.parse::<f64>().expect("a number") * scale
+}
+
 #[tokio::test(flavor = "multi_thread")]
 async fn record_in_the_demo_room_and_find_the_file() {
     let desktop = Desktop::launch(Launch::default()).await;
@@ -32,9 +49,20 @@ async fn record_in_the_demo_room_and_find_the_file() {
     desktop.click("[data-testid=live-join]").await;
     desktop.wait_for_text("[data-testid=push-camera]").await;
 
+    let stream = desktop
+        .wait_for_text("[data-testid=stream-state] .tag.on")
+        .await;
+    assert_eq!(stream, "Live");
+
     desktop.click("[data-testid=record-button]").await;
     desktop.wait_for_text("[data-testid=stop-button]").await;
-    tokio::time::sleep(Duration::from_secs(5)).await;
+    let first = segment_bytes(&desktop).await;
+    tokio::time::sleep(Duration::from_secs(4)).await;
+    let later = segment_bytes(&desktop).await;
+    assert!(
+        later > first,
+        "the live segment grows: {first} → {later} bytes"
+    );
     let elapsed = desktop.wait_for_text("[data-testid=elapsed]").await;
     assert!(
         elapsed.starts_with("00:00:0"),
@@ -50,6 +78,10 @@ async fn record_in_the_demo_room_and_find_the_file() {
         !ids.is_empty() && ids.bytes().all(|b| b.is_ascii_digit()),
         "file id: {ids:?}"
     );
+    let closed = desktop
+        .wait_for_text("[data-testid=closed-files] .file-id")
+        .await;
+    assert_eq!(closed, ids, "the closed segment is listed with its file id");
     desktop.screenshot("live-stopped");
 
     let files = mp4s_under(&desktop.data_dir().join("server/vod"));

@@ -45,8 +45,15 @@ fn lock<T>(m: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
     m.lock().unwrap_or_else(|p| p.into_inner())
 }
 
-/// The window's live events: every event from now on, starting with the present state.
+/// The window's live events: the present state, then every event from now on.
 #[tauri::command]
-pub fn watch_events(feed: tauri::State<'_, Feed>, on_event: Channel<FeedEvent>) {
+pub fn watch_events(
+    app: AppHandle,
+    feed: tauri::State<'_, Feed>,
+    console: tauri::State<'_, crate::live::Console>,
+    on_event: Channel<FeedEvent>,
+) {
     *lock(&feed.window) = Some(on_event);
+    // A new connection starts with the present state, which the window has not seen yet.
+    feed.follow(app, console.client());
 }

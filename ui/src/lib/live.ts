@@ -4,6 +4,7 @@ import type { Lang } from "../bindings/Lang";
 import type { Membership } from "../bindings/Membership";
 import type { RecordRequest } from "../bindings/RecordRequest";
 import type { RecordResponse } from "../bindings/RecordResponse";
+import type { Source } from "../bindings/Source";
 import { isApiError } from "./errors";
 import { command } from "./tauri";
 
@@ -40,3 +41,7 @@ export function formatElapsed(seconds: number): string {
   const pad = (n: number) => String(n).padStart(2, "0");
   return `${pad(Math.floor(seconds / 3600))}:${pad(Math.floor((seconds % 3600) / 60))}:${pad(seconds % 60)}`;
 }
+
+/** The stream code a member pushes `source` to ("" before joining). */
+export const streamCodeOf = (member: Membership | null, source: Source): string =>
+  member?.push.find((p) => p.source === source)?.stream_code ?? "";
