@@ -6,27 +6,31 @@ use tally_client::http::{ConsoleInfo, TallyClient};
 
 /// The server the console talks to; Settings can point it elsewhere while the app runs.
 pub struct Console {
-    connection: std::sync::RwLock<Connection>,
+    embedded: Connection,
+    current: std::sync::RwLock<Connection>,
 }
 
 /// One server: its API client and where its publishers push.
 #[derive(Clone)]
 pub struct Connection {
     pub client: TallyClient,
+    /// `rtmp://host:port/live` when known (the embedded server); remote servers tell it in
+    /// each member's push URLs.
     pub rtmp_url: String,
 }
 
 impl Console {
-    /// Connected to `connection` at first.
-    pub fn new(connection: Connection) -> Console {
+    /// Connected to `current` at first; `embedded` is the console's own server.
+    pub fn new(embedded: Connection, current: Connection) -> Console {
         Console {
-            connection: std::sync::RwLock::new(connection),
+            embedded,
+            current: std::sync::RwLock::new(current),
         }
     }
 
     /// The current server.
     pub fn connection(&self) -> Connection {
-        self.connection
+        self.current
             .read()
             .unwrap_or_else(|poisoned| poisoned.into_inner())
             .clone()
@@ -36,6 +40,19 @@ impl Console {
     pub fn client(&self) -> TallyClient {
         self.connection().client
     }
+
+    /// The console's own server.
+    pub fn embedded(&self) -> Connection {
+        self.embedded.clone()
+    }
+
+    /// Talks to `connection` from now on.
+    pub fn switch(&self, connection: Connection) {
+        *self
+            .current
+            .write()
+            .unwrap_or_else(|poisoned| poisoned.into_inner()) = connection;
+    }
 }
 
 /// Where the console is connected and the demo room's ids.
@@ -43,6 +60,7 @@ impl Console {
 pub fn console_info(console: tauri::State<'_, Console>) -> ConsoleInfo {
     let Connection { client, rtmp_url } = console.connection();
     ConsoleInfo {
+        embedded: client.base_url() == console.embedded.client.base_url(),
         api_url: client.base_url().to_owned(),
         rtmp_url,
         demo_room: crate::embedded::DEMO_ROOM.to_owned(),

@@ -6,6 +6,7 @@ mod feed;
 mod library;
 mod live;
 mod locale;
+mod settings;
 mod tray;
 
 use std::sync::Mutex;
@@ -33,6 +34,8 @@ fn main() {
             live::join_room,
             live::record,
             feed::watch_events,
+            settings::server_settings,
+            settings::set_server,
         ])
         .setup(|app| {
             let data_dir = app.path().app_data_dir()?;
@@ -49,10 +52,15 @@ fn main() {
                     tracing::warn!(%err, "demo room unavailable");
                 }
             });
+            let embedded = live::Connection { client, rtmp_url };
+            let settings_file = data_dir.join("settings.json");
+            let saved = tally_client::settings::ConsoleSettings::load(&settings_file);
+            let current = settings::connection_for(&saved, &embedded);
             let feed = feed::Feed::default();
-            feed.follow(app.handle().clone(), client.clone());
+            feed.follow(app.handle().clone(), current.client.clone());
             app.manage(feed);
-            app.manage(live::Console::new(live::Connection { client, rtmp_url }));
+            app.manage(live::Console::new(embedded, current));
+            app.manage(settings::SettingsFile(settings_file));
             app.manage(EmbeddedServer(Mutex::new(Some(server))));
 
             // A missing tray host (some desktops, Xvfb) must not stop the console.

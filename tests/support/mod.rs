@@ -219,6 +219,20 @@ impl Desktop {
             .unwrap_or_else(|e| panic!("click {css}: {e}"));
     }
 
+    /// Types `text` into the input matching `css`, replacing what it held.
+    pub async fn type_into(&self, css: &str, text: &str) {
+        let input = self
+            .client
+            .find(Locator::Css(css))
+            .await
+            .unwrap_or_else(|e| panic!("{css} not found: {e}"));
+        input.clear().await.unwrap_or_else(|e| panic!("clear {css}: {e}"));
+        input
+            .send_keys(text)
+            .await
+            .unwrap_or_else(|e| panic!("type into {css}: {e}"));
+    }
+
     /// Saves a PNG of the whole X display to `artifacts/<name>.png` and returns its path.
     pub fn screenshot(&self, name: &str) -> PathBuf {
         let path = artifacts_dir().join(format!("{name}.png"));

@@ -7,4 +7,8 @@ export type ConsoleInfo = { api_url: string,
 /**
  * `rtmp://host:port/live`: the server part of push URLs.
  */
-rtmp_url: string, demo_room: string, demo_user: string, };
+rtmp_url: string, demo_room: string, demo_user: string, 
+/**
+ * Connected to the server embedded in the console (not a remote one).
+ */
+embedded: boolean, };

@@ -6,6 +6,7 @@ use ts_rs::ExportError;
 use crate::cache::{CachedRecording, LibraryStatus, Page, SearchQuery, Sort};
 use crate::http::ConsoleInfo;
 use crate::live::FeedEvent;
+use crate::settings::{ConsoleSettings, RemoteServer};
 
 /// The library's types.
 pub fn generate() -> Result<Bindings, ExportError> {
@@ -16,6 +17,8 @@ pub fn generate() -> Result<Bindings, ExportError> {
         .add::<Page>()?
         .add::<LibraryStatus>()?
         .add::<ConsoleInfo>()?
-        .add::<FeedEvent>()?;
+        .add::<FeedEvent>()?
+        .add::<ConsoleSettings>()?
+        .add::<RemoteServer>()?;
     Ok(b)
 }

@@ -16,6 +16,8 @@ pub struct ConsoleInfo {
     pub rtmp_url: String,
     pub demo_room: String,
     pub demo_user: String,
+    /// Connected to the server embedded in the console (not a remote one).
+    pub embedded: bool,
 }
 
 /// A server and how to talk to it.
@@ -110,6 +112,13 @@ impl TallyClient {
                 ApiError::with_detail(ErrorCode::Internal, self.lang, &format!("HTTP {status}"))
             }
         }
+    }
+
+    /// Checks that the server answers and accepts the token.
+    pub async fn verify(&self) -> Result<(), ApiError> {
+        self.call::<Vec<Room>>(reqwest::Method::GET, "/v1/rooms", None::<&()>)
+            .await
+            .map(drop)
     }
 
     /// Creates a room.

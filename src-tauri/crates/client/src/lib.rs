@@ -6,6 +6,7 @@ pub mod cache;
 pub mod download;
 pub mod http;
 pub mod live;
+pub mod settings;
 pub mod sync;
 
 pub use cache::{CacheError, CachedRecording, OpenReport, RecordingCache};

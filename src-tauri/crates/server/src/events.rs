@@ -79,6 +79,8 @@ pub struct EventHub {
     data_dir: Arc<Path>,
     state: Arc<Mutex<State>>,
     sender: broadcast::Sender<Numbered>,
+    /// Set when the service stops: open event streams end so connections can close.
+    closing: tokio::sync::watch::Sender<bool>,
 }
 
 impl EventHub {
@@ -92,6 +94,20 @@ impl EventHub {
                 ..State::default()
             })),
             sender: broadcast::channel(BACKLOG).0,
+            closing: tokio::sync::watch::channel(false).0,
+        }
+    }
+
+    /// Ends every open event stream (the service is stopping).
+    pub fn close(&self) {
+        self.closing.send_replace(true);
+    }
+
+    /// Resolves once [`EventHub::close`] was called.
+    pub fn closed(&self) -> impl std::future::Future<Output = ()> + Send + 'static {
+        let mut closing = self.closing.subscribe();
+        async move {
+            let _ = closing.wait_for(|closed| *closed).await;
         }
     }
 

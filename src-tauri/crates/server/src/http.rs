@@ -385,7 +385,7 @@ pub(crate) async fn live_events(
     let lang = lang_of(&headers);
     let last_id = headers.get("last-event-id").and_then(|v| v.to_str().ok());
     let subscription = state.events.subscribe(last_id);
-    let hub = state.events;
+    let hub = state.events.clone();
     let sse = move |n: Numbered| {
         let event = Event::default()
             .json_data(n.event.localized(lang))
@@ -419,6 +419,10 @@ pub(crate) async fn live_events(
             Some((event, live))
         }
     });
-    let stream = futures_util::stream::iter(backlog).chain(live).map(Ok);
+    let closed = state.events.closed();
+    let stream = futures_util::stream::iter(backlog)
+        .chain(live)
+        .take_until(closed)
+        .map(Ok);
     Sse::new(stream).keep_alive(KeepAlive::default())
 }

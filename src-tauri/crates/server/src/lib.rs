@@ -49,12 +49,16 @@ pub enum StartError {
 /// How long shutdown waits for the last files to be indexed.
 const INDEXER_DRAIN_LIMIT: std::time::Duration = std::time::Duration::from_secs(10);
 
+/// How long shutdown waits for HTTP requests in flight.
+const HTTP_DRAIN_LIMIT: std::time::Duration = std::time::Duration::from_secs(5);
+
 /// A running service.
 pub struct Server {
     engine: Arc<Engine>,
     http_addr: SocketAddr,
     http_task: JoinHandle<()>,
     indexer: indexer::IndexerHandle,
+    events: events::EventHub,
 }
 
 impl Server {
@@ -115,9 +119,14 @@ impl Server {
             events: live_events,
             data_dir: config.data_dir.clone(),
         };
+        let events = state.events.clone();
         let app = http::router(state, &config.data_dir);
+        let stopping = events.closed();
         let http_task = tokio::spawn(async move {
-            if let Err(err) = axum::serve(listener, app).await {
+            if let Err(err) = axum::serve(listener, app)
+                .with_graceful_shutdown(stopping)
+                .await
+            {
                 tracing::error!(%err, "HTTP server stopped");
             }
         });
@@ -126,6 +135,7 @@ impl Server {
             http_addr,
             http_task,
             indexer,
+            events,
         })
     }
 
@@ -146,6 +156,16 @@ impl Server {
         // returned the indexer's channel holds every file still to index.
         self.engine.shutdown().await;
         self.indexer.drain_and_stop(INDEXER_DRAIN_LIMIT).await;
-        self.http_task.abort();
+        // Event streams end, requests in flight finish, idle connections close: a client
+        // holding a keep-alive connection learns the server is gone.
+        self.events.close();
+        let mut http_task = self.http_task;
+        if tokio::time::timeout(HTTP_DRAIN_LIMIT, &mut http_task)
+            .await
+            .is_err()
+        {
+            tracing::warn!("HTTP connections did not close in time; dropping them");
+            http_task.abort();
+        }
     }
 }
