@@ -27,7 +27,9 @@ async fn start_server(data: &std::path::Path, http: SocketAddr) -> Server {
 
 /// Stands where the server was: accepts connections and drops them, noting when a record
 /// call arrived.
-fn dead_server(listener: tokio::net::TcpListener) -> (Arc<Mutex<Vec<Instant>>>, tokio::task::JoinHandle<()>) {
+fn dead_server(
+    listener: tokio::net::TcpListener,
+) -> (Arc<Mutex<Vec<Instant>>>, tokio::task::JoinHandle<()>) {
     let calls = Arc::new(Mutex::new(Vec::new()));
     let seen = calls.clone();
     let task = tokio::spawn(async move {
@@ -60,7 +62,9 @@ async fn a_retryable_failure_shows_advice_and_retries_every_three_seconds_until_
     })
     .await;
 
-    desktop.type_into("[data-testid=live-room]", "retry-room").await;
+    desktop
+        .type_into("[data-testid=live-room]", "retry-room")
+        .await;
     desktop.type_into("[data-testid=live-user]", "anchor").await;
     desktop.click("[data-testid=live-join]").await;
     desktop.wait_for_text("[data-testid=push-camera]").await;

@@ -11,6 +11,14 @@ pub fn locale_from_env(var: impl Fn(&str) -> Option<String>) -> Option<String> {
         .find(|value| !value.is_empty() && value != "C" && value != "POSIX")
 }
 
+/// The system's language as the API names it (Chinese locales → zh-CN, others → en).
+pub fn system_lang() -> tally_api::Lang {
+    match locale_from_env(|name| std::env::var(name).ok()) {
+        Some(locale) if locale.starts_with("zh") => tally_api::Lang::ZhCn,
+        _ => tally_api::Lang::En,
+    }
+}
+
 /// Tells the UI the system's language.
 #[tauri::command]
 pub fn system_locale() -> Option<String> {

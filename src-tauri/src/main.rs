@@ -6,6 +6,7 @@ mod feed;
 mod library;
 mod live;
 mod locale;
+mod notify;
 mod settings;
 mod tray;
 

@@ -94,6 +94,9 @@ pub struct Launch<'a> {
     pub lang: &'a str,
     /// Files to put in the app's data dir before it starts (name, content).
     pub data_files: Vec<(&'a str, &'a [u8])>,
+    /// A D-Bus session bus to run on (to watch what the app sends); by default each run
+    /// gets a private one.
+    pub session_bus: Option<&'a str>,
 }
 
 impl Default for Launch<'_> {
@@ -101,6 +104,7 @@ impl Default for Launch<'_> {
         Launch {
             lang: "en_US.UTF-8",
             data_files: Vec::new(),
+            session_bus: None,
         }
     }
 }
@@ -122,8 +126,19 @@ impl Desktop {
         }
         let port = free_port();
         let native_port = free_port();
-        let driver = Command::new("dbus-run-session")
-            .args(["--", "tauri-driver"])
+        let mut driver = match launch.session_bus {
+            Some(address) => {
+                let mut driver = Command::new("tauri-driver");
+                driver.env("DBUS_SESSION_BUS_ADDRESS", address);
+                driver
+            }
+            None => {
+                let mut driver = Command::new("dbus-run-session");
+                driver.args(["--", "tauri-driver"]);
+                driver
+            }
+        };
+        let driver = driver
             .args(["--port", &port.to_string()])
             .args(["--native-port", &native_port.to_string()])
             .env("DISPLAY", &xvfb.display)
@@ -226,7 +241,10 @@ impl Desktop {
             .find(Locator::Css(css))
             .await
             .unwrap_or_else(|e| panic!("{css} not found: {e}"));
-        input.clear().await.unwrap_or_else(|e| panic!("clear {css}: {e}"));
+        input
+            .clear()
+            .await
+            .unwrap_or_else(|e| panic!("clear {css}: {e}"));
         input
             .send_keys(text)
             .await

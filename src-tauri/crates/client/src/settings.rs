@@ -107,10 +107,21 @@ mod tests {
 
     #[test]
     fn urls_are_checked_and_tidied() {
-        let ok = remote(" http://10.0.0.5:8080/ ", Some(" ")).normalized().unwrap();
+        let ok = remote(" http://10.0.0.5:8080/ ", Some(" "))
+            .normalized()
+            .unwrap();
         assert_eq!(ok, remote("http://10.0.0.5:8080", None));
-        assert!(remote("https://tally.example.com", Some("t")).normalized().is_ok());
-        for bad in ["", "10.0.0.5:8080", "ftp://x", "http://", "http://a b", "http://h/v1"] {
+        assert!(remote("https://tally.example.com", Some("t"))
+            .normalized()
+            .is_ok());
+        for bad in [
+            "",
+            "10.0.0.5:8080",
+            "ftp://x",
+            "http://",
+            "http://a b",
+            "http://h/v1",
+        ] {
             assert!(remote(bad, None).normalized().is_err(), "{bad:?}");
         }
     }

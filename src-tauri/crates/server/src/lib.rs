@@ -91,6 +91,7 @@ impl Server {
             index.clone(),
             config.callback_url.clone(),
             config.callback_key.clone(),
+            live_events.clone(),
         );
         let indexer = indexer::Indexer {
             index: index.clone(),

@@ -1,8 +1,10 @@
 //! Delivers queued callbacks at least once: exponential backoff from 1 s to 10 min, for at
 //! least 24 h, every attempt stored. A 2xx answer ends a callback.
 
+use crate::events::{EventHub, HubEvent};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
+use tally_api::events::LiveEvent;
 
 use tokio::sync::Notify;
 
@@ -29,14 +31,20 @@ pub struct CallbackOutbox {
 
 impl CallbackOutbox {
     /// Starts delivering to `url` (nothing is sent when it is `None`; rows stay queued).
-    pub fn start(index: Index, url: Option<String>, key: String) -> CallbackOutbox {
+    /// A file's callback given up is announced on `events`.
+    pub fn start(
+        index: Index,
+        url: Option<String>,
+        key: String,
+        events: EventHub,
+    ) -> CallbackOutbox {
         let notify = Arc::new(Notify::new());
         if let Some(url) = url {
             let client = reqwest::Client::builder()
                 .timeout(Duration::from_secs(10))
                 .build()
                 .expect("HTTP client");
-            tokio::spawn(run(index, client, url, key, notify.clone()));
+            tokio::spawn(run(index, client, url, key, notify.clone(), events));
         }
         CallbackOutbox { notify }
     }
@@ -47,7 +55,14 @@ impl CallbackOutbox {
     }
 }
 
-async fn run(index: Index, client: reqwest::Client, url: String, key: String, notify: Arc<Notify>) {
+async fn run(
+    index: Index,
+    client: reqwest::Client,
+    url: String,
+    key: String,
+    notify: Arc<Notify>,
+    events: EventHub,
+) {
     loop {
         let due = match index.due_callbacks(now_ms(), 32).await {
             Ok(due) => due,
@@ -60,6 +75,11 @@ async fn run(index: Index, client: reqwest::Client, url: String, key: String, no
             let record = attempt(&client, &url, &key, callback).await;
             if let Err(err) = index.record_attempt(&record).await {
                 tracing::error!(%err, "storing a callback attempt failed");
+            }
+            if let ("gave_up", Some(file_id)) = (record.state, callback.body["file_id"].as_str()) {
+                events.publish(HubEvent::Ready(LiveEvent::CallbackGaveUp {
+                    file_id: file_id.to_owned(),
+                }));
             }
         }
         if !due.is_empty() {

@@ -1,0 +1,117 @@
+//! A recording that ends because its stream went quiet raises a desktop notification: the app
+//! runs on a D-Bus session bus the test watches with `dbus-monitor`.
+
+mod support;
+
+use std::io::{BufRead, BufReader};
+use std::process::{Child, Command, Stdio};
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+use support::{Desktop, Launch};
+use tally_server::{FileConfig, Server, ServerConfig};
+
+/// A child process killed on drop.
+struct Reaped(Child);
+
+impl Drop for Reaped {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}
+
+/// A private session bus and its address.
+fn session_bus() -> (Reaped, String) {
+    let mut daemon = Command::new("dbus-daemon")
+        .args(["--session", "--nofork", "--print-address=1"])
+        .stdout(Stdio::piped())
+        .spawn()
+        .expect("dbus-daemon is installed (scripts/setup.sh)");
+    let mut address = String::new();
+    BufReader::new(daemon.stdout.take().unwrap())
+        .read_line(&mut address)
+        .unwrap();
+    (Reaped(daemon), address.trim().to_owned())
+}
+
+/// Everything `dbus-monitor` prints about notification requests on `address`.
+fn watch_notifications(address: &str) -> (Reaped, Arc<Mutex<String>>) {
+    let mut monitor = Command::new("dbus-monitor")
+        .args(["--address", address])
+        .arg("type='method_call',interface='org.freedesktop.Notifications',member='Notify'")
+        .stdout(Stdio::piped())
+        .spawn()
+        .expect("dbus-monitor is installed (scripts/setup.sh)");
+    let seen = Arc::new(Mutex::new(String::new()));
+    let sink = seen.clone();
+    let out = monitor.stdout.take().unwrap();
+    std::thread::spawn(move || {
+        for line in BufReader::new(out).lines().map_while(Result::ok) {
+            let mut seen = sink.lock().unwrap();
+            seen.push_str(&line);
+            seen.push('\n');
+        }
+    });
+    (Reaped(monitor), seen)
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn an_idle_close_is_notified_on_the_desktop() {
+    let (_bus, address) = session_bus();
+    let (_monitor, notifications) = watch_notifications(&address);
+    let data = tempfile::tempdir().unwrap();
+    let file = FileConfig {
+        data: Some(data.path().to_path_buf()),
+        http: Some(([127, 0, 0, 1], 0).into()),
+        rtmp: Some(([127, 0, 0, 1], 0).into()),
+        idle_timeout: Some(2),
+        ..FileConfig::default()
+    };
+    let server = Server::start(ServerConfig::from_file(file).unwrap())
+        .await
+        .unwrap();
+    let settings = format!(
+        r#"{{"remote": {{"url": "http://{}", "token": null}}}}"#,
+        server.http_addr()
+    );
+    let desktop = Desktop::launch(Launch {
+        data_files: vec![("settings.json", settings.as_bytes())],
+        session_bus: Some(&address),
+        ..Launch::default()
+    })
+    .await;
+
+    desktop
+        .type_into("[data-testid=live-room]", "notify-room")
+        .await;
+    desktop.type_into("[data-testid=live-user]", "anchor").await;
+    desktop.click("[data-testid=live-join]").await;
+    let push = desktop
+        .wait_for_text("[data-testid=push-camera] code")
+        .await;
+    // Four seconds of the sample clip, then silence.
+    let publisher = tokio::spawn(async move {
+        let clip = bytes::Bytes::from_static(tally_media::replay::SAMPLE_CLIP);
+        tally_media::replay::replay(&push, clip, Some(Duration::from_secs(4))).await
+    });
+    desktop.click("[data-testid=record-button]").await;
+    desktop.wait_for_text("[data-testid=stop-button]").await;
+    publisher.await.unwrap().expect("the clip was published");
+
+    let started = Instant::now();
+    loop {
+        let seen = notifications.lock().unwrap().clone();
+        if seen.contains("Recording closed: the stream went quiet") {
+            assert!(seen.contains("Tally"), "sent as Tally: {seen}");
+            break;
+        }
+        assert!(
+            started.elapsed() < Duration::from_secs(20),
+            "no notification; the bus saw: {seen:?}"
+        );
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    }
+    desktop.close().await;
+    server.shutdown().await;
+}
