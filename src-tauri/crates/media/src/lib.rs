@@ -11,6 +11,7 @@ pub mod codec;
 pub mod config;
 pub mod error;
 pub mod frame;
+pub mod gop;
 pub mod params;
 pub mod splitter;
 pub mod timeline;

@@ -14,6 +14,7 @@ use crate::config::EngineConfig;
 use crate::error::EngineError;
 use crate::events::{EndReason, EngineEvent, RecordingId, SegmentClosed, StreamStatus};
 use crate::frame::{Frame, Kind};
+use crate::gop::GopCache;
 use crate::params::PushParams;
 use crate::record::{RecordHandle, RecordMsg, RecordSpec};
 use crate::timeline::{Timeline, Track};
@@ -147,6 +148,8 @@ struct StreamActor {
     last_params: Option<PushParams>,
     /// Frames not yet handed to the recordings.
     batch: Vec<(Frame, i64)>,
+    /// Frames since the last keyframe, for recordings started mid-GOP.
+    gop: GopCache,
 }
 
 /// Media time a batch of frames may span before it goes to the recordings.
@@ -180,6 +183,7 @@ impl StreamActor {
             last_media: None,
             last_params: None,
             batch: Vec::new(),
+            gop: GopCache::default(),
         }
     }
 
@@ -317,11 +321,26 @@ impl StreamActor {
                     spec.stream_param = p.raw_query.clone();
                     spec.record_id = p.record_id.clone();
                 }
-                let r = RecordHandle::spawn(spec, self.codecs.clone(), self.shared.events.clone())
-                    .map(|h| self.manual.push(h))
-                    .map_err(|e| {
-                        EngineError::io("spawn recorder", &self.shared.config.data_dir, e)
-                    });
+                let r = match RecordHandle::spawn(
+                    spec,
+                    self.codecs.clone(),
+                    self.shared.events.clone(),
+                ) {
+                    Ok(h) => {
+                        // Start from the last keyframe rather than wait for the next one.
+                        let cached = self.gop.frames();
+                        if !cached.is_empty() {
+                            h.send(RecordMsg::Frames(cached)).await;
+                        }
+                        self.manual.push(h);
+                        Ok(())
+                    }
+                    Err(e) => Err(EngineError::io(
+                        "spawn recorder",
+                        &self.shared.config.data_dir,
+                        e,
+                    )),
+                };
                 let _ = reply.send(r);
             }
             StreamCmd::StopManual { id, reply } => {
@@ -359,8 +378,9 @@ impl StreamActor {
             stream_param: params.raw_query.clone(),
             at_ms: Shared::now_ms(),
         });
-        // A new publish may bring new codecs; the old configuration must not leak into it.
+        // A new publish may bring new codecs and a new timeline; nothing old may leak into it.
         self.codecs = Codecs::default();
+        self.gop.clear();
         self.start_auto(&params);
         self.publisher = Some(Publisher {
             conn_id,
@@ -405,6 +425,7 @@ impl StreamActor {
             return;
         };
         tracing::info!(conn_id = p.conn_id, stream = %self.code, reason, "publish ended");
+        self.gop.clear();
         self.last_params = Some(p.params);
         self.emit(EngineEvent::StreamEnded {
             app: self.app.clone(),
@@ -475,6 +496,9 @@ impl StreamActor {
                 r.send(RecordMsg::Codecs(Box::new(self.codecs.clone())))
                     .await;
             }
+        }
+        if self.codecs.video.is_some() {
+            self.gop.push(&frame, wall);
         }
         let first = self.batch.first().map(|(f, _)| f.dts);
         let dts = frame.dts;

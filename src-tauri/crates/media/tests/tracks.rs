@@ -100,3 +100,53 @@ async fn manual_audio_only_recording_waits_for_the_stream_and_gives_m4a_compatib
         "a second stop says already stopped"
     );
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_manual_start_mid_gop_begins_at_the_last_keyframe_at_once() {
+    let (engine, _dir) = engine(|_| {}).await;
+    let mut events = engine.subscribe();
+    let url = format!("rtmp://{}/live/midgop", engine.rtmp_addr());
+    // Keyframes every second.
+    let publisher = ffmpeg_publish(&url, 8, Tracks::AudioVideo);
+    collect_until(&mut events, Duration::from_secs(10), |e| {
+        e.iter()
+            .any(|e| matches!(e, tally_media::EngineEvent::StreamStarted { .. }))
+    })
+    .await;
+    tokio::time::sleep(Duration::from_millis(2_500)).await;
+    let req = RecordRequest {
+        app: "live".into(),
+        stream_code: "midgop".into(),
+        formats: Formats::MP4,
+        interval: Duration::from_secs(5400),
+        audio_only: false,
+        label: String::new(),
+    };
+    let asked_at = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap()
+        .as_millis() as i64;
+    let id = engine.start_recording(req).await.unwrap();
+    let opened = collect_until(&mut events, Duration::from_secs(10), |e| {
+        e.iter()
+            .any(|e| matches!(e, tally_media::EngineEvent::SegmentOpened { recording, .. } if *recording == id))
+    })
+    .await;
+    let start_ms = opened
+        .iter()
+        .find_map(|e| match e {
+            tally_media::EngineEvent::SegmentOpened { start_ms, .. } => Some(*start_ms),
+            _ => None,
+        })
+        .unwrap();
+    // It starts from the keyframe already received, not the next one.
+    assert!(
+        start_ms <= asked_at && asked_at - start_ms < 1_500,
+        "asked at {asked_at}, the file starts at {start_ms}"
+    );
+    assert!(wait_child(publisher).await.success());
+    let segs = engine.stop_recording(id).await.unwrap();
+    assert_eq!(segs.len(), 1);
+    assert!(first_video_frame_is_keyframe(&segs[0].path));
+    assert_eq!(stream_types(&segs[0].path), vec!["video", "audio"]);
+}

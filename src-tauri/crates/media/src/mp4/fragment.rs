@@ -1,5 +1,6 @@
-//! Fragmented MP4 writer: `ftyp`+`moov` once, then `moof`+`mdat` per fragment (each video
-//! keyframe, or every second for audio-only), fsynced per fragment, never per sample.
+//! Fragmented MP4 writer: `ftyp`+`moov` once, then `moof`+`mdat` per fragment (at each video
+//! keyframe, and at least every second), fsynced per fragment, never per sample. A crash
+//! loses at most the open fragment: ≤ 1 s.
 
 use std::fs::File;
 use std::io::{BufWriter, Write};
@@ -21,8 +22,8 @@ use crate::segment::{SegmentSpec, SegmentWriter};
 const VIDEO_TIMESCALE: u32 = 90_000;
 /// Samples per AAC-LC frame.
 const AAC_FRAME: u32 = 1024;
-/// Longest fragment for streams without video, ms.
-const AUDIO_FRAGMENT_MS: u64 = 1_000;
+/// Longest fragment, ms.
+const MAX_FRAGMENT_MS: u64 = 1_000;
 
 struct Held {
     rel_ms: u64,
@@ -213,10 +214,14 @@ impl SegmentWriter for Mp4Writer {
                 v.release(Some(rel_ms));
                 let has_pending = !v.pending.is_empty();
                 v.held = Some(held);
-                if frame.keyframe && has_pending {
-                    // The keyframe itself is held back, so it starts the next fragment.
+                let start = *self.fragment_start_ms.get_or_insert(rel_ms);
+                let long = rel_ms.saturating_sub(start) >= MAX_FRAGMENT_MS;
+                if has_pending && (frame.keyframe || long) {
+                    // This frame is held back (its duration is not known yet), so it starts
+                    // the next fragment.
                     let v = self.video.as_mut().map(|v| v.held.take());
                     self.flush_fragment()?;
+                    self.fragment_start_ms = Some(rel_ms);
                     if let (Some(t), Some(h)) = (self.video.as_mut(), v) {
                         t.held = h;
                     }
@@ -229,7 +234,7 @@ impl SegmentWriter for Mp4Writer {
                 a.release(Some(rel_ms));
                 a.held = Some(held);
                 let start = *self.fragment_start_ms.get_or_insert(rel_ms);
-                if self.video.is_none() && rel_ms.saturating_sub(start) >= AUDIO_FRAGMENT_MS {
+                if self.video.is_none() && rel_ms.saturating_sub(start) >= MAX_FRAGMENT_MS {
                     self.flush_fragment()?;
                 }
             }
