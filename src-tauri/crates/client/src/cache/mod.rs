@@ -2,11 +2,13 @@
 //! field of the server's recording rows, the server each came from, and the local download state.
 //! Search is served from here, so the library works offline.
 
+mod download_state;
 mod open;
 mod rows;
 pub mod search;
 mod sync_state;
 
+pub use download_state::DownloadState;
 pub use open::OpenReport;
 pub use rows::CachedRecording;
 pub use search::{Page, SearchQuery, Sort, SHORT_QUERY_SCAN_ROWS};
