@@ -1,21 +1,25 @@
-//! The recordings library in the real app: it opens its SQLite cache, and a damaged cache is
-//! moved aside with a clear message instead of being silently dropped.
+//! The recordings library in the real app: it opens its SQLite cache and syncs the embedded
+//! server into it, and a damaged cache is moved aside with a clear message instead of being
+//! silently dropped.
 
 mod support;
+
+use std::time::Duration;
 
 use support::{Desktop, Launch};
 
 #[tokio::test(flavor = "multi_thread")]
-async fn library_opens_its_cache_and_shows_the_empty_state() {
+async fn library_opens_its_cache_syncs_and_shows_the_empty_state() {
     let desktop = Desktop::launch(Launch::default()).await;
     desktop.click("[data-testid=nav-recordings]").await;
     desktop
         .expect_text("[data-testid=page-title]", "Recordings")
         .await;
     desktop
-        .expect_text(
+        .wait_for_text_containing(
             "[data-testid=library-status]",
-            "Not synced with a server yet",
+            "Last synced",
+            Duration::from_secs(20),
         )
         .await;
     desktop

@@ -1,4 +1,10 @@
-//! The recordings library's commands: thin wrappers over the `tally-client` cache.
+//! The recordings library's commands: thin wrappers over `tally-client`'s cache, sync,
+//! downloads and export.
+
+pub mod detail;
+pub mod downloads;
+pub mod export;
+pub mod sync;
 
 use tally_api::{ApiError, ErrorCode, Lang};
 use tally_client::cache::{CacheError, LibraryStatus, OpenReport, Page, SearchQuery};
@@ -8,6 +14,8 @@ use tally_client::RecordingCache;
 pub struct Library {
     pub cache: RecordingCache,
     pub opened: OpenReport,
+    /// Shared by downloads, so connections to the server are reused.
+    pub http: reqwest::Client,
 }
 
 impl Library {
@@ -15,8 +23,18 @@ impl Library {
     pub async fn open(data_dir: &std::path::Path) -> Result<Library, CacheError> {
         std::fs::create_dir_all(data_dir).map_err(CacheError::MoveAside)?;
         let (cache, opened) = RecordingCache::open(&data_dir.join("recordings-cache.db")).await?;
-        Ok(Library { cache, opened })
+        Ok(Library {
+            cache,
+            opened,
+            http: reqwest::Client::new(),
+        })
     }
+}
+
+/// A failed library command as the UI shows it, logged with its cause.
+fn failure(code: ErrorCode, lang: Lang, err: impl std::fmt::Display) -> ApiError {
+    tracing::warn!(%err, "library command failed");
+    ApiError::with_detail(code, lang, &err.to_string())
 }
 
 fn to_api_error(err: CacheError, lang: Lang) -> ApiError {
@@ -24,8 +42,7 @@ fn to_api_error(err: CacheError, lang: Lang) -> ApiError {
         CacheError::BadCursor(_) => ErrorCode::BadParameter,
         _ => ErrorCode::Internal,
     };
-    tracing::warn!(%err, "library command failed");
-    ApiError::with_detail(code, lang, &err.to_string())
+    failure(code, lang, err)
 }
 
 /// One page of cached recordings.

@@ -1,0 +1,60 @@
+//! Downloads started from the library: into the user's Downloads folder (the app's data dir
+//! when there is none), progress streamed over a `Channel`, several at once (each command call
+//! is its own task).
+
+use std::path::PathBuf;
+
+use tally_api::{ApiError, ErrorCode, Lang};
+use tally_client::download::DownloadError;
+use tally_client::recording_download::{download_recording as save, DownloadProgress, SaveError};
+use tauri::ipc::Channel;
+use tauri::{AppHandle, Manager};
+
+use super::{failure, Library};
+use crate::live::Console;
+
+/// Where downloads go.
+pub fn downloads_dir(app: &AppHandle) -> Result<PathBuf, tauri::Error> {
+    match app.path().download_dir() {
+        Ok(dir) => Ok(dir),
+        Err(_) => Ok(app.path().app_data_dir()?.join("downloads")),
+    }
+}
+
+/// Downloads a recording of the current server, resuming a partial file; returns its path.
+#[tauri::command]
+pub async fn download_recording(
+    app: AppHandle,
+    library: tauri::State<'_, Library>,
+    console: tauri::State<'_, Console>,
+    file_id: String,
+    on_progress: Channel<DownloadProgress>,
+    lang: Lang,
+) -> Result<String, ApiError> {
+    let dir = downloads_dir(&app).map_err(|e| failure(ErrorCode::WriteFailed, lang, e))?;
+    let server = console.client().server_ref();
+    let path = save(
+        &library.http,
+        &library.cache,
+        &server,
+        &file_id,
+        &dir,
+        |p| {
+            // A closed window stops listening; the download itself goes on.
+            let _ = on_progress.send(p);
+        },
+    )
+    .await
+    .map_err(|e| {
+        let code = match &e {
+            SaveError::NotCached(_) => ErrorCode::RecordingNotFound,
+            SaveError::Download(DownloadError::Http { .. } | DownloadError::Status { .. }) => {
+                ErrorCode::ServerUnreachable
+            }
+            SaveError::Download(_) => ErrorCode::WriteFailed,
+            SaveError::Cache(_) => ErrorCode::Internal,
+        };
+        failure(code, lang, e)
+    })?;
+    Ok(path.display().to_string())
+}
