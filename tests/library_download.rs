@@ -1,5 +1,5 @@
 //! A recording made in the real app reaches the library by background sync, is found by typing
-//! part of its Chinese file name, and downloads to 100 %, byte for byte.
+//! part of its Chinese file name, downloads to 100 %, byte for byte, and is exported as CSV.
 
 mod support;
 
@@ -66,6 +66,7 @@ async fn recording_with_a_chinese_name_is_found_and_downloaded() {
         .expect("downloads dir")
         .filter_map(|e| e.ok())
         .map(|e| e.path())
+        .filter(|p| p.extension().is_some_and(|e| e == "mp4"))
         .collect();
     assert_eq!(saved.len(), 1, "one file saved: {saved:?} ({progress})");
     let name = saved[0].file_name().unwrap().to_string_lossy().into_owned();
@@ -79,6 +80,24 @@ async fn recording_with_a_chinese_name_is_found_and_downloaded() {
         std::fs::read(&recorded).unwrap(),
         "the download is the recorded file"
     );
+
+    // Export of the current result set, next to the downloads.
+    desktop.click("[data-testid=library-export]").await;
+    let exported = desktop
+        .wait_for_text_containing(
+            "[data-testid=library-exported]",
+            ".csv",
+            Duration::from_secs(10),
+        )
+        .await;
+    let csv_path = exported.split_whitespace().last().unwrap();
+    let csv = std::fs::read_to_string(csv_path).expect("exported CSV");
+    assert_eq!(
+        csv.lines().count(),
+        2,
+        "header and the one matching row: {csv}"
+    );
+    assert!(csv.contains(FILE_NAME), "{csv}");
     desktop.close().await;
 }
 
