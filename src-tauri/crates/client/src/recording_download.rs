@@ -85,6 +85,10 @@ pub async fn download_recording(
         .ok_or_else(|| SaveError::NotCached(file_id.to_owned()))?;
     let dest = dir.join(local_file_name(&row));
     let dest_text = dest.display().to_string();
+    if row.download_state == "failed" {
+        // The bytes of a download that ended with the wrong size are not trusted: start over.
+        let _ = tokio::fs::remove_file(part_path(&dest)).await;
+    }
     cache
         .set_download(server_id, file_id, DownloadState::Partial, &dest_text, 0)
         .await?;

@@ -196,6 +196,47 @@ async fn download_is_marked_done_and_a_size_mismatch_is_marked_failed() {
 }
 
 #[tokio::test]
+async fn a_failed_download_starts_over_instead_of_resuming_untrusted_bytes() {
+    let served = tempfile::tempdir().unwrap();
+    let content: Vec<u8> = (0..50_000u32).map(|i| (i % 251) as u8).collect();
+    // At first the server has a short, different file (being rewritten, say).
+    std::fs::write(served.path().join("a.mp4"), vec![0xEE; 1_000]).unwrap();
+    let local = tempfile::tempdir().unwrap();
+    let empty = RecordingPage {
+        recordings: vec![],
+        next_cursor: None,
+    };
+    let (addr, _server) = serve(empty, served.path()).await;
+    let server = ServerRef {
+        base_url: format!("http://{addr}"),
+        token: None,
+    };
+    let cache = open_cache(local.path()).await;
+    let server_id = cache.server_id(&server.base_url).await.unwrap();
+    let url = format!("http://{addr}/vod/a.mp4");
+    let row = cached_row(server_id, recording(1, "课", &url, content.len() as i64));
+    cache.upsert(std::slice::from_ref(&row)).await.unwrap();
+    let http = reqwest::Client::new();
+    let downloads = local.path().join("Downloads");
+    download_recording(&http, &cache, &server, &row.file_id, &downloads, |_| {})
+        .await
+        .unwrap_err();
+
+    std::fs::write(served.path().join("a.mp4"), &content).unwrap();
+    let path = download_recording(&http, &cache, &server, &row.file_id, &downloads, |_| {})
+        .await
+        .unwrap();
+
+    assert_eq!(
+        std::fs::read(path).unwrap(),
+        content,
+        "no stale bytes at the start"
+    );
+    let row = cache.get(server_id, &row.file_id).await.unwrap().unwrap();
+    assert_eq!(row.download_state, "done");
+}
+
+#[tokio::test]
 async fn export_writes_every_matching_row_not_just_one_page() {
     let local = tempfile::tempdir().unwrap();
     let cache = open_cache(local.path()).await;
