@@ -31,7 +31,7 @@ pub async fn download_recording(
     on_progress: Channel<DownloadProgress>,
     lang: Lang,
 ) -> Result<String, ApiError> {
-    let dir = downloads_dir(&app).map_err(|e| failure(ErrorCode::WriteFailed, lang, e))?;
+    let dir = downloads_dir(&app).map_err(|e| failure(ErrorCode::SaveFailed, lang, e))?;
     let server = console.client().server_ref();
     let path = save(
         &library.http,
@@ -48,10 +48,18 @@ pub async fn download_recording(
     .map_err(|e| {
         let code = match &e {
             SaveError::NotCached(_) => ErrorCode::RecordingNotFound,
+            SaveError::Download(DownloadError::Status { status, .. })
+                if *status == reqwest::StatusCode::NOT_FOUND =>
+            {
+                ErrorCode::RecordingNotFound
+            }
             SaveError::Download(DownloadError::Http { .. } | DownloadError::Status { .. }) => {
                 ErrorCode::ServerUnreachable
             }
-            SaveError::Download(_) => ErrorCode::WriteFailed,
+            SaveError::Download(DownloadError::SizeMismatch { .. }) => {
+                ErrorCode::DownloadSizeMismatch
+            }
+            SaveError::Download(DownloadError::Io { .. }) => ErrorCode::SaveFailed,
             SaveError::Cache(_) => ErrorCode::Internal,
         };
         failure(code, lang, e)

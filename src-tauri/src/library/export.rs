@@ -15,8 +15,8 @@ pub async fn export_recordings(
     query: SearchQuery,
     lang: Lang,
 ) -> Result<String, ApiError> {
-    let dir = downloads_dir(&app).map_err(|e| failure(ErrorCode::WriteFailed, lang, e))?;
-    std::fs::create_dir_all(&dir).map_err(|e| failure(ErrorCode::WriteFailed, lang, e))?;
+    let dir = downloads_dir(&app).map_err(|e| failure(ErrorCode::SaveFailed, lang, e))?;
+    std::fs::create_dir_all(&dir).map_err(|e| failure(ErrorCode::SaveFailed, lang, e))?;
     let stamp = std::time::SystemTime::now()
         .duration_since(std::time::UNIX_EPOCH)
         .map(|d| d.as_secs())
@@ -24,6 +24,6 @@ pub async fn export_recordings(
     let path = dir.join(format!("recordings-{stamp}.csv"));
     export_csv(&library.cache, &query, &path)
         .await
-        .map_err(|e| failure(ErrorCode::WriteFailed, lang, e))?;
+        .map_err(|e| failure(ErrorCode::SaveFailed, lang, e))?;
     Ok(path.display().to_string())
 }
