@@ -8,17 +8,22 @@ use tally_api::{ApiError, ErrorCode, Lang};
 use tally_client::CachedRecording;
 use tauri_plugin_opener::OpenerExt;
 
-use super::{failure, Library};
+use super::{failure, row_server, Library};
 use crate::live::Console;
 
-/// Every delivery attempt of a recording's callbacks, from the current server.
+/// Every delivery attempt of a recording's callbacks, asked of the server it came from.
 #[tauri::command]
 pub async fn recording_callbacks(
+    library: tauri::State<'_, Library>,
     console: tauri::State<'_, Console>,
+    server_id: i64,
     file_id: String,
     lang: Lang,
 ) -> Result<Vec<CallbackAttempt>, ApiError> {
-    console.client().with_lang(lang).callbacks(&file_id).await
+    row_server(&library, &console, server_id, lang)
+        .await?
+        .callbacks(&file_id)
+        .await
 }
 
 async fn cached(

@@ -10,7 +10,7 @@ use tally_client::recording_download::{download_recording as save, DownloadProgr
 use tauri::ipc::Channel;
 use tauri::{AppHandle, Manager};
 
-use super::{failure, Library};
+use super::{failure, row_server, Library};
 use crate::live::Console;
 
 /// Where downloads go.
@@ -21,18 +21,22 @@ pub fn downloads_dir(app: &AppHandle) -> Result<PathBuf, tauri::Error> {
     }
 }
 
-/// Downloads a recording of the current server, resuming a partial file; returns its path.
+/// Downloads a recording from the server it came from, resuming a partial file; returns the
+/// saved file's path.
 #[tauri::command]
 pub async fn download_recording(
     app: AppHandle,
     library: tauri::State<'_, Library>,
     console: tauri::State<'_, Console>,
+    server_id: i64,
     file_id: String,
     on_progress: Channel<DownloadProgress>,
     lang: Lang,
 ) -> Result<String, ApiError> {
     let dir = downloads_dir(&app).map_err(|e| failure(ErrorCode::SaveFailed, lang, e))?;
-    let server = console.client().server_ref();
+    let server = row_server(&library, &console, server_id, lang)
+        .await?
+        .server_ref();
     let path = save(
         &library.http,
         &library.cache,

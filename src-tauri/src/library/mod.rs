@@ -8,7 +8,10 @@ pub mod sync;
 
 use tally_api::{ApiError, ErrorCode, Lang};
 use tally_client::cache::{CacheError, LibraryStatus, OpenReport, Page, SearchQuery};
+use tally_client::http::TallyClient;
 use tally_client::RecordingCache;
+
+use crate::live::Console;
 
 /// The open cache and how opening went (shown once in the library).
 pub struct Library {
@@ -29,6 +32,31 @@ impl Library {
             http: reqwest::Client::new(),
         })
     }
+}
+
+/// The client of the server a cached row came from: the current connection (with its token)
+/// when it is that server, else a plain client of the row's server.
+async fn row_server(
+    library: &Library,
+    console: &Console,
+    server_id: i64,
+    lang: Lang,
+) -> Result<TallyClient, ApiError> {
+    let url = library
+        .cache
+        .server_url(server_id)
+        .await
+        .map_err(|e| to_api_error(e, lang))?
+        .ok_or_else(|| {
+            ApiError::with_detail(ErrorCode::RecordingNotFound, lang, "unknown server")
+        })?;
+    let current = console.client();
+    let client = if current.base_url() == url {
+        current
+    } else {
+        TallyClient::new(&url, None)
+    };
+    Ok(client.with_lang(lang))
 }
 
 /// A failed library command as the UI shows it, logged with its cause.

@@ -22,7 +22,7 @@ export async function startDownload(row: CachedRecording, lang: Lang): Promise<v
   if (downloads[key]?.state === "running") return;
   downloads[key] = { state: "running", progress: null };
   try {
-    const path = await downloadRecording(row.file_id, lang, (progress) => {
+    const path = await downloadRecording(row, lang, (progress) => {
       downloads[key] = { state: "running", progress };
     });
     downloads[key] = { state: "done", path };

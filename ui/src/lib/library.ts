@@ -32,8 +32,8 @@ export function onSyncStatus(handler: (status: SyncStatus) => void): Promise<Unl
   return listen<SyncStatus>("library-sync", (event) => handler(event.payload));
 }
 
-export const recordingCallbacks = (fileId: string, lang: Lang) =>
-  command<CallbackAttempt[]>("recording_callbacks", { fileId, lang });
+export const recordingCallbacks = (row: CachedRecording, lang: Lang) =>
+  command<CallbackAttempt[]>("recording_callbacks", { serverId: row.server_id, fileId: row.file_id, lang });
 
 export const openRecording = (row: CachedRecording, lang: Lang) =>
   command<void>("open_recording", { serverId: row.server_id, fileId: row.file_id, lang });
@@ -41,15 +41,20 @@ export const openRecording = (row: CachedRecording, lang: Lang) =>
 export const revealRecording = (row: CachedRecording, lang: Lang) =>
   command<void>("reveal_recording", { serverId: row.server_id, fileId: row.file_id, lang });
 
-/** Downloads a recording of the current server; resolves to the saved file's path. */
+/** Downloads a recording from its server; resolves to the saved file's path. */
 export function downloadRecording(
-  fileId: string,
+  row: CachedRecording,
   lang: Lang,
   onProgress: (progress: DownloadProgress) => void,
 ): Promise<string> {
   const channel = new Channel<DownloadProgress>();
   channel.onmessage = onProgress;
-  return command<string>("download_recording", { fileId, onProgress: channel, lang });
+  return command<string>("download_recording", {
+    serverId: row.server_id,
+    fileId: row.file_id,
+    onProgress: channel,
+    lang,
+  });
 }
 
 /** Writes every row matching `query` (all pages) to a CSV file; resolves to its path. */

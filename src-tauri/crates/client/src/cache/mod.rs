@@ -58,6 +58,15 @@ impl RecordingCache {
         Ok(id)
     }
 
+    /// The URL of the server with local id `server_id`.
+    pub async fn server_url(&self, server_id: i64) -> Result<Option<String>, CacheError> {
+        let url = sqlx::query_scalar("SELECT url FROM servers WHERE id = ?1")
+            .bind(server_id)
+            .fetch_optional(&self.pool)
+            .await?;
+        Ok(url)
+    }
+
     /// Closes the pool (waits for connections to finish).
     pub async fn close(&self) {
         self.pool.close().await;
