@@ -13,12 +13,11 @@ use tauri::{AppHandle, Manager};
 use super::{failure, row_server, Library};
 use crate::live::Console;
 
-/// Where downloads go.
+/// Where downloads (and exports) go.
 pub fn downloads_dir(app: &AppHandle) -> Result<PathBuf, tauri::Error> {
-    match app.path().download_dir() {
-        Ok(dir) => Ok(dir),
-        Err(_) => Ok(app.path().app_data_dir()?.join("downloads")),
-    }
+    app.path()
+        .download_dir()
+        .or_else(|_| Ok(app.path().app_data_dir()?.join("downloads")))
 }
 
 /// Downloads a recording from the server it came from, resuming a partial file; returns the
@@ -49,24 +48,24 @@ pub async fn download_recording(
         },
     )
     .await
-    .map_err(|e| {
-        let code = match &e {
-            SaveError::NotCached(_) => ErrorCode::RecordingNotFound,
-            SaveError::Download(DownloadError::Status { status, .. })
-                if *status == reqwest::StatusCode::NOT_FOUND =>
-            {
-                ErrorCode::RecordingNotFound
-            }
-            SaveError::Download(DownloadError::Http { .. } | DownloadError::Status { .. }) => {
-                ErrorCode::ServerUnreachable
-            }
-            SaveError::Download(DownloadError::SizeMismatch { .. }) => {
-                ErrorCode::DownloadSizeMismatch
-            }
-            SaveError::Download(DownloadError::Io { .. }) => ErrorCode::SaveFailed,
-            SaveError::Cache(_) => ErrorCode::Internal,
-        };
-        failure(code, lang, e)
-    })?;
+    .map_err(|e| failure(error_code(&e), lang, e))?;
     Ok(path.display().to_string())
+}
+
+/// The code the UI shows for a failed download.
+fn error_code(err: &SaveError) -> ErrorCode {
+    match err {
+        SaveError::NotCached(_) => ErrorCode::RecordingNotFound,
+        SaveError::Download(DownloadError::Status { status, .. })
+            if *status == reqwest::StatusCode::NOT_FOUND =>
+        {
+            ErrorCode::RecordingNotFound
+        }
+        SaveError::Download(DownloadError::Http { .. } | DownloadError::Status { .. }) => {
+            ErrorCode::ServerUnreachable
+        }
+        SaveError::Download(DownloadError::SizeMismatch { .. }) => ErrorCode::DownloadSizeMismatch,
+        SaveError::Download(DownloadError::Io { .. }) => ErrorCode::SaveFailed,
+        SaveError::Cache(_) => ErrorCode::Internal,
+    }
 }
