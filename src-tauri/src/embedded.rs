@@ -15,20 +15,47 @@ use tally_server::{FileConfig, Server, ServerConfig};
 pub const DEMO_ROOM: &str = "demo";
 pub const DEMO_USER: &str = "demo-anchor";
 
-/// RTMP on 1935, or the next free port when something else has it.
-fn rtmp_addr() -> SocketAddr {
-    (1935..1955)
+/// The first free loopback port of `ports`, or any free port when all are taken.
+fn loopback_addr(ports: std::ops::Range<u16>) -> SocketAddr {
+    ports
         .map(|port| SocketAddr::from(([127, 0, 0, 1], port)))
         .find(|addr| TcpListener::bind(addr).is_ok())
         .unwrap_or_else(|| SocketAddr::from(([127, 0, 0, 1], 0)))
 }
 
+/// RTMP on 1935, or the next free port when something else has it.
+fn rtmp_addr() -> SocketAddr {
+    loopback_addr(1935..1955)
+}
+
+/// The API on the same port from one run to the next when it is free: the library's cache
+/// knows a server by its address, and the download URLs it holds name that address.
+fn http_addr() -> SocketAddr {
+    loopback_addr(18080..18100)
+}
+
 /// Starts the embedded service on loopback (no token: nothing outside this machine reaches it).
 pub async fn start(data_dir: &Path) -> Result<Server, Box<dyn std::error::Error>> {
+    match start_on(data_dir, http_addr(), rtmp_addr()).await {
+        Ok(server) => Ok(server),
+        Err(err) => {
+            // Another process can take a preferred port between our check and the bind.
+            tracing::warn!(%err, "preferred ports unavailable; starting on any free ports");
+            let any = SocketAddr::from(([127, 0, 0, 1], 0));
+            start_on(data_dir, any, any).await
+        }
+    }
+}
+
+async fn start_on(
+    data_dir: &Path,
+    http: SocketAddr,
+    rtmp: SocketAddr,
+) -> Result<Server, Box<dyn std::error::Error>> {
     let file = FileConfig {
         data: Some(data_dir.to_path_buf()),
-        http: Some(([127, 0, 0, 1], 0).into()),
-        rtmp: Some(rtmp_addr()),
+        http: Some(http),
+        rtmp: Some(rtmp),
         ..FileConfig::default()
     };
     Ok(Server::start(ServerConfig::from_file(file)?).await?)

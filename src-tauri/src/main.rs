@@ -27,10 +27,18 @@ fn main() {
         .init();
 
     let app = tauri::Builder::default()
+        .plugin(tauri_plugin_opener::init())
         .invoke_handler(tauri::generate_handler![
             locale::system_locale,
             library::search_recordings,
             library::library_status,
+            library::sync::sync_status,
+            library::sync::sync_now,
+            library::detail::recording_callbacks,
+            library::detail::open_recording,
+            library::detail::reveal_recording,
+            library::downloads::download_recording,
+            library::export::export_recordings,
             live::console_info,
             live::join_room,
             live::record,
@@ -63,6 +71,7 @@ fn main() {
             app.manage(live::Console::new(embedded, current));
             app.manage(settings::SettingsFile(settings_file));
             app.manage(EmbeddedServer(Mutex::new(Some(server))));
+            library::sync::start(app.handle());
 
             // A missing tray host (some desktops, Xvfb) must not stop the console.
             if let Err(err) = tray::install(app.handle()) {

@@ -223,6 +223,30 @@ impl Desktop {
         }
     }
 
+    /// The text of the first element matching `css` once it contains `needle`.
+    pub async fn wait_for_text_containing(
+        &self,
+        css: &str,
+        needle: &str,
+        timeout: Duration,
+    ) -> String {
+        let start = Instant::now();
+        loop {
+            let text = match self.client.find(Locator::Css(css)).await {
+                Ok(element) => element.text().await.unwrap_or_default(),
+                Err(_) => String::new(),
+            };
+            if text.contains(needle) {
+                return text;
+            }
+            assert!(
+                start.elapsed() < timeout,
+                "{css}: expected text containing {needle:?}, the window shows {text:?}"
+            );
+            tokio::time::sleep(Duration::from_millis(200)).await;
+        }
+    }
+
     /// Clicks the first element matching `css`.
     pub async fn click(&self, css: &str) {
         self.client

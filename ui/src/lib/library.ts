@@ -1,8 +1,14 @@
 // The recordings library's calls into the console and the formatting of its rows.
+import { Channel } from "@tauri-apps/api/core";
+import { listen, type UnlistenFn } from "@tauri-apps/api/event";
+import type { CachedRecording } from "../bindings/CachedRecording";
+import type { CallbackAttempt } from "../bindings/CallbackAttempt";
+import type { DownloadProgress } from "../bindings/DownloadProgress";
 import type { LibraryStatus } from "../bindings/LibraryStatus";
 import type { Lang } from "../bindings/Lang";
 import type { Page } from "../bindings/Page";
 import type { SearchQuery } from "../bindings/SearchQuery";
+import type { SyncStatus } from "../bindings/SyncStatus";
 import { command } from "./tauri";
 
 export function emptyQuery(): SearchQuery {
@@ -15,6 +21,63 @@ export function searchRecordings(query: SearchQuery, lang: Lang): Promise<Page> 
 
 export function libraryStatus(lang: Lang): Promise<LibraryStatus> {
   return command<LibraryStatus>("library_status", { lang });
+}
+
+export const syncStatus = () => command<SyncStatus>("sync_status", {});
+
+export const syncNow = () => command<void>("sync_now", {});
+
+/** Calls `handler` with every new sync status (the console's `library-sync` event). */
+export function onSyncStatus(handler: (status: SyncStatus) => void): Promise<UnlistenFn> {
+  return listen<SyncStatus>("library-sync", (event) => handler(event.payload));
+}
+
+export const recordingCallbacks = (row: CachedRecording, lang: Lang) =>
+  command<CallbackAttempt[]>("recording_callbacks", { serverId: row.server_id, fileId: row.file_id, lang });
+
+export const openRecording = (row: CachedRecording, lang: Lang) =>
+  command<void>("open_recording", { serverId: row.server_id, fileId: row.file_id, lang });
+
+export const revealRecording = (row: CachedRecording, lang: Lang) =>
+  command<void>("reveal_recording", { serverId: row.server_id, fileId: row.file_id, lang });
+
+/** Downloads a recording from its server; resolves to the saved file's path. */
+export function downloadRecording(
+  row: CachedRecording,
+  lang: Lang,
+  onProgress: (progress: DownloadProgress) => void,
+): Promise<string> {
+  const channel = new Channel<DownloadProgress>();
+  channel.onmessage = onProgress;
+  return command<string>("download_recording", {
+    serverId: row.server_id,
+    fileId: row.file_id,
+    onProgress: channel,
+    lang,
+  });
+}
+
+/** Writes every row matching `query` (all pages) to a CSV file; resolves to its path. */
+export const exportRecordings = (query: SearchQuery, lang: Lang) =>
+  command<string>("export_recordings", { query, lang });
+
+/** `42 % · 1.2 MB / 3.0 MB`. */
+export function formatProgress(p: DownloadProgress): string {
+  return `${p.percent} % · ${formatBytes(p.bytes)} / ${formatBytes(p.total)}`;
+}
+
+/** What the sync line says: never synced, synced at a time, or offline (with cached rows). */
+export type SyncLine =
+  | { kind: "never" }
+  | { kind: "syncing" }
+  | { kind: "synced"; at: string }
+  | { kind: "offline"; at: string | null; reason: string };
+
+export function syncLine(status: SyncStatus | null): SyncLine {
+  const at = status?.last_synced_ms ? formatTime(status.last_synced_ms) : null;
+  if (status?.offline) return { kind: "offline", at, reason: status.offline };
+  if (at) return { kind: "synced", at };
+  return status?.syncing ? { kind: "syncing" } : { kind: "never" };
 }
 
 /** `1.5 GB`, `320 KB`: sizes as people read them. */

@@ -305,6 +305,14 @@ error_table! {
     Internal = 30000514, 500, retry false,
         en("Something went wrong inside the server.", REPORT_EN),
         zh("服务器内部错误。", REPORT_ZH);
+    /// The console could not write a file (a download, an export) on this computer.
+    SaveFailed = 30000515, 507, retry false,
+        en("The file could not be saved on this computer.", "Check the free space and permissions of the Downloads folder, then try again; a partial download is kept and resumed."),
+        zh("文件无法保存到本机。", "请检查下载文件夹的剩余空间和权限，然后重试；已下载的部分会保留并续传。");
+    /// A download ended with a size other than the recording's, so it was not saved.
+    DownloadSizeMismatch = 30000516, 502, retry false,
+        en("The downloaded file does not have the recording's size, so it was not saved.", "Download it again; if this keeps happening, the file on the server may be damaged."),
+        zh("下载的文件大小与录制文件不符，未保存。", "请重新下载；如果反复出现，服务器上的文件可能已损坏。");
 }
 
 impl ErrorCode {

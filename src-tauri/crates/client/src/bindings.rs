@@ -6,7 +6,9 @@ use ts_rs::ExportError;
 use crate::cache::{CachedRecording, LibraryStatus, Page, SearchQuery, Sort};
 use crate::http::ConsoleInfo;
 use crate::live::FeedEvent;
+use crate::recording_download::DownloadProgress;
 use crate::settings::{ConsoleSettings, RemoteServer};
+use crate::sync_loop::SyncStatus;
 
 /// The library's types.
 pub fn generate() -> Result<Bindings, ExportError> {
@@ -19,6 +21,8 @@ pub fn generate() -> Result<Bindings, ExportError> {
         .add::<ConsoleInfo>()?
         .add::<FeedEvent>()?
         .add::<ConsoleSettings>()?
-        .add::<RemoteServer>()?;
+        .add::<RemoteServer>()?
+        .add::<SyncStatus>()?
+        .add::<DownloadProgress>()?;
     Ok(b)
 }

@@ -3,10 +3,13 @@
 
 use serde::de::DeserializeOwned;
 use serde::Serialize;
+use tally_api::recordings::CallbackAttempt;
 use tally_api::rooms::{
     CreateRoom, JoinRoom, Membership, RecordRequest, RecordResponse, Room, RoomKind,
 };
 use tally_api::{ApiError, ErrorCode, Lang};
+
+use crate::sync::ServerRef;
 
 /// Where the console is connected, for the live view.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, serde::Deserialize, ts_rs::TS)]
@@ -89,6 +92,14 @@ impl TallyClient {
         Err(self.error_of(response).await)
     }
 
+    /// The server as sync and downloads address it.
+    pub fn server_ref(&self) -> ServerRef {
+        ServerRef {
+            base_url: self.base_url.clone(),
+            token: self.token.clone(),
+        }
+    }
+
     async fn call<T: DeserializeOwned>(
         &self,
         method: reqwest::Method,
@@ -158,5 +169,15 @@ impl TallyClient {
     pub async fn record(&self, request: &RecordRequest) -> Result<RecordResponse, ApiError> {
         self.call(reqwest::Method::POST, "/v1/record", Some(request))
             .await
+    }
+
+    /// Every delivery attempt of `file_id`'s callbacks, oldest first.
+    pub async fn callbacks(&self, file_id: &str) -> Result<Vec<CallbackAttempt>, ApiError> {
+        self.call(
+            reqwest::Method::GET,
+            &format!("/v1/recordings/{file_id}/callbacks"),
+            None::<&()>,
+        )
+        .await
     }
 }

@@ -1,12 +1,15 @@
-//! The Tally console's client side, with no Tauri dependency: the local recordings cache
-//! (SQLite), and — as the console grows — the HTTP API client, sync and downloads.
+//! The Tally console's client side, with no Tauri dependency: the HTTP API client, the local
+//! recordings cache (SQLite), background sync into it, downloads and CSV export.
 
 pub mod bindings;
 pub mod cache;
 pub mod download;
+pub mod export;
 pub mod http;
 pub mod live;
+pub mod recording_download;
 pub mod settings;
 pub mod sync;
+pub mod sync_loop;
 
 pub use cache::{CacheError, CachedRecording, OpenReport, RecordingCache};

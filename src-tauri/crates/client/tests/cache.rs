@@ -355,4 +355,10 @@ async fn servers_are_cached_side_by_side() {
         cache.get(b, "9000000001").await.unwrap().unwrap().file_name,
         "on b"
     );
+    // A row leads back to its server.
+    assert_eq!(
+        cache.server_url(b).await.unwrap().as_deref(),
+        Some("http://b:8080")
+    );
+    assert_eq!(cache.server_url(b + 100).await.unwrap(), None);
 }

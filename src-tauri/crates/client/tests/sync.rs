@@ -195,3 +195,57 @@ async fn sync_brings_new_and_changed_rows_resumes_and_works_offline() {
     let err = sync(&http, &cache, &remote, 50, None).await.unwrap_err();
     assert!(err.to_string().contains("could not be reached"), "{err}");
 }
+
+#[tokio::test(flavor = "multi_thread")]
+async fn recording_deleted_on_the_server_is_hidden_in_the_cache_after_sync() {
+    let data = tempfile::tempdir().unwrap();
+    let local = tempfile::tempdir().unwrap();
+    let server = start_server(data.path(), "http://127.0.0.1:9/cb");
+    let push = format!("{}/live/8888_gone?record=mp4&recordId=r1", server.2);
+    tokio::task::spawn_blocking(move || publish(&push, 2))
+        .await
+        .unwrap();
+    let http = reqwest::Client::new();
+    let remote = ServerRef {
+        base_url: server.1.clone(),
+        token: None,
+    };
+    let (cache, _) = RecordingCache::open(&local.path().join("cache.db"))
+        .await
+        .unwrap();
+    let visible = |cache: RecordingCache| async move {
+        cache.search(&SearchQuery::default()).await.unwrap().rows
+    };
+    for _ in 0..50 {
+        sync(&http, &cache, &remote, 50, None).await.unwrap();
+        if !visible(cache.clone()).await.is_empty() {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    }
+    let rows = visible(cache.clone()).await;
+    assert_eq!(rows.len(), 1);
+
+    let deleted = http
+        .delete(format!("{}/v1/recordings/{}", server.1, rows[0].file_id))
+        .send()
+        .await
+        .unwrap();
+    assert!(deleted.status().is_success(), "{}", deleted.status());
+    sync(&http, &cache, &remote, 50, None).await.unwrap();
+
+    assert!(
+        visible(cache.clone()).await.is_empty(),
+        "hidden from search"
+    );
+    let all = cache
+        .search(&SearchQuery {
+            include_deleted: true,
+            ..Default::default()
+        })
+        .await
+        .unwrap()
+        .rows;
+    assert_eq!(all.len(), 1, "kept as a tombstone, not duplicated");
+    assert!(all[0].deleted);
+}

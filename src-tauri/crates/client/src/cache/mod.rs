@@ -2,11 +2,13 @@
 //! field of the server's recording rows, the server each came from, and the local download state.
 //! Search is served from here, so the library works offline.
 
+mod download_state;
 mod open;
 mod rows;
 pub mod search;
 mod sync_state;
 
+pub use download_state::DownloadState;
 pub use open::OpenReport;
 pub use rows::CachedRecording;
 pub use search::{Page, SearchQuery, Sort, SHORT_QUERY_SCAN_ROWS};
@@ -54,6 +56,15 @@ impl RecordingCache {
         .fetch_one(&self.pool)
         .await?;
         Ok(id)
+    }
+
+    /// The URL of the server with local id `server_id`.
+    pub async fn server_url(&self, server_id: i64) -> Result<Option<String>, CacheError> {
+        let url = sqlx::query_scalar("SELECT url FROM servers WHERE id = ?1")
+            .bind(server_id)
+            .fetch_optional(&self.pool)
+            .await?;
+        Ok(url)
     }
 
     /// Closes the pool (waits for connections to finish).

@@ -1,0 +1,85 @@
+//! The detail pane's actions: the callback attempts fetched live from the server, and opening a
+//! recording (the downloaded file, else its URL) or revealing its file on disk. Opening happens
+//! here, in Rust, with the row looked up by id, so the window needs no opener permission and
+//! cannot open arbitrary paths.
+
+use tally_api::recordings::CallbackAttempt;
+use tally_api::{ApiError, ErrorCode, Lang};
+use tally_client::CachedRecording;
+use tauri_plugin_opener::OpenerExt;
+
+use super::{failure, row_server, Library};
+use crate::live::Console;
+
+/// Every delivery attempt of a recording's callbacks, asked of the server it came from.
+#[tauri::command]
+pub async fn recording_callbacks(
+    library: tauri::State<'_, Library>,
+    console: tauri::State<'_, Console>,
+    server_id: i64,
+    file_id: String,
+    lang: Lang,
+) -> Result<Vec<CallbackAttempt>, ApiError> {
+    row_server(&library, &console, server_id, lang)
+        .await?
+        .callbacks(&file_id)
+        .await
+}
+
+async fn cached(
+    library: &Library,
+    server_id: i64,
+    file_id: &str,
+    lang: Lang,
+) -> Result<CachedRecording, ApiError> {
+    library
+        .cache
+        .get(server_id, file_id)
+        .await
+        .map_err(|e| failure(ErrorCode::Internal, lang, e))?
+        .ok_or_else(|| ApiError::with_detail(ErrorCode::RecordingNotFound, lang, file_id))
+}
+
+/// The downloaded file, when the download finished.
+fn local_file(row: &CachedRecording) -> Option<&str> {
+    row.download_path
+        .as_deref()
+        .filter(|_| row.download_state == "done")
+}
+
+/// Opens the downloaded file in the system player, or the recording's URL when it is not
+/// downloaded.
+#[tauri::command]
+pub async fn open_recording(
+    app: tauri::AppHandle,
+    library: tauri::State<'_, Library>,
+    server_id: i64,
+    file_id: String,
+    lang: Lang,
+) -> Result<(), ApiError> {
+    let row = cached(&library, server_id, &file_id, lang).await?;
+    let opener = app.opener();
+    let opened = match local_file(&row) {
+        Some(path) => opener.open_path(path, None::<&str>),
+        None => opener.open_url(&row.url, None::<&str>),
+    };
+    opened.map_err(|e| failure(ErrorCode::Internal, lang, e))
+}
+
+/// Shows the downloaded file in the system file manager.
+#[tauri::command]
+pub async fn reveal_recording(
+    app: tauri::AppHandle,
+    library: tauri::State<'_, Library>,
+    server_id: i64,
+    file_id: String,
+    lang: Lang,
+) -> Result<(), ApiError> {
+    let row = cached(&library, server_id, &file_id, lang).await?;
+    let path = local_file(&row).ok_or_else(|| {
+        ApiError::with_detail(ErrorCode::RecordingNotFound, lang, "not downloaded")
+    })?;
+    app.opener()
+        .reveal_item_in_dir(path)
+        .map_err(|e| failure(ErrorCode::Internal, lang, e))
+}
