@@ -8,6 +8,8 @@ use tally_client::http::{ConsoleInfo, TallyClient};
 pub struct Console {
     embedded: Connection,
     current: std::sync::RwLock<Connection>,
+    /// The last recording started from this console, for the tray's Record / Stop.
+    last_start: std::sync::Mutex<Option<RecordRequest>>,
 }
 
 /// One server: its API client and where its publishers push.
@@ -25,6 +27,7 @@ impl Console {
         Console {
             embedded,
             current: std::sync::RwLock::new(current),
+            last_start: std::sync::Mutex::new(None),
         }
     }
 
@@ -41,9 +44,22 @@ impl Console {
         self.connection().client
     }
 
+    /// Whether the current server is the console's own.
+    pub fn is_embedded(&self) -> bool {
+        self.client().base_url() == self.embedded.client.base_url()
+    }
+
     /// The console's own server.
     pub fn embedded(&self) -> Connection {
         self.embedded.clone()
+    }
+
+    /// The last recording started from this console.
+    pub fn last_start(&self) -> Option<RecordRequest> {
+        self.last_start
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner())
+            .clone()
     }
 
     /// Talks to `connection` from now on.
@@ -60,7 +76,7 @@ impl Console {
 pub fn console_info(console: tauri::State<'_, Console>) -> ConsoleInfo {
     let Connection { client, rtmp_url } = console.connection();
     ConsoleInfo {
-        embedded: client.base_url() == console.embedded.client.base_url(),
+        embedded: console.is_embedded(),
         api_url: client.base_url().to_owned(),
         rtmp_url,
         demo_room: crate::embedded::DEMO_ROOM.to_owned(),
@@ -93,5 +109,12 @@ pub async fn record(
     request: RecordRequest,
     lang: Lang,
 ) -> Result<RecordResponse, ApiError> {
-    console.client().with_lang(lang).record(&request).await
+    let answer = console.client().with_lang(lang).record(&request).await?;
+    if request.op.as_deref() == Some("start") {
+        *console
+            .last_start
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner()) = Some(request);
+    }
+    Ok(answer)
 }

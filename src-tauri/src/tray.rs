@@ -6,11 +6,15 @@
 use std::collections::BTreeSet;
 
 use tally_api::events::LiveEvent;
+use tally_api::Lang;
 use tally_client::live::FeedEvent;
 use tauri::image::Image;
 use tauri::menu::{Menu, MenuItem};
 use tauri::tray::{TrayIcon, TrayIconBuilder};
-use tauri::{AppHandle, Manager, Runtime};
+use tauri::{AppHandle, Manager, Wry};
+use tauri_plugin_opener::OpenerExt;
+
+use crate::live::Console;
 
 /// What the tray shows.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -82,13 +86,14 @@ impl Activity {
 }
 
 /// Shows `state` on the tray icon, if there is one.
-pub fn show<R: Runtime>(app: &AppHandle<R>, state: TrayState) {
+pub fn show(app: &AppHandle, state: TrayState) {
     let Some(tray) = app.tray_by_id(TRAY_ID) else {
         return;
     };
     let shown = Image::from_bytes(state.icon_png())
         .and_then(|icon| tray.set_icon(Some(icon)))
-        .and_then(|()| tray.set_tooltip(Some(state.tooltip())));
+        .and_then(|()| tray.set_tooltip(Some(state.tooltip())))
+        .and_then(|()| tray.set_menu(Some(build_menu(app, state)?)));
     if let Err(err) = shown {
         tracing::warn!(%err, "updating the tray icon failed");
     }
@@ -100,43 +105,76 @@ const TRAY_ID: &str = "tally";
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum TrayAction {
     ShowWindow,
+    /// Record the source recorded last again.
+    StartLast,
+    /// Stop recording the source recorded last.
+    StopLast,
+    OpenRecordings,
     Quit,
 }
 
 impl TrayAction {
+    const ALL: [TrayAction; 5] = [
+        TrayAction::ShowWindow,
+        TrayAction::StartLast,
+        TrayAction::StopLast,
+        TrayAction::OpenRecordings,
+        TrayAction::Quit,
+    ];
+
     fn id(self) -> &'static str {
         match self {
             TrayAction::ShowWindow => "show",
+            TrayAction::StartLast => "start-last",
+            TrayAction::StopLast => "stop-last",
+            TrayAction::OpenRecordings => "open-recordings",
             TrayAction::Quit => "quit",
         }
     }
 
     fn from_id(id: &str) -> Option<TrayAction> {
-        [TrayAction::ShowWindow, TrayAction::Quit]
-            .into_iter()
-            .find(|a| a.id() == id)
+        TrayAction::ALL.into_iter().find(|a| a.id() == id)
     }
 
-    fn label(self) -> &'static str {
-        match self {
-            TrayAction::ShowWindow => "Show Tally",
-            TrayAction::Quit => "Quit",
+    fn label(self, lang: Lang) -> &'static str {
+        match (self, lang) {
+            (TrayAction::ShowWindow, Lang::En) => "Show Tally",
+            (TrayAction::ShowWindow, Lang::ZhCn) => "显示 Tally",
+            (TrayAction::StartLast, Lang::En) => "Record the last source again",
+            (TrayAction::StartLast, Lang::ZhCn) => "再次录制上一个视频源",
+            (TrayAction::StopLast, Lang::En) => "Stop recording",
+            (TrayAction::StopLast, Lang::ZhCn) => "停止录制",
+            (TrayAction::OpenRecordings, Lang::En) => "Open recordings folder",
+            (TrayAction::OpenRecordings, Lang::ZhCn) => "打开录制文件夹",
+            (TrayAction::Quit, Lang::En) => "Quit",
+            (TrayAction::Quit, Lang::ZhCn) => "退出",
         }
     }
 }
 
-/// The menu for a state, top to bottom.
-pub fn menu_entries(_state: TrayState) -> Vec<TrayAction> {
-    vec![TrayAction::ShowWindow, TrayAction::Quit]
+/// The menu for a state, top to bottom. Record/Stop appears once something was recorded.
+pub fn menu_entries(state: TrayState, last_source: bool) -> Vec<TrayAction> {
+    let mut entries = vec![TrayAction::ShowWindow];
+    if last_source {
+        entries.push(if state == TrayState::Recording {
+            TrayAction::StopLast
+        } else {
+            TrayAction::StartLast
+        });
+    }
+    entries.extend([TrayAction::OpenRecordings, TrayAction::Quit]);
+    entries
 }
 
-fn build_menu<R: Runtime>(app: &AppHandle<R>, state: TrayState) -> tauri::Result<Menu<R>> {
+fn build_menu(app: &AppHandle, state: TrayState) -> tauri::Result<Menu<Wry>> {
+    let lang = crate::locale::system_lang();
+    let last_source = app.state::<Console>().last_start().is_some();
     let menu = Menu::new(app)?;
-    for action in menu_entries(state) {
+    for action in menu_entries(state, last_source) {
         menu.append(&MenuItem::with_id(
             app,
             action.id(),
-            action.label(),
+            action.label(lang),
             true,
             None::<&str>,
         )?)?;
@@ -145,48 +183,111 @@ fn build_menu<R: Runtime>(app: &AppHandle<R>, state: TrayState) -> tauri::Result
 }
 
 /// Puts the tray icon up in the idle state.
-pub fn install<R: Runtime>(app: &AppHandle<R>) -> tauri::Result<TrayIcon<R>> {
+pub fn install(app: &AppHandle) -> tauri::Result<TrayIcon> {
     let state = TrayState::Idle;
     TrayIconBuilder::with_id(TRAY_ID)
         .icon(Image::from_bytes(state.icon_png())?)
         .tooltip(state.tooltip())
         .menu(&build_menu(app, state)?)
-        .on_menu_event(
-            |app, event| match TrayAction::from_id(event.id().as_ref()) {
-                Some(TrayAction::ShowWindow) => {
-                    if let Some(window) = app.get_webview_window("main") {
-                        let _ = window.show();
-                        let _ = window.unminimize();
-                        let _ = window.set_focus();
+        .on_menu_event(|app, event| {
+            if let Some(action) = TrayAction::from_id(event.id().as_ref()) {
+                act(app, action);
+            }
+        })
+        .build(app)
+}
+
+fn act(app: &AppHandle, action: TrayAction) {
+    match action {
+        TrayAction::ShowWindow => {
+            if let Some(window) = app.get_webview_window("main") {
+                let _ = window.show();
+                let _ = window.unminimize();
+                let _ = window.set_focus();
+            }
+        }
+        TrayAction::StartLast | TrayAction::StopLast => {
+            let Some(mut request) = app.state::<Console>().last_start() else {
+                return;
+            };
+            if action == TrayAction::StopLast {
+                request.op = Some("stop".into());
+            }
+            let client = app.state::<Console>().client();
+            tauri::async_runtime::spawn(async move {
+                // The outcome reaches the window and the tray as live events; a failure is
+                // a notification, since the window may be hidden.
+                if let Err(error) = client.record(&request).await {
+                    let failed = FeedEvent::Live {
+                        event: LiveEvent::Error {
+                            stream_code: String::new(),
+                            recording_id: None,
+                            error,
+                        },
+                    };
+                    let lang = crate::locale::system_lang();
+                    if let Some(note) = crate::notify::note_for(&failed, lang) {
+                        crate::notify::show(note);
                     }
                 }
-                Some(TrayAction::Quit) => app.exit(0),
-                None => {}
-            },
-        )
-        .build(app)
+            });
+        }
+        TrayAction::OpenRecordings => {
+            let folder = if app.state::<Console>().is_embedded() {
+                app.path()
+                    .app_data_dir()
+                    .map(|d| d.join("server").join("vod"))
+            } else {
+                crate::library::downloads::downloads_dir(app)
+            };
+            let opened = folder.map_err(|e| e.to_string()).and_then(|dir| {
+                std::fs::create_dir_all(&dir).map_err(|e| e.to_string())?;
+                app.opener()
+                    .open_path(dir.to_string_lossy(), None::<&str>)
+                    .map_err(|e| e.to_string())
+            });
+            if let Err(err) = opened {
+                tracing::warn!(%err, "opening the recordings folder failed");
+            }
+        }
+        TrayAction::Quit => app.exit(0),
+    }
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
     use tally_api::events::SegmentStatus;
-    use tally_api::{ApiError, ErrorCode, Lang};
+    use tally_api::{ApiError, ErrorCode};
 
     #[test]
-    fn menu_offers_show_and_quit_in_every_state() {
+    fn the_menu_offers_record_or_stop_of_the_last_source_once_there_is_one() {
+        use TrayAction::*;
         for state in [TrayState::Idle, TrayState::Recording, TrayState::Error] {
             assert_eq!(
-                menu_entries(state),
-                [TrayAction::ShowWindow, TrayAction::Quit]
+                menu_entries(state, false),
+                [ShowWindow, OpenRecordings, Quit]
             );
         }
+        assert_eq!(
+            menu_entries(TrayState::Idle, true),
+            [ShowWindow, StartLast, OpenRecordings, Quit]
+        );
+        assert_eq!(
+            menu_entries(TrayState::Error, true),
+            [ShowWindow, StartLast, OpenRecordings, Quit]
+        );
+        assert_eq!(
+            menu_entries(TrayState::Recording, true),
+            [ShowWindow, StopLast, OpenRecordings, Quit]
+        );
     }
 
     #[test]
-    fn menu_ids_round_trip() {
-        for action in [TrayAction::ShowWindow, TrayAction::Quit] {
+    fn menu_ids_round_trip_and_labels_exist_in_both_languages() {
+        for action in TrayAction::ALL {
             assert_eq!(TrayAction::from_id(action.id()), Some(action));
+            assert_ne!(action.label(Lang::En), action.label(Lang::ZhCn));
         }
         assert_eq!(TrayAction::from_id("nope"), None);
     }

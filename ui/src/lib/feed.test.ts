@@ -1,7 +1,7 @@
 import { describe, expect, it } from "vitest";
 import type { FeedEvent } from "../bindings/FeedEvent";
 import type { SegmentStatus } from "../bindings/SegmentStatus";
-import { applyFeed, closedFiles, emptyLive, formatBytes, openFiles } from "./feed";
+import { applyFeed, closedFiles, emptyLive, formatBytes, openFiles, taskOf } from "./feed";
 
 const segment = (file: string, bytes: number): SegmentStatus => ({
   recording_id: "7",
@@ -59,6 +59,25 @@ describe("the live feed", () => {
     expect(state.connected).toBe(false);
     state = applyFeed(state, live({ type: "resync" }));
     expect(state.streams).toEqual({});
+  });
+
+  it("picks the task events of the member's source", () => {
+    const member = { room_id: "r", user_id: "u", push: [] };
+    const task = live({
+      type: "task_state",
+      task_id: "t1",
+      room_id: "r",
+      user_id: "u",
+      source: "camera",
+      stream_code: "8888_a",
+      recording: false,
+      file_ids: ["f1"],
+    });
+    expect(taskOf(task, member, "camera")?.file_ids).toEqual(["f1"]);
+    expect(taskOf(task, member, "screen")).toBeNull();
+    expect(taskOf(task, { ...member, user_id: "other" }, "camera")).toBeNull();
+    expect(taskOf(task, null, "camera")).toBeNull();
+    expect(taskOf({ type: "connected" }, member, "camera")).toBeNull();
   });
 
   it("formats sizes", () => {

@@ -2,6 +2,9 @@
 // event feed, and the subscription to it.
 import { Channel, invoke } from "@tauri-apps/api/core";
 import type { FeedEvent } from "../bindings/FeedEvent";
+import type { Membership } from "../bindings/Membership";
+import type { Source } from "../bindings/Source";
+import type { TaskState } from "../bindings/TaskState";
 import type { SegmentStatus } from "../bindings/SegmentStatus";
 import type { StreamState } from "../bindings/StreamState";
 import { insideTauri } from "./tauri";
@@ -62,6 +65,14 @@ export const openFiles = (state: LiveState, streamCode: string) =>
 /** Files of a stream closed since the view opened. */
 export const closedFiles = (state: LiveState, streamCode: string) =>
   state.closed.filter((c) => c.segment.stream_code === streamCode);
+
+/** The task event of `member`'s `source`, if `feed` is one. */
+export function taskOf(feed: FeedEvent, member: Membership | null, source: Source): TaskState | null {
+  if (feed.type !== "live" || feed.event.type !== "task_state" || !member) return null;
+  const { type: _, ...task } = feed.event;
+  const mine = task.room_id === member.room_id && task.user_id === member.user_id && task.source === source;
+  return mine ? task : null;
+}
 
 /** `1.5 MB`. */
 export function formatBytes(bytes: number): string {
