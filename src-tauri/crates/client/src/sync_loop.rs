@@ -40,7 +40,7 @@ pub struct SyncLoop {
 
 impl SyncLoop {
     /// Starts syncing `server()` (asked before every sync, so a switch of server is followed)
-    /// into `cache`, now and then every `period`.
+    /// into `cache`, now and then every `period`. Call it inside a Tokio runtime.
     pub fn spawn(
         cache: RecordingCache,
         server: impl Fn() -> ServerRef + Send + 'static,
