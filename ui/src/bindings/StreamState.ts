@@ -13,6 +13,18 @@ live: boolean,
  */
 reason: string | null, video_codec: string | null, audio_codec: string | null, width: number | null, height: number | null, 
 /**
+ * Audio and video payload, kbit/s (measured every couple of seconds of media).
+ */
+bitrate_kbps: number, 
+/**
+ * Video frames per second.
+ */
+fps: number, 
+/**
+ * Media time between the last two keyframes, ms (0 until known).
+ */
+keyframe_interval_ms: number, 
+/**
  * Recordings in progress on this stream.
  */
 recordings: Array<string>, };

@@ -51,6 +51,9 @@ describe("the live feed", () => {
         audio_codec: "aac",
         width: 320,
         height: 240,
+        bitrate_kbps: 500,
+        fps: 25,
+        keyframe_interval_ms: 2000,
         recordings: [],
       }),
     );

@@ -46,7 +46,7 @@ pub enum LiveEvent {
 }
 
 /// A stream code and its publisher.
-#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize, TS, utoipa::ToSchema)]
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize, TS, utoipa::ToSchema)]
 pub struct StreamState {
     pub stream_code: String,
     /// A publisher is connected.
@@ -57,6 +57,12 @@ pub struct StreamState {
     pub audio_codec: Option<String>,
     pub width: Option<i64>,
     pub height: Option<i64>,
+    /// Audio and video payload, kbit/s (measured every couple of seconds of media).
+    pub bitrate_kbps: u32,
+    /// Video frames per second.
+    pub fps: f32,
+    /// Media time between the last two keyframes, ms (0 until known).
+    pub keyframe_interval_ms: i64,
     /// Recordings in progress on this stream.
     pub recordings: Vec<String>,
 }

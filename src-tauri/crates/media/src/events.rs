@@ -170,6 +170,23 @@ pub enum EngineEvent {
         /// Why.
         reason: EndReason,
     },
+    /// A live stream's health, every [`crate::meter::WINDOW_MS`] of media.
+    StreamStats {
+        /// RTMP app.
+        app: String,
+        /// Stream code.
+        stream_code: String,
+        /// Bitrate, frame rate, keyframe interval.
+        stats: crate::meter::StreamStats,
+        /// "h264" when the stream has video.
+        video_codec: Option<String>,
+        /// "aac" when the stream has audio.
+        audio_codec: Option<String>,
+        /// Video width.
+        width: Option<u32>,
+        /// Video height.
+        height: Option<u32>,
+    },
     /// Something went wrong while recording; `code` is from the service's error table.
     RecorderError {
         /// The recording, if the error belongs to one.

@@ -12,6 +12,7 @@ pub mod config;
 pub mod error;
 pub mod frame;
 pub mod gop;
+pub mod meter;
 pub mod params;
 pub mod splitter;
 pub mod timeline;

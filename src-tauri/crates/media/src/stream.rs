@@ -15,6 +15,7 @@ use crate::error::EngineError;
 use crate::events::{EndReason, EngineEvent, RecordingId, SegmentClosed, StreamStatus};
 use crate::frame::{Frame, Kind};
 use crate::gop::GopCache;
+use crate::meter::{Meter, StreamStats};
 use crate::params::PushParams;
 use crate::record::{RecordHandle, RecordMsg, RecordSpec};
 use crate::timeline::{Timeline, Track};
@@ -150,6 +151,8 @@ struct StreamActor {
     batch: Vec<(Frame, i64)>,
     /// Frames since the last keyframe, for recordings started mid-GOP.
     gop: GopCache,
+    /// Bitrate, frame rate and keyframe interval of the current publish.
+    meter: Meter,
 }
 
 /// Media time a batch of frames may span before it goes to the recordings.
@@ -184,6 +187,7 @@ impl StreamActor {
             last_params: None,
             batch: Vec::new(),
             gop: GopCache::default(),
+            meter: Meter::default(),
         }
     }
 
@@ -231,7 +235,6 @@ impl StreamActor {
             if changed {
                 self.publish_status();
             }
-            self.publish_status();
             if self.publisher.is_none() && self.auto.is_none() && self.manual.is_empty() {
                 let mut streams = self
                     .shared
@@ -252,6 +255,19 @@ impl StreamActor {
                 }
             }
         }
+    }
+
+    fn emit_stats(&self, stats: StreamStats) {
+        let v = self.codecs.video.as_ref();
+        self.emit(EngineEvent::StreamStats {
+            app: self.app.clone(),
+            stream_code: self.code.clone(),
+            stats,
+            video_codec: self.codecs.video_name(),
+            audio_codec: self.codecs.audio_name(),
+            width: v.map(|v| v.width),
+            height: v.map(|v| v.height),
+        });
     }
 
     fn publish_status(&self) {
@@ -381,6 +397,7 @@ impl StreamActor {
         // A new publish may bring new codecs and a new timeline; nothing old may leak into it.
         self.codecs = Codecs::default();
         self.gop.clear();
+        self.meter = Meter::default();
         self.start_auto(&params);
         self.publisher = Some(Publisher {
             conn_id,
@@ -499,6 +516,13 @@ impl StreamActor {
         }
         if self.codecs.video.is_some() {
             self.gop.push(&frame, wall);
+        }
+        if matches!(frame.kind, Kind::Video | Kind::Audio) {
+            let video = frame.kind == Kind::Video;
+            let size = frame.body.len().saturating_sub(frame.payload_offset);
+            if let Some(stats) = self.meter.on_frame(frame.dts, size, video, frame.keyframe) {
+                self.emit_stats(stats);
+            }
         }
         let first = self.batch.first().map(|(f, _)| f.dts);
         let dts = frame.dts;

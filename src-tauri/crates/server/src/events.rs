@@ -315,6 +315,27 @@ impl EventHub {
                 code: ErrorCode::from_u32(*code).unwrap_or(ErrorCode::Internal),
                 detail: detail.clone(),
             },
+            EngineEvent::StreamStats {
+                stream_code,
+                stats,
+                video_codec,
+                audio_codec,
+                width,
+                height,
+                ..
+            } => {
+                let Some(stream) = state.streams.get_mut(stream_code) else {
+                    return;
+                };
+                stream.bitrate_kbps = stats.bitrate_kbps;
+                stream.fps = stats.fps;
+                stream.keyframe_interval_ms = stats.keyframe_interval_ms as i64;
+                stream.video_codec = video_codec.clone();
+                stream.audio_codec = audio_codec.clone();
+                stream.width = width.map(i64::from);
+                stream.height = height.map(i64::from);
+                HubEvent::Ready(LiveEvent::StreamState(stream.clone()))
+            }
             EngineEvent::SegmentClosed(_) => return,
         };
         self.publish_locked(&mut state, event);
