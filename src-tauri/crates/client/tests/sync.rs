@@ -1,95 +1,23 @@
 //! Sync from a real `tally-server`: new and changed rows reach the cache, a cut sync resumes
 //! without duplicates, and the cache answers offline.
 
-use std::io::{BufRead, BufReader};
+mod common;
+
 use std::net::TcpListener;
-use std::path::{Path, PathBuf};
-use std::process::{Child, Command, Stdio};
 use std::time::Duration;
 
+use common::{publisher, start_server};
 use tally_client::cache::SearchQuery;
 use tally_client::sync::{sync, ServerRef};
 use tally_client::RecordingCache;
 
-/// The `tally-server` binary of this workspace, built if needed.
-fn server_bin() -> PathBuf {
-    let target = std::env::var_os("CARGO_TARGET_DIR")
-        .map(PathBuf::from)
-        .unwrap_or_else(|| Path::new(env!("CARGO_MANIFEST_DIR")).join("../../../target"));
-    let bin = target.join("debug/tally-server");
-    if !bin.exists() {
-        let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".into());
-        let status = Command::new(cargo)
-            .args(["build", "-p", "tally-server"])
-            .status()
-            .unwrap();
-        assert!(status.success(), "building tally-server failed");
-    }
-    bin
-}
-
-struct Server(Child, String, String);
-
-impl Drop for Server {
-    fn drop(&mut self) {
-        let _ = self.0.kill();
-        let _ = self.0.wait();
-    }
-}
-
-fn start_server(data: &Path, callback_url: &str) -> Server {
-    let mut child = Command::new(server_bin())
-        .args([
-            "serve",
-            "--http",
-            "127.0.0.1:0",
-            "--rtmp",
-            "127.0.0.1:0",
-            "--callback-key",
-            "k",
-        ])
-        .args(["--callback-url", callback_url])
-        .arg("--data")
-        .arg(data)
-        .stdout(Stdio::piped())
-        .spawn()
-        .unwrap();
-    let mut line = String::new();
-    BufReader::new(child.stdout.take().unwrap())
-        .read_line(&mut line)
-        .unwrap();
-    let addrs: serde_json::Value = serde_json::from_str(&line).unwrap();
-    let http = format!("http://{}", addrs["http"].as_str().unwrap());
-    let rtmp = format!("rtmp://{}", addrs["rtmp"].as_str().unwrap());
-    Server(child, http, rtmp)
-}
-
-fn publish(url: &str, seconds: u32) {
-    let status = Command::new("ffmpeg")
-        .args(["-hide_banner", "-loglevel", "error", "-re"])
-        .args([
-            "-f",
-            "lavfi",
-            "-i",
-            &format!("testsrc2=size=320x240:rate=25:duration={seconds}"),
-        ])
-        .args(["-f", "lavfi", "-i", &format!("sine=duration={seconds}")])
-        .args([
-            "-c:v",
-            "libx264",
-            "-preset",
-            "ultrafast",
-            "-g",
-            "50",
-            "-c:a",
-            "aac",
-            "-f",
-            "flv",
-            url,
-        ])
-        .status()
-        .unwrap();
-    assert!(status.success());
+/// Publishes for `seconds` and waits for the publisher to finish.
+async fn publish(url: String, seconds: u32) {
+    let status = tokio::task::spawn_blocking(move || publisher(&url, seconds).status())
+        .await
+        .unwrap()
+        .expect("ffmpeg is installed (scripts/setup.sh)");
+    assert!(status.success(), "ffmpeg publish failed");
 }
 
 #[tokio::test(flavor = "multi_thread")]
@@ -100,15 +28,18 @@ async fn sync_brings_new_and_changed_rows_resumes_and_works_offline() {
     let reserved = TcpListener::bind("127.0.0.1:0").unwrap();
     let cb_addr = reserved.local_addr().unwrap();
     drop(reserved);
-    let server = start_server(data.path(), &format!("http://{cb_addr}/cb"));
-    let push = format!("{}/live/8888_sync?record=flv,mp4&recordId=r9", server.2);
-    tokio::task::spawn_blocking(move || publish(&push, 3))
-        .await
-        .unwrap();
+    let callback_url = format!("http://{cb_addr}/cb");
+    let server = start_server(
+        data.path(),
+        "127.0.0.1:0",
+        &["--callback-key", "k", "--callback-url", &callback_url],
+    );
+    let push = format!("{}/live/8888_sync?record=flv,mp4&recordId=r9", server.rtmp);
+    publish(push, 3).await;
 
     let http = reqwest::Client::new();
     let remote = ServerRef {
-        base_url: server.1.clone(),
+        base_url: server.http.clone(),
         token: None,
     };
     let cache_path = local.path().join("cache.db");
@@ -116,7 +47,7 @@ async fn sync_brings_new_and_changed_rows_resumes_and_works_offline() {
     let mut total = 0;
     for _ in 0..50 {
         let page: serde_json::Value = http
-            .get(format!("{}/v1/recordings", server.1))
+            .get(format!("{}/v1/recordings", server.http))
             .send()
             .await
             .unwrap()
@@ -135,7 +66,7 @@ async fn sync_brings_new_and_changed_rows_resumes_and_works_offline() {
     let first = sync(&http, &cache, &remote, 1, Some(1)).await.unwrap();
     assert_eq!((first.pages, first.rows), (1, 1));
     assert_eq!(cache.count().await.unwrap(), 1);
-    let server_id = cache.server_id(&server.1).await.unwrap();
+    let server_id = cache.server_id(&server.http).await.unwrap();
     assert_eq!(
         cache.last_synced(server_id).await.unwrap(),
         None,
@@ -200,14 +131,21 @@ async fn sync_brings_new_and_changed_rows_resumes_and_works_offline() {
 async fn recording_deleted_on_the_server_is_hidden_in_the_cache_after_sync() {
     let data = tempfile::tempdir().unwrap();
     let local = tempfile::tempdir().unwrap();
-    let server = start_server(data.path(), "http://127.0.0.1:9/cb");
-    let push = format!("{}/live/8888_gone?record=mp4&recordId=r1", server.2);
-    tokio::task::spawn_blocking(move || publish(&push, 2))
-        .await
-        .unwrap();
+    let server = start_server(
+        data.path(),
+        "127.0.0.1:0",
+        &[
+            "--callback-key",
+            "k",
+            "--callback-url",
+            "http://127.0.0.1:9/cb",
+        ],
+    );
+    let push = format!("{}/live/8888_gone?record=mp4&recordId=r1", server.rtmp);
+    publish(push, 2).await;
     let http = reqwest::Client::new();
     let remote = ServerRef {
-        base_url: server.1.clone(),
+        base_url: server.http.clone(),
         token: None,
     };
     let (cache, _) = RecordingCache::open(&local.path().join("cache.db"))
@@ -227,7 +165,7 @@ async fn recording_deleted_on_the_server_is_hidden_in_the_cache_after_sync() {
     assert_eq!(rows.len(), 1);
 
     let deleted = http
-        .delete(format!("{}/v1/recordings/{}", server.1, rows[0].file_id))
+        .delete(format!("{}/v1/recordings/{}", server.http, rows[0].file_id))
         .send()
         .await
         .unwrap();

@@ -5,7 +5,8 @@ use std::io::{BufRead, BufReader};
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
 
-/// The `tally-server` binary of this workspace, built if needed.
+/// The `tally-server` binary of this workspace. A workspace test run builds it; a run of this
+/// crate alone builds it when it is missing.
 pub fn server_bin() -> PathBuf {
     let target = std::env::var_os("CARGO_TARGET_DIR")
         .map(PathBuf::from)
