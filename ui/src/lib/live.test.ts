@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { defaultFileName, formatElapsed, isAlreadyStopped, shouldRetry } from "./live";
+import { defaultFileName, formatElapsed, isAlreadyStopped, parseTags, shouldRetry } from "./live";
 import { describeError } from "./errors";
 
 describe("live view rules", () => {
@@ -19,5 +19,12 @@ describe("live view rules", () => {
   it("formats elapsed time", () => {
     expect(formatElapsed(65)).toBe("00:01:05");
     expect(formatElapsed(5400)).toBe("01:30:00");
+  });
+});
+
+describe("tags", () => {
+  it("splits on ASCII and full-width commas and drops empties and repeats", () => {
+    expect(parseTags(" 物理, 复习，物理 ,, ")).toEqual(["物理", "复习"]);
+    expect(parseTags("")).toEqual([]);
   });
 });

@@ -45,3 +45,9 @@ export function formatElapsed(seconds: number): string {
 /** The stream code a member pushes `source` to ("" before joining). */
 export const streamCodeOf = (member: Membership | null, source: Source): string =>
   member?.push.find((p) => p.source === source)?.stream_code ?? "";
+
+/** Tags typed as `a, b，c` (ASCII or full-width commas), trimmed, without empties or repeats. */
+export function parseTags(text: string): string[] {
+  const tags = text.split(/[,，]/).map((t) => t.trim()).filter((t) => t !== "");
+  return [...new Set(tags)];
+}
