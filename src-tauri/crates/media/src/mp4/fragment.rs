@@ -134,6 +134,19 @@ impl Mp4Writer {
         Ok(())
     }
 
+    /// Whether the open fragment, which has run for `span_ms`, is due. The first one is due as
+    /// soon as every track has a sample in it (the `moov` written with it must know them all),
+    /// so a new file has bytes on disk at once (record start latency, SPEC §8).
+    fn fragment_due(&self, span_ms: u64) -> bool {
+        let every_track_started = || {
+            [self.video.as_ref(), self.audio.as_ref()]
+                .into_iter()
+                .flatten()
+                .all(|t| !t.pending.is_empty())
+        };
+        span_ms >= MAX_FRAGMENT_MS || (!self.init_written && every_track_started())
+    }
+
     /// Writes the pending samples as one `moof`+`mdat` and fsyncs.
     fn flush_fragment(&mut self) -> Result<()> {
         self.fragment_start_ms = None;
@@ -215,8 +228,9 @@ impl SegmentWriter for Mp4Writer {
                 let has_pending = !v.pending.is_empty();
                 v.held = Some(held);
                 let start = *self.fragment_start_ms.get_or_insert(rel_ms);
-                let long = rel_ms.saturating_sub(start) >= MAX_FRAGMENT_MS;
-                if has_pending && (frame.keyframe || long) {
+                if has_pending
+                    && (frame.keyframe || self.fragment_due(rel_ms.saturating_sub(start)))
+                {
                     // This frame is held back (its duration is not known yet), so it starts
                     // the next fragment.
                     let v = self.video.as_mut().map(|v| v.held.take());
@@ -234,7 +248,7 @@ impl SegmentWriter for Mp4Writer {
                 a.release(Some(rel_ms));
                 a.held = Some(held);
                 let start = *self.fragment_start_ms.get_or_insert(rel_ms);
-                if self.video.is_none() && rel_ms.saturating_sub(start) >= MAX_FRAGMENT_MS {
+                if self.video.is_none() && self.fragment_due(rel_ms.saturating_sub(start)) {
                     self.flush_fragment()?;
                 }
             }
