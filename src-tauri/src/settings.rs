@@ -5,7 +5,7 @@ use std::path::PathBuf;
 use tally_api::{ApiError, ErrorCode, Lang};
 use tally_client::http::{ConsoleInfo, TallyClient};
 use tally_client::settings::{ConsoleSettings, RemoteServer};
-use tauri::AppHandle;
+use tauri::{AppHandle, Manager};
 
 use crate::feed::Feed;
 use crate::live::{Connection, Console};
@@ -54,7 +54,9 @@ pub async fn set_server(
     settings
         .save(&file.0)
         .map_err(|e| bad(e, ErrorCode::Internal))?;
-    feed.follow(app, connection.client.clone());
-    console.switch(connection);
+    console.switch(connection.clone());
+    feed.follow(app.clone(), connection.client);
+    // The library shows the new server's recordings without waiting for the next period.
+    app.state::<crate::library::sync::LibrarySync>().sync_now();
     Ok(crate::live::console_info(console))
 }

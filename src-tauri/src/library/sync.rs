@@ -19,6 +19,13 @@ const SYNC_EVENT: &str = "library-sync";
 /// The running sync, as app state.
 pub struct LibrarySync(SyncLoop);
 
+impl LibrarySync {
+    /// Syncs as soon as possible (the server changed, or the user asked).
+    pub fn sync_now(&self) {
+        self.0.sync_now();
+    }
+}
+
 /// Starts syncing whichever server the console is connected to. Call after [`Console`] and
 /// [`Library`] are managed.
 pub fn start(app: &AppHandle) {
@@ -50,5 +57,5 @@ pub fn sync_status(sync: tauri::State<'_, LibrarySync>) -> SyncStatus {
 /// Syncs as soon as possible; the outcome arrives as a `library-sync` event.
 #[tauri::command]
 pub fn sync_now(sync: tauri::State<'_, LibrarySync>) {
-    sync.0.sync_now();
+    sync.sync_now();
 }
