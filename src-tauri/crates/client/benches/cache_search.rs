@@ -2,6 +2,10 @@
 //! (default 1,000,000) and times typical searches. Prints one JSON object.
 //!
 //! `cargo bench -p tally-client --bench cache_search -- [rows] [runs]`
+//!
+//! Set `TALLY_BENCH_CACHE=<file>` to keep the filled cache in that file and reuse it on the next
+//! run (a file holding another number of rows is refused); reported numbers come from a fresh
+//! fill (the variable unset).
 
 use std::time::Instant;
 
@@ -107,25 +111,8 @@ async fn time_case(
     })
 }
 
-#[tokio::main(flavor = "current_thread")]
-async fn main() {
-    let mut args = std::env::args().skip(1);
-    let rows: i64 = args
-        .next()
-        .and_then(|a| a.parse().ok())
-        .unwrap_or(1_000_000);
-    let runs: usize = args.next().and_then(|a| a.parse().ok()).unwrap_or(200);
-
-    let dir = tempfile::tempdir().expect("temp dir");
-    let (cache, _) = RecordingCache::open(&dir.path().join("cache.db"))
-        .await
-        .expect("open");
-    let server = cache
-        .server_id("http://127.0.0.1:8080")
-        .await
-        .expect("server");
-
-    let fill = Instant::now();
+/// Fills an empty `cache` with `rows` synthetic rows, in start order.
+async fn fill_cache(cache: &RecordingCache, server: i64, rows: i64) {
     let mut rng = Lcg(42);
     let mut batch = Vec::with_capacity(10_000);
     for n in 0..rows {
@@ -136,10 +123,35 @@ async fn main() {
         }
     }
     cache.upsert(&batch).await.expect("insert");
+}
+
+#[tokio::main(flavor = "current_thread")]
+async fn main() {
+    let mut args = std::env::args().skip(1);
+    let rows: i64 = args
+        .next()
+        .and_then(|a| a.parse().ok())
+        .unwrap_or(1_000_000);
+    let runs: usize = args.next().and_then(|a| a.parse().ok()).unwrap_or(200);
+
+    let dir = tempfile::tempdir().expect("temp dir");
+    let path = std::env::var_os("TALLY_BENCH_CACHE")
+        .map(std::path::PathBuf::from)
+        .unwrap_or_else(|| dir.path().join("cache.db"));
+    let (cache, _) = RecordingCache::open(&path).await.expect("open");
+    let server = cache
+        .server_id("http://127.0.0.1:8080")
+        .await
+        .expect("server");
+
+    let fill = Instant::now();
+    match cache.count().await.expect("count") {
+        0 => fill_cache(&cache, server, rows).await,
+        n if n == rows => {}
+        n => panic!("{} holds {n} rows, not {rows}: delete it", path.display()),
+    }
     let fill_s = fill.elapsed().as_secs_f64();
-    let db_bytes = std::fs::metadata(dir.path().join("cache.db"))
-        .map(|m| m.len())
-        .unwrap_or(0);
+    let db_bytes = std::fs::metadata(&path).map(|m| m.len()).unwrap_or(0);
 
     let span_ms = rows * MINUTE / 2;
     let mut rng = Lcg(7);

@@ -362,3 +362,157 @@ async fn servers_are_cached_side_by_side() {
     );
     assert_eq!(cache.server_url(b + 100).await.unwrap(), None);
 }
+
+#[tokio::test]
+async fn text_search_pages_in_time_order_when_start_times_tie() {
+    // Pairs of files share a start (one recording written as FLV and MP4).
+    let mut rows: Vec<_> = (0..9)
+        .map(|n| {
+            let mut r = recording(1, n, &format!("第{n}讲 lecture"), "a");
+            r.start_ms = 1_700_000_000_000 + (n / 2) * 60_000;
+            r
+        })
+        .collect();
+    let (_dir, cache) = cache_with(&rows).await;
+    // A corrected start moves a row to another place in time order.
+    rows[0].start_ms = rows[8].start_ms + 1;
+    rows[0].updated_ms += 1;
+    cache.upsert(&rows[..1]).await.unwrap();
+
+    for sort in [Sort::NewestFirst, Sort::OldestFirst] {
+        let mut seen = Vec::new();
+        let mut after = None;
+        loop {
+            let page = cache
+                .search(&SearchQuery {
+                    text: "lecture".into(),
+                    limit: 2,
+                    after: after.clone(),
+                    sort,
+                    ..Default::default()
+                })
+                .await
+                .unwrap();
+            seen.extend(page.rows.iter().map(|r| (r.start_ms, r.file_name.clone())));
+            match page.next {
+                Some(next) => after = Some(next),
+                None => break,
+            }
+        }
+        assert_eq!(seen.len(), rows.len(), "{sort:?}: every row once");
+        let mut names: Vec<_> = seen.iter().map(|(_, name)| name.clone()).collect();
+        names.sort();
+        names.dedup();
+        assert_eq!(names.len(), rows.len(), "{sort:?}: no row twice");
+        let starts: Vec<_> = seen.iter().map(|(start, _)| *start).collect();
+        let mut expected = starts.clone();
+        expected.sort();
+        if sort == Sort::NewestFirst {
+            expected.reverse();
+        }
+        assert_eq!(starts, expected, "{sort:?}");
+    }
+
+    // Other orders collect every match and sort it.
+    let largest = cache
+        .search(&SearchQuery {
+            text: "lecture".into(),
+            sort: Sort::LargestFirst,
+            ..Default::default()
+        })
+        .await
+        .unwrap();
+    let sizes: Vec<_> = largest.rows.iter().map(|r| r.size).collect();
+    assert_eq!(sizes, (0..9).rev().map(|n| 1_000 + n).collect::<Vec<_>>());
+
+    let in_range = cache
+        .search(&SearchQuery {
+            text: "lecture".into(),
+            from_ms: Some(rows[2].start_ms),
+            to_ms: Some(rows[4].start_ms),
+            ..Default::default()
+        })
+        .await
+        .unwrap();
+    assert_eq!(
+        names(&in_range.rows),
+        [
+            "第5讲 lecture",
+            "第4讲 lecture",
+            "第3讲 lecture",
+            "第2讲 lecture"
+        ]
+    );
+}
+
+#[tokio::test]
+async fn cache_of_the_first_schema_is_upgraded_and_still_found_by_text() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("cache.db");
+    {
+        // A cache as the first release left it: only the first migration applied.
+        let first = dir.path().join("first");
+        std::fs::create_dir(&first).unwrap();
+        std::fs::copy(
+            concat!(
+                env!("CARGO_MANIFEST_DIR"),
+                "/migrations/0001_recordings_cache.sql"
+            ),
+            first.join("0001_recordings_cache.sql"),
+        )
+        .unwrap();
+        let options = sqlx::sqlite::SqliteConnectOptions::new()
+            .filename(&path)
+            .create_if_missing(true);
+        let pool = sqlx::SqlitePool::connect_with(options).await.unwrap();
+        sqlx::migrate::Migrator::new(first.as_path())
+            .await
+            .unwrap()
+            .run(&pool)
+            .await
+            .unwrap();
+        sqlx::query("INSERT INTO servers (id, url) VALUES (1, 's')")
+            .execute(&pool)
+            .await
+            .unwrap();
+        for (n, name) in [(1, "数学课第三讲"), (2, "数学课第三讲 重播"), (3, "物理课")]
+        {
+            sqlx::query(
+                "INSERT INTO recordings (server_id, file_id, stream_code, file_name, format,
+                     start_ms, end_ms, duration_ms, created_ms, updated_ms)
+                 VALUES (1, ?1, ?1, ?2, 'mp4', 1700000000000, 1700000001000, 1000, 0, 0)",
+            )
+            .bind(n.to_string())
+            .bind(name)
+            .execute(&pool)
+            .await
+            .unwrap();
+        }
+        pool.close().await;
+    }
+    let (cache, report) = RecordingCache::open(&path).await.unwrap();
+    assert_eq!(report.moved_aside, None);
+    let found = cache
+        .search(&SearchQuery {
+            text: "第三讲".into(),
+            ..Default::default()
+        })
+        .await
+        .unwrap();
+    assert_eq!(names(&found.rows), ["数学课第三讲 重播", "数学课第三讲"]);
+    // New rows land after the upgraded ones in the same millisecond.
+    let mut later = recording(1, 4, "数学课第三讲 补充", "r");
+    later.start_ms = 1_700_000_000_000;
+    cache.upsert(&[later]).await.unwrap();
+    let found = cache
+        .search(&SearchQuery {
+            text: "第三讲".into(),
+            ..Default::default()
+        })
+        .await
+        .unwrap();
+    assert_eq!(
+        names(&found.rows),
+        ["数学课第三讲 补充", "数学课第三讲 重播", "数学课第三讲"]
+    );
+}

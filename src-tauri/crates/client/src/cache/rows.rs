@@ -82,6 +82,15 @@ impl RecordingCache {
     }
 }
 
+/// Rows starting in the same millisecond: each takes the next rank of its millisecond.
+const TIME_KEY_RANK_BITS: u32 = 20;
+
+/// The smallest time key of rows starting at `start_ms`. A row's time key (the trigram index's
+/// rowid) is this plus its rank among rows of the same millisecond, so keys sort like start times.
+pub(crate) fn first_time_key(start_ms: i64) -> i64 {
+    start_ms.saturating_mul(1 << TIME_KEY_RANK_BITS)
+}
+
 /// Upserts `rows` inside an open transaction (see [`RecordingCache::upsert`]).
 pub(crate) async fn upsert_in(
     tx: &mut sqlx::Transaction<'_, sqlx::Sqlite>,
@@ -92,9 +101,11 @@ pub(crate) async fn upsert_in(
             "INSERT INTO recordings (server_id, file_id, video_id, record_file_id, stream_code,
                     channel_id, room_id, user_id, record_id, file_name, tags, format, url, size,
                     start_ms, end_ms, duration_ms, video_codec, audio_codec, width, height,
-                    created_ms, updated_ms, callback_state, deleted)
+                    created_ms, updated_ms, callback_state, deleted, time_key)
                  VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16,
-                    ?17, ?18, ?19, ?20, ?21, ?22, ?23, ?24, ?25)
+                    ?17, ?18, ?19, ?20, ?21, ?22, ?23, ?24, ?25,
+                    (SELECT COALESCE(MAX(time_key) + 1, ?26) FROM recordings
+                     WHERE time_key >= ?26 AND time_key < ?27))
                  ON CONFLICT (server_id, file_id) DO UPDATE SET
                     video_id = excluded.video_id, record_file_id = excluded.record_file_id,
                     stream_code = excluded.stream_code, channel_id = excluded.channel_id,
@@ -106,7 +117,9 @@ pub(crate) async fn upsert_in(
                     audio_codec = excluded.audio_codec, width = excluded.width,
                     height = excluded.height, created_ms = excluded.created_ms,
                     updated_ms = excluded.updated_ms, callback_state = excluded.callback_state,
-                    deleted = excluded.deleted
+                    deleted = excluded.deleted,
+                    time_key = CASE WHEN recordings.start_ms = excluded.start_ms
+                        THEN recordings.time_key ELSE excluded.time_key END
                  WHERE excluded.updated_ms >= recordings.updated_ms",
         )
         .bind(r.server_id)
@@ -134,6 +147,8 @@ pub(crate) async fn upsert_in(
         .bind(r.updated_ms)
         .bind(&r.callback_state)
         .bind(r.deleted)
+        .bind(first_time_key(r.start_ms))
+        .bind(first_time_key(r.start_ms.saturating_add(1)))
         .execute(&mut **tx)
         .await?;
     }
