@@ -253,15 +253,15 @@ fn percentiles(mut v: Vec<f64>) -> Value {
     json!({"p50": rank(0.50), "p95": rank(0.95), "p99": rank(0.99), "max": rank(1.0)})
 }
 
-/// How long to wait before start `i`. A cycle ends just after a keyframe (the first byte comes
-/// with one), so back-to-back starts would all wait a whole GOP; spreading the starts evenly
-/// over the GOP (golden-ratio sequence) measures a start at an arbitrary moment instead.
+/// How long to wait before start `i`. Back-to-back cycles would all land at the same point of
+/// the GOP; spreading the starts evenly over it (golden-ratio sequence) measures a start at an
+/// arbitrary moment instead.
 fn phase(i: usize, gop_ms: u32) -> Duration {
     let golden = (i as f64 * 0.618_033_988_75).fract();
     Duration::from_secs_f64(golden * f64::from(gop_ms) / 1000.0)
 }
 
-/// The longest interval between keyframes of the replayed clip: a start waits for a keyframe.
+/// The longest interval between keyframes of the replayed clip: the GOP the starts spread over.
 fn clip_keyframe_interval_ms() -> u32 {
     let tags = parse_header(SAMPLE_CLIP)
         .and_then(|at| parse_all_tags(&SAMPLE_CLIP[at..]))
