@@ -8,8 +8,7 @@ use std::process::{Child, Command, Stdio};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
-use support::{Desktop, Launch};
-use tally_server::{FileConfig, Server, ServerConfig};
+use support::{remote_server, remote_settings, Desktop, Launch};
 
 /// A child process killed on drop.
 struct Reaped(Child);
@@ -61,20 +60,9 @@ async fn an_idle_close_is_notified_on_the_desktop() {
     let (_bus, address) = session_bus();
     let (_monitor, notifications) = watch_notifications(&address);
     let data = tempfile::tempdir().unwrap();
-    let file = FileConfig {
-        data: Some(data.path().to_path_buf()),
-        http: Some(([127, 0, 0, 1], 0).into()),
-        rtmp: Some(([127, 0, 0, 1], 0).into()),
-        idle_timeout: Some(2),
-        ..FileConfig::default()
-    };
-    let server = Server::start(ServerConfig::from_file(file).unwrap())
-        .await
-        .unwrap();
-    let settings = format!(
-        r#"{{"remote": {{"url": "http://{}", "token": null}}}}"#,
-        server.http_addr()
-    );
+    // Recordings close after 2 s without media.
+    let server = remote_server(data.path(), ([127, 0, 0, 1], 0).into(), Some(2)).await;
+    let settings = remote_settings(server.http_addr());
     let desktop = Desktop::launch(Launch {
         data_files: vec![("settings.json", settings.as_bytes())],
         session_bus: Some(&address),
@@ -82,14 +70,7 @@ async fn an_idle_close_is_notified_on_the_desktop() {
     })
     .await;
 
-    desktop
-        .type_into("[data-testid=live-room]", "notify-room")
-        .await;
-    desktop.type_into("[data-testid=live-user]", "anchor").await;
-    desktop.click("[data-testid=live-join]").await;
-    let push = desktop
-        .wait_for_text("[data-testid=push-camera] code")
-        .await;
+    let push = desktop.join("notify-room", "anchor").await;
     // Four seconds of the sample clip, then silence.
     let publisher = tokio::spawn(async move {
         let clip = bytes::Bytes::from_static(tally_media::replay::SAMPLE_CLIP);

@@ -9,21 +9,8 @@ use std::net::SocketAddr;
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
-use support::{Desktop, Launch};
-use tally_server::{FileConfig, Server, ServerConfig};
+use support::{remote_server, remote_settings, Desktop, Launch};
 use tokio::io::AsyncReadExt;
-
-async fn start_server(data: &std::path::Path, http: SocketAddr) -> Server {
-    let file = FileConfig {
-        data: Some(data.to_path_buf()),
-        http: Some(http),
-        rtmp: Some(([127, 0, 0, 1], 0).into()),
-        ..FileConfig::default()
-    };
-    Server::start(ServerConfig::from_file(file).unwrap())
-        .await
-        .unwrap()
-}
 
 /// Stands where the server was: accepts connections and drops them, noting when a record
 /// call arrived.
@@ -54,20 +41,15 @@ async fn a_retryable_failure_shows_advice_and_retries_every_three_seconds_until_
         let probe = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
         probe.local_addr().unwrap()
     };
-    let server = start_server(data.path(), addr).await;
-    let settings = format!(r#"{{"remote": {{"url": "http://{addr}", "token": null}}}}"#);
+    let server = remote_server(data.path(), addr, None).await;
+    let settings = remote_settings(addr);
     let desktop = Desktop::launch(Launch {
         data_files: vec![("settings.json", settings.as_bytes())],
         ..Launch::default()
     })
     .await;
 
-    desktop
-        .type_into("[data-testid=live-room]", "retry-room")
-        .await;
-    desktop.type_into("[data-testid=live-user]", "anchor").await;
-    desktop.click("[data-testid=live-join]").await;
-    desktop.wait_for_text("[data-testid=push-camera]").await;
+    desktop.join("retry-room", "anchor").await;
 
     // The server goes away; something still answers TCP on its port, so each retry shows up.
     server.shutdown().await;
@@ -96,7 +78,7 @@ async fn a_retryable_failure_shows_advice_and_retries_every_three_seconds_until_
     // Back up: the next retry starts the recording (it waits for the stream to go live).
     dead.abort();
     let _ = dead.await;
-    let server = start_server(data.path(), addr).await;
+    let server = remote_server(data.path(), addr, None).await;
     desktop.wait_for_text("[data-testid=stop-button]").await;
     let banner = desktop
         .client

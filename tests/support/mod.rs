@@ -13,6 +13,30 @@ use std::time::{Duration, Instant};
 use fantoccini::{Client, ClientBuilder, Locator};
 use hyper_util::client::legacy::connect::HttpConnector;
 
+/// A Tally server inside the test process, on loopback, for the console to use as its remote
+/// server. `http` may be port 0.
+pub async fn remote_server(
+    data: &Path,
+    http: std::net::SocketAddr,
+    idle_timeout_s: Option<u64>,
+) -> tally_server::Server {
+    let file = tally_server::FileConfig {
+        data: Some(data.to_path_buf()),
+        http: Some(http),
+        rtmp: Some(([127, 0, 0, 1], 0).into()),
+        idle_timeout: idle_timeout_s,
+        ..tally_server::FileConfig::default()
+    };
+    tally_server::Server::start(tally_server::ServerConfig::from_file(file).unwrap())
+        .await
+        .unwrap()
+}
+
+/// The console's `settings.json` pointing at the server on `addr`.
+pub fn remote_settings(addr: std::net::SocketAddr) -> String {
+    format!(r#"{{"remote": {{"url": "http://{addr}", "token": null}}}}"#)
+}
+
 /// Where tests leave screenshots: `<repo>/artifacts/`.
 pub fn artifacts_dir() -> PathBuf {
     let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("artifacts");
@@ -256,6 +280,14 @@ impl Desktop {
             .click()
             .await
             .unwrap_or_else(|e| panic!("click {css}: {e}"));
+    }
+
+    /// Joins `room` as `user` in the live view and returns the camera's push URL.
+    pub async fn join(&self, room: &str, user: &str) -> String {
+        self.type_into("[data-testid=live-room]", room).await;
+        self.type_into("[data-testid=live-user]", user).await;
+        self.click("[data-testid=live-join]").await;
+        self.wait_for_text("[data-testid=push-camera] code").await
     }
 
     /// Types `text` into the input matching `css`, replacing what it held.
