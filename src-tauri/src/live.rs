@@ -1,5 +1,7 @@
 //! The live view's commands: thin calls into `tally-client`.
 
+use std::sync::PoisonError;
+
 use tally_api::rooms::{Membership, RecordRequest, RecordResponse, RoomKind};
 use tally_api::{ApiError, ErrorCode, Lang};
 use tally_client::http::{ConsoleInfo, TallyClient};
@@ -35,7 +37,7 @@ impl Console {
     pub fn connection(&self) -> Connection {
         self.current
             .read()
-            .unwrap_or_else(|poisoned| poisoned.into_inner())
+            .unwrap_or_else(PoisonError::into_inner)
             .clone()
     }
 
@@ -58,16 +60,13 @@ impl Console {
     pub fn last_start(&self) -> Option<RecordRequest> {
         self.last_start
             .lock()
-            .unwrap_or_else(|poisoned| poisoned.into_inner())
+            .unwrap_or_else(PoisonError::into_inner)
             .clone()
     }
 
     /// Talks to `connection` from now on.
     pub fn switch(&self, connection: Connection) {
-        *self
-            .current
-            .write()
-            .unwrap_or_else(|poisoned| poisoned.into_inner()) = connection;
+        *self.current.write().unwrap_or_else(PoisonError::into_inner) = connection;
     }
 }
 
@@ -114,7 +113,7 @@ pub async fn record(
         *console
             .last_start
             .lock()
-            .unwrap_or_else(|poisoned| poisoned.into_inner()) = Some(request);
+            .unwrap_or_else(PoisonError::into_inner) = Some(request);
     }
     Ok(answer)
 }

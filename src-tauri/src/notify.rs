@@ -7,7 +7,7 @@ use std::collections::HashMap;
 use std::time::{Duration, Instant};
 
 use tally_api::events::LiveEvent;
-use tally_api::{ErrorCode, Lang};
+use tally_api::{ApiError, ErrorCode, Lang};
 use tally_client::live::FeedEvent;
 
 /// At most one notification of a kind this often.
@@ -37,6 +37,24 @@ fn text(lang: Lang, en: &str, zh: &str) -> String {
     }
 }
 
+/// The notification for a recording error: its code, message and advice.
+pub fn error_note(error: &ApiError, lang: Lang) -> Note {
+    let kind = if error.code == ErrorCode::StorageFull.as_u32() {
+        Kind::DiskFull
+    } else {
+        Kind::RecordingError
+    };
+    Note {
+        kind,
+        summary: format!(
+            "{} {}",
+            text(lang, "Recording error", "录制出错"),
+            error.code
+        ),
+        body: format!("{} {}", error.message, error.advice),
+    }
+}
+
 /// The notification an event calls for, if any.
 pub fn note_for(event: &FeedEvent, lang: Lang) -> Option<Note> {
     let FeedEvent::Live { event } = event else {
@@ -44,19 +62,7 @@ pub fn note_for(event: &FeedEvent, lang: Lang) -> Option<Note> {
         return None;
     };
     let (kind, summary, body) = match event {
-        LiveEvent::Error { error, .. } => {
-            let kind = if error.code == ErrorCode::StorageFull.as_u32() {
-                Kind::DiskFull
-            } else {
-                Kind::RecordingError
-            };
-            let summary = text(lang, "Recording error", "录制出错");
-            (
-                kind,
-                format!("{summary} {}", error.code),
-                format!("{} {}", error.message, error.advice),
-            )
-        }
+        LiveEvent::Error { error, .. } => return Some(error_note(error, lang)),
         LiveEvent::RecordingEnded {
             reason,
             stream_code,
@@ -162,7 +168,6 @@ pub fn show(note: Note) {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use tally_api::ApiError;
 
     fn live(event: LiveEvent) -> FeedEvent {
         FeedEvent::Live { event }

@@ -218,17 +218,8 @@ fn act(app: &AppHandle, action: TrayAction) {
                 // The outcome reaches the window and the tray as live events; a failure is
                 // a notification, since the window may be hidden.
                 if let Err(error) = client.record(&request).await {
-                    let failed = FeedEvent::Live {
-                        event: LiveEvent::Error {
-                            stream_code: String::new(),
-                            recording_id: None,
-                            error,
-                        },
-                    };
                     let lang = crate::locale::system_lang();
-                    if let Some(note) = crate::notify::note_for(&failed, lang) {
-                        crate::notify::show(note);
-                    }
+                    crate::notify::show(crate::notify::error_note(&error, lang));
                 }
             });
         }
