@@ -101,12 +101,12 @@ impl Server {
             callbacks_on: config.callback_url.is_some(),
             events: live_events.clone(),
         };
-        let events = engine.subscribe();
+        let engine_events = engine.subscribe();
         for seg in engine.recovered_segments() {
             indexer.file_closed(&seg).await;
         }
         let tasks = record_task::RecordTasks::new(engine.clone(), indexer.clone());
-        let indexer = indexer.spawn(events);
+        let indexer = indexer.spawn(engine_events);
 
         let state = http::AppState {
             rooms: rooms::RoomBook::new(index.clone()),
@@ -117,12 +117,11 @@ impl Server {
             bizid: config.bizid,
             push_key: config.push_key.clone(),
             rtmp_base: format!("rtmp://{}", engine.rtmp_addr()),
-            events: live_events,
+            events: live_events.clone(),
             data_dir: config.data_dir.clone(),
         };
-        let events = state.events.clone();
         let app = http::router(state, &config.data_dir);
-        let stopping = events.closed();
+        let stopping = live_events.closed();
         let http_task = tokio::spawn(async move {
             if let Err(err) = axum::serve(listener, app)
                 .with_graceful_shutdown(stopping)
@@ -136,7 +135,7 @@ impl Server {
             http_addr,
             http_task,
             indexer,
-            events,
+            events: live_events,
         })
     }
 
