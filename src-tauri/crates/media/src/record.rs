@@ -137,6 +137,9 @@ struct RecordTask {
     last_step: u64,
     /// While the disk is below the reserve: media time of the next free-space check.
     disk_blocked_until: Option<u64>,
+    /// Start (unix ms) of the last segment opened; file names carry it, so each new segment
+    /// starts at least 1 ms later (a quick reconnect or a clock step back must not reuse a name).
+    last_open_wall: i64,
 }
 
 impl RecordTask {
@@ -151,6 +154,7 @@ impl RecordTask {
             last_dts: 0,
             last_step: 0,
             disk_blocked_until: None,
+            last_open_wall: i64::MIN,
         }
     }
 
@@ -250,6 +254,8 @@ impl RecordTask {
             return;
         }
         self.disk_blocked_until = None;
+        let wall = wall.max(self.last_open_wall.saturating_add(1));
+        self.last_open_wall = wall;
         let local = chrono::DateTime::from_timestamp_millis(wall)
             .unwrap_or_default()
             .with_timezone(&chrono::Local);
