@@ -112,6 +112,10 @@ pub const MIN_INTERVAL: Duration = Duration::from_secs(10);
 pub const MAX_INTERVAL: Duration = Duration::from_secs(7200);
 /// Default segment length: 90 minutes.
 pub const DEFAULT_INTERVAL: Duration = Duration::from_secs(5400);
+/// Merged read period (`rtmp::merged_read`): publishing connections read what has queued at
+/// shared ticks this far apart instead of waking for every message. Media is delayed by at
+/// most this much, far below the 1 s that recordings may lose on a crash.
+pub const DEFAULT_MERGED_READ: Duration = Duration::from_millis(100);
 
 /// Everything the engine needs to run.
 #[derive(Debug, Clone)]
@@ -132,6 +136,9 @@ pub struct EngineConfig {
     pub free_space_reserve: u64,
     /// A second publisher replaces the first instead of being refused.
     pub replace_duplicate_publisher: bool,
+    /// While a publisher's media flows, its connection reads at shared ticks this far apart
+    /// (zero: read every message as it arrives).
+    pub merged_read: Duration,
 }
 
 impl EngineConfig {
@@ -146,6 +153,7 @@ impl EngineConfig {
             idle_timeout: Duration::from_secs(60),
             free_space_reserve: 512 * 1024 * 1024,
             replace_duplicate_publisher: false,
+            merged_read: DEFAULT_MERGED_READ,
         }
     }
 }

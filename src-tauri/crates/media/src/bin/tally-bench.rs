@@ -29,6 +29,9 @@ struct Args {
     /// Network threads of the Tally server (`tally-media serve --threads`).
     #[arg(long, default_value_t = 1)]
     threads: usize,
+    /// The Tally server's merged read (`tally-media serve --merged-read-ms`).
+    #[arg(long, default_value_t = tally_media::config::DEFAULT_MERGED_READ.as_millis() as u64)]
+    merged_read_ms: u64,
     /// nginx-rtmp module.
     #[arg(long, default_value = "/usr/lib/nginx/modules/ngx_rtmp_module.so")]
     module: PathBuf,
@@ -151,7 +154,7 @@ fn start_tally(
     name: &'static str,
     query: &'static str,
     work: &Path,
-    threads: usize,
+    args: &Args,
 ) -> anyhow::Result<Server> {
     let exe = std::env::current_exe()?.with_file_name("tally-media");
     let data = work.join(name);
@@ -160,7 +163,9 @@ fn start_tally(
         .args([
             "serve",
             "--threads",
-            &threads.to_string(),
+            &args.threads.to_string(),
+            "--merged-read-ms",
+            &args.merged_read_ms.to_string(),
             "--rtmp",
             &format!("127.0.0.1:{port}"),
             "--reserve-mb",
@@ -291,7 +296,7 @@ async fn main() -> anyhow::Result<()> {
                 "tally-flv",
                 "?record=flv&record_interval=7200",
                 work.path(),
-                args.threads,
+                &args,
             )?,
             n,
             args.seconds,
@@ -302,7 +307,7 @@ async fn main() -> anyhow::Result<()> {
                 "tally-flv-mp4-hls",
                 "?record=flv,hls,mp4&record_interval=7200",
                 work.path(),
-                args.threads,
+                &args,
             )?,
             n,
             args.seconds,
@@ -319,7 +324,7 @@ async fn main() -> anyhow::Result<()> {
     println!(
         "{}",
         serde_json::to_string_pretty(
-            &serde_json::json!({ "clip_kbps": clip_kbps.round(), "runs": results })
+            &serde_json::json!({ "clip_kbps": clip_kbps.round(), "tally_merged_read_ms": args.merged_read_ms, "runs": results })
         )?
     );
     Ok(())

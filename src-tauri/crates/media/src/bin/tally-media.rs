@@ -44,6 +44,10 @@ enum Cmd {
         /// runs on one thread per recording.
         #[arg(long, default_value_t = 1)]
         threads: usize,
+        /// Milliseconds between a publishing connection's reads: what queued in between is read
+        /// at once (0: read each message as it arrives).
+        #[arg(long, default_value_t = tally_media::config::DEFAULT_MERGED_READ.as_millis() as u64)]
+        merged_read_ms: u64,
     },
     /// Publish the bundled clip (or --clip) in a loop, in real time.
     Replay {
@@ -91,6 +95,7 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
             idle_timeout,
             default_record,
             reserve_mb,
+            merged_read_ms,
             ..
         } => {
             let mut config = EngineConfig::new(data);
@@ -99,6 +104,7 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
             config.idle_timeout = Duration::from_secs_f64(idle_timeout);
             config.default_formats = Formats::parse(&default_record).map_err(anyhow::Error::msg)?;
             config.free_space_reserve = reserve_mb * 1024 * 1024;
+            config.merged_read = Duration::from_millis(merged_read_ms);
             let engine = Engine::start(config).await?;
             for seg in engine.recovered_segments() {
                 println!("{}", serde_json::json!({ "recovered": seg }));

@@ -20,6 +20,8 @@ use crate::frame::{self, Frame};
 use crate::params::{is_safe_name, PushParams};
 use crate::stream::{MediaMsg, Shared, StreamCmd};
 
+use super::merged_read;
+
 /// A handshake must finish within this time (truncated handshakes are cut here).
 const HANDSHAKE_DEADLINE: Duration = Duration::from_secs(10);
 /// A connection that has not started publishing must send something this often.
@@ -28,6 +30,8 @@ const IDLE_BEFORE_PUBLISH: Duration = Duration::from_secs(30);
 /// legal (rml_rtmp accepts up to 2^31 - 1) but only a message of at most 2^24 - 1 bytes can
 /// follow, so anything beyond this is a peer making us buffer for nothing.
 const MAX_UNPRODUCTIVE_BYTES: usize = 1 << 25;
+/// One read takes up to this much (a merged read of a fast stream takes several).
+const READ_BUFFER: usize = 16 * 1024;
 /// RTMP aggregate message type.
 const AGGREGATE: u8 = 22;
 
@@ -110,7 +114,9 @@ async fn run(socket: &mut TcpStream, id: u64, shared: &Arc<Shared>) -> Result<()
     };
     c.results(initial).await;
     c.input(&remaining).await;
-    let mut buf = vec![0u8; 16 * 1024];
+    let merged_read = shared.config.merged_read;
+    let mut low_water_mark_raised = false;
+    let mut buf = vec![0u8; READ_BUFFER];
     loop {
         if !c.out.is_empty() {
             socket
@@ -121,6 +127,22 @@ async fn run(socket: &mut TcpStream, id: u64, shared: &Arc<Shared>) -> Result<()
         }
         if let Some(reason) = c.closing.take() {
             return Err(reason);
+        }
+        let merged = c.media.is_some() && !merged_read.is_zero();
+        if merged != low_water_mark_raised {
+            // Raised while media flows; back to 1 byte for commands after an unpublish.
+            merged_read::set_low_water_mark(socket, merged);
+            low_water_mark_raised = merged;
+        }
+        if merged {
+            tokio::select! {
+                ready = socket.readable() => ready.map_err(|e| format!("read: {e}"))?,
+                _ = tokio::time::sleep_until(merged_read::next_tick(merged_read)) => {}
+            }
+            if drain(socket, &mut buf, &mut c).await? {
+                return Ok(());
+            }
+            continue;
         }
         let read = socket.read(&mut buf);
         let n = if c.media.is_some() {
@@ -136,6 +158,23 @@ async fn run(socket: &mut TcpStream, id: u64, shared: &Arc<Shared>) -> Result<()
         }
         c.input(&buf[..n]).await;
     }
+}
+
+/// Feeds the connection everything the socket holds now, without waiting; true at end of stream.
+async fn drain(socket: &mut TcpStream, buf: &mut [u8], c: &mut Conn<'_>) -> Result<bool, Close> {
+    while c.closing.is_none() {
+        match merged_read::read_queued(socket, buf) {
+            Ok(0) => return Ok(true),
+            Ok(n) => c.input(&buf[..n]).await,
+            Err(e) if e.kind() == std::io::ErrorKind::WouldBlock => {
+                merged_read::clear_readiness(socket);
+                break;
+            }
+            Err(e) if e.kind() == std::io::ErrorKind::Interrupted => {}
+            Err(e) => return Err(format!("read: {e}")),
+        }
+    }
+    Ok(false)
 }
 
 impl Conn<'_> {

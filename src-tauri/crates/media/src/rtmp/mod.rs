@@ -9,6 +9,7 @@
 //! one advantage (enhanced-RTMP capsEx for HEVC) is a plus we do not need for H.264 + AAC.
 
 pub mod conn;
+mod merged_read;
 
 use std::net::SocketAddr;
 use std::sync::atomic::{AtomicU64, Ordering};
