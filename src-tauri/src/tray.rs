@@ -284,20 +284,13 @@ mod tests {
     }
 
     fn segment(recording_id: &str) -> LiveEvent {
-        LiveEvent::SegmentOpened(SegmentStatus {
-            recording_id: recording_id.into(),
-            stream_code: "s".into(),
-            format: "mp4".into(),
-            file: "vod/f.mp4".into(),
-            start_ms: 0,
-            bytes: 0,
-            duration_ms: 0,
-            bitrate_kbps: 0,
-            fps: 0.0,
-            last_keyframe_ms: 0,
-            width: None,
-            height: None,
-        })
+        LiveEvent::SegmentOpened(SegmentStatus::opened(
+            recording_id.into(),
+            "s".into(),
+            "mp4".into(),
+            "vod/f.mp4".into(),
+            0,
+        ))
     }
 
     fn live(event: LiveEvent) -> FeedEvent {

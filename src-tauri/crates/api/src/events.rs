@@ -99,3 +99,29 @@ pub struct SegmentStatus {
     pub width: Option<i64>,
     pub height: Option<i64>,
 }
+
+impl SegmentStatus {
+    /// A file just opened: nothing written yet.
+    pub fn opened(
+        recording_id: String,
+        stream_code: String,
+        format: String,
+        file: String,
+        start_ms: i64,
+    ) -> Self {
+        SegmentStatus {
+            recording_id,
+            stream_code,
+            format,
+            file,
+            start_ms,
+            bytes: 0,
+            duration_ms: 0,
+            bitrate_kbps: 0,
+            fps: 0.0,
+            last_keyframe_ms: 0,
+            width: None,
+            height: None,
+        }
+    }
+}

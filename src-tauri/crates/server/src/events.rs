@@ -237,20 +237,13 @@ impl EventHub {
                 start_ms,
                 ..
             } => {
-                let segment = SegmentStatus {
-                    recording_id: recording.to_string(),
-                    stream_code: stream_code.clone(),
-                    format: format.as_str().to_owned(),
-                    file: self.relative(path),
-                    start_ms: *start_ms,
-                    bytes: 0,
-                    duration_ms: 0,
-                    bitrate_kbps: 0,
-                    fps: 0.0,
-                    last_keyframe_ms: 0,
-                    width: None,
-                    height: None,
-                };
+                let segment = SegmentStatus::opened(
+                    recording.to_string(),
+                    stream_code.clone(),
+                    format.as_str().to_owned(),
+                    self.relative(path),
+                    *start_ms,
+                );
                 state.segments.insert(segment.file.clone(), segment.clone());
                 if let Some(stream) = state.streams.get_mut(stream_code) {
                     let id = recording.to_string();

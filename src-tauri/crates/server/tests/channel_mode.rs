@@ -11,13 +11,7 @@ use serde_json::{json, Value};
 use tally_api::{ErrorCode, Lang};
 
 async fn post(http: &Client, server: &ServerProcess, path: &str, body: Value) -> (u16, Value) {
-    let res = http
-        .post(format!("{}{path}", server.http))
-        .json(&body)
-        .send()
-        .await
-        .unwrap();
-    (res.status().as_u16(), res.json().await.unwrap())
+    server.post_json(http, path, body).await
 }
 
 async fn room_with_member(

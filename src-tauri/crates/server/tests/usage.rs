@@ -8,14 +8,7 @@ use reqwest::Client;
 use serde_json::{json, Value};
 
 async fn post(http: &Client, server: &ServerProcess, path: &str, body: Value) -> Value {
-    let res = http
-        .post(format!("{}{path}", server.http))
-        .json(&body)
-        .send()
-        .await
-        .unwrap();
-    let status = res.status();
-    let body: Value = res.json().await.unwrap();
+    let (status, body) = server.post_json(http, path, body).await;
     assert_eq!(status, 200, "{path}: {body}");
     body
 }

@@ -25,6 +25,17 @@ impl Drop for ServerProcess {
 }
 
 impl ServerProcess {
+    /// POSTs `body` as JSON to `path` (no token); the status and the JSON answer.
+    pub async fn post_json(&self, http: &reqwest::Client, path: &str, body: Value) -> (u16, Value) {
+        let res = http
+            .post(format!("{}{path}", self.http))
+            .json(&body)
+            .send()
+            .await
+            .unwrap();
+        (res.status().as_u16(), res.json().await.unwrap())
+    }
+
     /// Sends SIGTERM, as a service manager would, and waits for the process to exit.
     /// GETs `path` (no token) and parses the JSON answer.
     pub async fn get_json(&self, path: &str) -> Value {
