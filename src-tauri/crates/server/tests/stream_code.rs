@@ -140,6 +140,33 @@ async fn stream_code_flow_calls_back_and_serves_identical_files() {
         .await;
     assert!(other["recordings"].as_array().unwrap().is_empty());
 
+    // Filters are bound parameters: SQL in them is text that matches nothing and harms nothing.
+    for filter in ["prefix", "room_id", "user_id", "file_name", "format"] {
+        for attack in [
+            "x' OR '1'='1",
+            "x%' OR 1=1 --",
+            "x'; DROP TABLE recordings; --",
+        ] {
+            let encoded: String = attack.bytes().map(|b| format!("%{b:02X}")).collect();
+            let res = http
+                .get(format!("{}/v1/recordings?{filter}={encoded}", server.http))
+                .send()
+                .await
+                .unwrap();
+            let status = res.status();
+            let page: Value = res.json().await.unwrap();
+            let rows = page["recordings"].as_array().map_or(0, |r| r.len());
+            assert!(
+                status == 400 || (status == 200 && rows == 0),
+                "{filter}={attack}: {status} {page}"
+            );
+        }
+    }
+    let again = server
+        .get_json(&format!("/v1/recordings?prefix={code}_r1"))
+        .await;
+    assert_eq!(again["recordings"].as_array().unwrap().len(), files.len());
+
     // Every delivery attempt is visible.
     let file_id = expected[0];
     let attempts = server
