@@ -1,5 +1,5 @@
-//! A recording that ends because its stream went quiet raises a desktop notification: the app
-//! runs on a D-Bus session bus the test watches with `dbus-monitor`.
+//! A recording error and a recording that ends because its stream went quiet each raise a
+//! desktop notification: the app runs on a D-Bus session bus the test watches with `dbus-monitor`.
 
 mod support;
 
@@ -8,7 +8,7 @@ use std::process::{Child, Command, Stdio};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
-use support::{remote_server, remote_settings, Desktop, Launch};
+use support::{remote_server, remote_server_with, remote_settings, Desktop, Launch};
 
 /// A child process killed on drop.
 struct Reaped(Child);
@@ -55,6 +55,37 @@ fn watch_notifications(address: &str) -> (Reaped, Arc<Mutex<String>>) {
     (Reaped(monitor), seen)
 }
 
+/// Regular files anywhere below `dir` (0 if it does not exist).
+fn files_under(dir: &std::path::Path) -> usize {
+    std::fs::read_dir(dir).map_or(0, |entries| {
+        entries
+            .map_while(Result::ok)
+            .map(|e| match e.file_type() {
+                Ok(t) if t.is_dir() => files_under(&e.path()),
+                Ok(_) => 1,
+                Err(_) => 0,
+            })
+            .sum()
+    })
+}
+
+/// Waits until a notification holding `summary`, sent as Tally, has crossed the bus.
+async fn wait_for_notification(notifications: &Mutex<String>, summary: &str) {
+    let started = Instant::now();
+    loop {
+        let seen = notifications.lock().unwrap().clone();
+        if seen.contains(summary) {
+            assert!(seen.contains("Tally"), "sent as Tally: {seen}");
+            return;
+        }
+        assert!(
+            started.elapsed() < Duration::from_secs(20),
+            "no notification {summary:?}; the bus saw: {seen:?}"
+        );
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    }
+}
+
 #[tokio::test(flavor = "multi_thread")]
 async fn an_idle_close_is_notified_on_the_desktop() {
     let (_bus, address) = session_bus();
@@ -80,19 +111,50 @@ async fn an_idle_close_is_notified_on_the_desktop() {
     desktop.wait_for_text("[data-testid=stop-button]").await;
     publisher.await.unwrap().expect("the clip was published");
 
-    let started = Instant::now();
-    loop {
-        let seen = notifications.lock().unwrap().clone();
-        if seen.contains("Recording closed: the stream went quiet") {
-            assert!(seen.contains("Tally"), "sent as Tally: {seen}");
-            break;
-        }
-        assert!(
-            started.elapsed() < Duration::from_secs(20),
-            "no notification; the bus saw: {seen:?}"
-        );
-        tokio::time::sleep(Duration::from_millis(200)).await;
-    }
+    wait_for_notification(&notifications, "Recording closed: the stream went quiet").await;
+    desktop.close().await;
+    server.shutdown().await;
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_recording_error_is_notified_on_the_desktop() {
+    let (_bus, address) = session_bus();
+    let (_monitor, notifications) = watch_notifications(&address);
+    let data = tempfile::tempdir().unwrap();
+    // No disk can meet this reserve: the recorder refuses to open a file (error 2).
+    let server = remote_server_with(tally_server::FileConfig {
+        data: Some(data.path().to_path_buf()),
+        http: Some(([127, 0, 0, 1], 0).into()),
+        rtmp: Some(([127, 0, 0, 1], 0).into()),
+        reserve_mb: Some(u64::MAX),
+        ..tally_server::FileConfig::default()
+    })
+    .await;
+    let settings = remote_settings(server.http_addr());
+    let desktop = Desktop::launch(Launch {
+        data_files: vec![("settings.json", settings.as_bytes())],
+        session_bus: Some(&address),
+        ..Launch::default()
+    })
+    .await;
+
+    let push = desktop.join("notify-room", "anchor").await;
+    // The push URL asks for an FLV recording, which fails as soon as media arrives.
+    let push = format!(
+        "{push}{}record=flv",
+        if push.contains('?') { '&' } else { '?' }
+    );
+    let publisher = tokio::spawn(async move {
+        let clip = bytes::Bytes::from_static(tally_media::replay::SAMPLE_CLIP);
+        tally_media::replay::replay(&push, clip, Some(Duration::from_secs(3))).await
+    });
+    wait_for_notification(&notifications, "Recording error 2").await;
+    publisher.await.unwrap().expect("the clip was published");
+    assert_eq!(
+        files_under(&data.path().join("vod")),
+        0,
+        "nothing was written below the reserve"
+    );
     desktop.close().await;
     server.shutdown().await;
 }

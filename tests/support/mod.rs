@@ -20,13 +20,18 @@ pub async fn remote_server(
     http: std::net::SocketAddr,
     idle_timeout_s: Option<u64>,
 ) -> tally_server::Server {
-    let file = tally_server::FileConfig {
+    remote_server_with(tally_server::FileConfig {
         data: Some(data.to_path_buf()),
         http: Some(http),
         rtmp: Some(([127, 0, 0, 1], 0).into()),
         idle_timeout: idle_timeout_s,
         ..tally_server::FileConfig::default()
-    };
+    })
+    .await
+}
+
+/// A Tally server started in this process with exactly these settings.
+pub async fn remote_server_with(file: tally_server::FileConfig) -> tally_server::Server {
     tally_server::Server::start(tally_server::ServerConfig::from_file(file).unwrap())
         .await
         .unwrap()

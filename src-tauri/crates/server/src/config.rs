@@ -26,6 +26,8 @@ pub struct FileConfig {
     pub record: Option<String>,
     /// Base of download URLs when the service sits behind a proxy (default: its HTTP address).
     pub public_url: Option<String>,
+    /// Free disk space (MiB) below which no recording file is opened (error 2).
+    pub reserve_mb: Option<u64>,
 }
 
 impl FileConfig {
@@ -50,6 +52,7 @@ impl FileConfig {
             idle_timeout: over.idle_timeout.or(self.idle_timeout),
             record: over.record.or(self.record),
             public_url: over.public_url.or(self.public_url),
+            reserve_mb: over.reserve_mb.or(self.reserve_mb),
         }
     }
 }
@@ -81,11 +84,13 @@ pub struct ServerConfig {
     pub idle_timeout: Duration,
     pub default_formats: Formats,
     pub public_url: Option<String>,
+    /// Free disk space, in bytes, below which no recording file is opened.
+    pub free_space_reserve: u64,
 }
 
 impl ServerConfig {
     /// Fills in the defaults: data in `./tally-data`, HTTP on 127.0.0.1:8080, RTMP on
-    /// 127.0.0.1:1935, idle timeout 60 s, no automatic recording.
+    /// 127.0.0.1:1935, idle timeout 60 s, no automatic recording, a 512 MiB disk reserve.
     pub fn from_file(file: FileConfig) -> Result<ServerConfig, ConfigError> {
         let default_formats = match &file.record {
             Some(list) => Formats::parse(list).map_err(ConfigError::Invalid)?,
@@ -104,6 +109,7 @@ impl ServerConfig {
             idle_timeout: Duration::from_secs(file.idle_timeout.unwrap_or(60)),
             default_formats,
             public_url: file.public_url,
+            free_space_reserve: file.reserve_mb.unwrap_or(512).saturating_mul(1024 * 1024),
         })
     }
 }
@@ -127,6 +133,11 @@ mod tests {
         assert_eq!(config.data_dir, PathBuf::from("/srv/tally"));
         assert_eq!(config.idle_timeout, Duration::from_secs(30));
         assert_eq!(config.default_formats, Formats::parse("flv,mp4").unwrap());
+        assert_eq!(
+            config.free_space_reserve,
+            512 * 1024 * 1024,
+            "default reserve"
+        );
     }
 
     #[test]

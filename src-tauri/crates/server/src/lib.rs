@@ -83,6 +83,7 @@ impl Server {
         engine_config.push_key = config.push_key.clone();
         engine_config.default_formats = config.default_formats;
         engine_config.idle_timeout = config.idle_timeout;
+        engine_config.free_space_reserve = config.free_space_reserve;
         let engine = Arc::new(Engine::start(engine_config).await?);
         let live_events = events::EventHub::new(&config.data_dir);
         live_events.follow(engine.subscribe());

@@ -59,6 +59,9 @@ struct ServeArgs {
     /// Formats recorded when a push URL has no record= (e.g. flv,mp4).
     #[arg(long)]
     record: Option<String>,
+    /// Free disk space (MiB) below which no recording file is opened [default: 512].
+    #[arg(long)]
+    reserve_mb: Option<u64>,
 }
 
 impl ServeArgs {
@@ -76,6 +79,7 @@ impl ServeArgs {
             idle_timeout: self.idle_timeout,
             record: self.record.clone(),
             public_url: None,
+            reserve_mb: self.reserve_mb,
         }
     }
 }
