@@ -1,7 +1,7 @@
 //! ENOSPC mid-file: the segment is closed cleanly with what was written, the error is reported
 //! with code 2, and recording resumes in a new segment once space returns. Needs root (it mounts
-//! a small tmpfs), so it is ignored by plain `cargo test`; `scripts/test.sh` runs it as root
-//! (`cargo nextest run -p tally-media --run-ignored all disk_full`).
+//! a small tmpfs), so it is ignored by plain `cargo test`; `scripts/test.sh` runs it wherever
+//! it can mount one (`cargo nextest run -p tally-media --run-ignored all disk_full`).
 
 mod common;
 
