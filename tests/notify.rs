@@ -69,6 +69,17 @@ fn files_under(dir: &std::path::Path) -> usize {
     })
 }
 
+/// The console, pointed at `server`, on the session bus at `bus`.
+async fn console_on(server: &tally_server::Server, bus: &str) -> Desktop {
+    let settings = remote_settings(server.http_addr());
+    Desktop::launch(Launch {
+        data_files: vec![("settings.json", settings.as_bytes())],
+        session_bus: Some(bus),
+        ..Launch::default()
+    })
+    .await
+}
+
 /// Waits until a notification holding `summary`, sent as Tally, has crossed the bus.
 async fn wait_for_notification(notifications: &Mutex<String>, summary: &str) {
     let started = Instant::now();
@@ -93,13 +104,7 @@ async fn an_idle_close_is_notified_on_the_desktop() {
     let data = tempfile::tempdir().unwrap();
     // Recordings close after 2 s without media.
     let server = remote_server(data.path(), ([127, 0, 0, 1], 0).into(), Some(2)).await;
-    let settings = remote_settings(server.http_addr());
-    let desktop = Desktop::launch(Launch {
-        data_files: vec![("settings.json", settings.as_bytes())],
-        session_bus: Some(&address),
-        ..Launch::default()
-    })
-    .await;
+    let desktop = console_on(&server, &address).await;
 
     let push = desktop.join("notify-room", "anchor").await;
     // Four seconds of the sample clip, then silence.
@@ -130,13 +135,7 @@ async fn a_recording_error_is_notified_on_the_desktop() {
         ..tally_server::FileConfig::default()
     })
     .await;
-    let settings = remote_settings(server.http_addr());
-    let desktop = Desktop::launch(Launch {
-        data_files: vec![("settings.json", settings.as_bytes())],
-        session_bus: Some(&address),
-        ..Launch::default()
-    })
-    .await;
+    let desktop = console_on(&server, &address).await;
 
     let push = desktop.join("notify-room", "anchor").await;
     // The push URL asks for an FLV recording, which fails as soon as media arrives.
