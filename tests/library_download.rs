@@ -5,7 +5,7 @@ mod support;
 
 use std::time::Duration;
 
-use support::{Desktop, Launch};
+use support::{mp4s_under, Desktop, Launch};
 
 const FILE_NAME: &str = "物理第三讲复习";
 
@@ -74,7 +74,9 @@ async fn recording_with_a_chinese_name_is_found_and_downloaded() {
         name.starts_with(FILE_NAME) && name.ends_with(".mp4"),
         "{name}"
     );
-    let recorded = mp4_under(&desktop.data_dir().join("server/vod")).expect("recorded mp4");
+    let recorded = mp4s_under(&desktop.data_dir().join("server/vod"))
+        .pop()
+        .expect("recorded mp4");
     assert_eq!(
         std::fs::read(&saved[0]).unwrap(),
         std::fs::read(&recorded).unwrap(),
@@ -99,18 +101,4 @@ async fn recording_with_a_chinese_name_is_found_and_downloaded() {
     );
     assert!(csv.contains(FILE_NAME), "{csv}");
     desktop.close().await;
-}
-
-fn mp4_under(dir: &std::path::Path) -> Option<std::path::PathBuf> {
-    for entry in std::fs::read_dir(dir).ok()?.flatten() {
-        let path = entry.path();
-        if path.is_dir() {
-            if let Some(found) = mp4_under(&path) {
-                return Some(found);
-            }
-        } else if path.extension().is_some_and(|e| e == "mp4") {
-            return Some(path);
-        }
-    }
-    None
 }

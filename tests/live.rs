@@ -4,26 +4,10 @@
 
 mod support;
 
-use std::path::{Path, PathBuf};
 use std::process::Command;
 use std::time::Duration;
 
-use support::{Desktop, Launch};
-
-fn mp4s_under(dir: &Path) -> Vec<PathBuf> {
-    let mut found = Vec::new();
-    if let Ok(entries) = std::fs::read_dir(dir) {
-        for entry in entries.flatten() {
-            let path = entry.path();
-            if path.is_dir() {
-                found.extend(mp4s_under(&path));
-            } else if path.extension().is_some_and(|e| e == "mp4") {
-                found.push(path);
-            }
-        }
-    }
-    found
-}
+use support::{mp4s_under, Desktop, Launch};
 
 /// The live segment's size as shown ("12.3 KB"), in bytes.
 async fn segment_bytes(desktop: &Desktop) -> f64 {

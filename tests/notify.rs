@@ -8,7 +8,7 @@ use std::process::{Child, Command, Stdio};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
-use support::{remote_server, remote_server_with, remote_settings, Desktop, Launch};
+use support::{files_under, remote_server, remote_server_with, remote_settings, Desktop, Launch};
 
 /// A child process killed on drop.
 struct Reaped(Child);
@@ -53,20 +53,6 @@ fn watch_notifications(address: &str) -> (Reaped, Arc<Mutex<String>>) {
         }
     });
     (Reaped(monitor), seen)
-}
-
-/// Regular files anywhere below `dir` (0 if it does not exist).
-fn files_under(dir: &std::path::Path) -> usize {
-    std::fs::read_dir(dir).map_or(0, |entries| {
-        entries
-            .map_while(Result::ok)
-            .map(|e| match e.file_type() {
-                Ok(t) if t.is_dir() => files_under(&e.path()),
-                Ok(_) => 1,
-                Err(_) => 0,
-            })
-            .sum()
-    })
 }
 
 /// The console, pointed at `server`, on the session bus at `bus`.
@@ -149,10 +135,10 @@ async fn a_recording_error_is_notified_on_the_desktop() {
     });
     wait_for_notification(&notifications, "Recording error 2").await;
     publisher.await.unwrap().expect("the clip was published");
-    assert_eq!(
-        files_under(&data.path().join("vod")),
-        0,
-        "nothing was written below the reserve"
+    let written = files_under(&data.path().join("vod"));
+    assert!(
+        written.is_empty(),
+        "nothing was written below the reserve: {written:?}"
     );
     desktop.close().await;
     server.shutdown().await;

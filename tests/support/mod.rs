@@ -42,6 +42,27 @@ pub fn remote_settings(addr: std::net::SocketAddr) -> String {
     format!(r#"{{"remote": {{"url": "http://{addr}", "token": null}}}}"#)
 }
 
+/// Every regular file anywhere below `dir` (none if it does not exist).
+pub fn files_under(dir: &Path) -> Vec<PathBuf> {
+    let mut found = Vec::new();
+    for entry in std::fs::read_dir(dir).into_iter().flatten().flatten() {
+        let path = entry.path();
+        if path.is_dir() {
+            found.extend(files_under(&path));
+        } else {
+            found.push(path);
+        }
+    }
+    found
+}
+
+/// Those of `files_under(dir)` that are MP4 files.
+pub fn mp4s_under(dir: &Path) -> Vec<PathBuf> {
+    let mut mp4s = files_under(dir);
+    mp4s.retain(|p| p.extension().is_some_and(|e| e == "mp4"));
+    mp4s
+}
+
 /// Where tests leave screenshots: `<repo>/artifacts/`.
 pub fn artifacts_dir() -> PathBuf {
     let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("artifacts");
