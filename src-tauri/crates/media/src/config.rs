@@ -139,6 +139,8 @@ pub struct EngineConfig {
     /// While a publisher's media flows, its connection reads at shared ticks this far apart
     /// (zero: read every message as it arrives).
     pub merged_read: Duration,
+    /// Wall-clock time (file names, start times, ids).
+    pub clock: crate::clock::SharedClock,
 }
 
 impl EngineConfig {
@@ -154,6 +156,7 @@ impl EngineConfig {
             free_space_reserve: 512 * 1024 * 1024,
             replace_duplicate_publisher: false,
             merged_read: DEFAULT_MERGED_READ,
+            clock: crate::clock::system(),
         }
     }
 }

@@ -27,12 +27,16 @@ pub fn durable_rename(from: &Path, to: &Path) -> Result<()> {
 }
 
 /// Writes `bytes` to `path` atomically: temp file, fsync, rename, fsync dir.
+/// A failed write leaves no temp file behind.
 pub fn write_atomic(path: &Path, bytes: &[u8]) -> Result<()> {
     let tmp = with_suffix(path, ".tmp");
-    let mut f = File::create(&tmp).map_err(|e| EngineError::io("create", &tmp, e))?;
-    f.write_all(bytes)
-        .and_then(|_| f.sync_all())
-        .map_err(|e| EngineError::io("write", &tmp, e))?;
+    let written = File::create(&tmp)
+        .and_then(|mut f| f.write_all(bytes).and_then(|_| f.sync_all()))
+        .map_err(|e| EngineError::io("write", &tmp, e));
+    if let Err(e) = written {
+        let _ = fs::remove_file(&tmp);
+        return Err(e);
+    }
     durable_rename(&tmp, path)
 }
 

@@ -1,23 +1,25 @@
 //! The engine's public face (`docs/engine-api.md`): start, events, manual recording, shutdown.
 
-use std::collections::HashMap;
 use std::net::SocketAddr;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use tokio::net::TcpListener;
-use tokio::sync::{broadcast, oneshot};
+use tokio::sync::{broadcast, mpsc, oneshot};
 use tokio::task::JoinHandle;
 
 use crate::config::{EngineConfig, Formats, MAX_INTERVAL, MIN_INTERVAL};
 use crate::disk;
 use crate::error::{EngineError, Result};
-use crate::events::{EngineEvent, RecordingId, SegmentClosed, StreamStatus};
+use crate::events::{EngineEvent, Fact, RecordingId, SegmentClosed, StreamStatus};
 use crate::params::is_safe_name;
 use crate::record::RecordSpec;
 use crate::recovery;
 use crate::rtmp;
 use crate::stream::{ManualState, Shared, StreamCmd};
+
+/// How often files whose close hit a full disk are tried again.
+const DEFERRED_RETRY: Duration = Duration::from_secs(5);
 
 /// A manual (channel-mode) recording request.
 #[derive(Debug, Clone)]
@@ -42,12 +44,15 @@ pub struct Engine {
     shared: Arc<Shared>,
     rtmp_addr: SocketAddr,
     recovered: Vec<SegmentClosed>,
+    facts: Mutex<Option<mpsc::UnboundedReceiver<Fact>>>,
     accept: JoinHandle<()>,
+    deferred: JoinHandle<()>,
 }
 
 impl Drop for Engine {
     fn drop(&mut self) {
         self.accept.abort();
+        self.deferred.abort();
     }
 }
 
@@ -69,20 +74,21 @@ impl Engine {
             addr: config.rtmp_addr,
             source,
         })?;
-        let (events, _) = broadcast::channel(4096);
-        let shared = Arc::new(Shared {
-            config,
-            events,
-            streams: Mutex::new(HashMap::new()),
-            manual: Mutex::new(HashMap::new()),
-        });
+        let (shared, facts) = Shared::new(config);
+        for sidecar in recovered.deferred {
+            shared.defer(sidecar);
+        }
+        let recovered = recovered.segments;
         let accept = tokio::spawn(rtmp::accept_loop(listener, shared.clone()));
+        let deferred = tokio::spawn(retry_deferred(shared.clone()));
         tracing::info!(%rtmp_addr, recovered = recovered.len(), "media engine started");
         Ok(Engine {
             shared,
             rtmp_addr,
             recovered,
+            facts: Mutex::new(Some(facts)),
             accept,
+            deferred,
         })
     }
 
@@ -101,7 +107,14 @@ impl Engine {
         self.recovered.clone()
     }
 
-    /// A receiver of every event from now on.
+    /// The facts channel (files closed, recordings ended, streams started and ended), for the
+    /// one consumer that must act on every fact; `None` once taken. Facts wait in the channel
+    /// until they are taken, however long that is.
+    pub fn take_facts(&self) -> Option<mpsc::UnboundedReceiver<Fact>> {
+        self.facts.lock().unwrap_or_else(|p| p.into_inner()).take()
+    }
+
+    /// A receiver of every telemetry event from now on (lossy: a slow receiver misses some).
     pub fn subscribe(&self) -> broadcast::Receiver<EngineEvent> {
         self.shared.events.subscribe()
     }
@@ -134,7 +147,7 @@ impl Engine {
         }
         let cfg = &self.shared.config;
         disk::check_reserve(&cfg.data_dir, cfg.free_space_reserve)?;
-        let id = RecordingId::next();
+        let id = RecordingId::next(cfg.clock.now_ms());
         {
             let mut manual = self.shared.manual.lock().unwrap_or_else(|p| p.into_inner());
             let busy = manual.values().any(|s| matches!(s, ManualState::Running(a, c) if *a == req.app && *c == req.stream_code));
@@ -232,6 +245,7 @@ impl Engine {
     /// Finalizes every open file and stops every stream (the SIGTERM path).
     pub async fn shutdown(&self) {
         self.accept.abort();
+        self.deferred.abort();
         let txs: Vec<_> = self
             .shared
             .streams
@@ -249,6 +263,45 @@ impl Engine {
         }
         for w in waits {
             let _ = w.await;
+        }
+    }
+}
+
+/// Finalizes, every few seconds, the files whose close hit a full disk; each one done is
+/// reported like any closed file. Those still without space wait for the next round.
+async fn retry_deferred(shared: Arc<Shared>) {
+    let mut tick = tokio::time::interval(DEFERRED_RETRY);
+    tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+    loop {
+        tick.tick().await;
+        let pending =
+            std::mem::take(&mut *shared.deferred.lock().unwrap_or_else(|p| p.into_inner()));
+        if pending.is_empty() {
+            continue;
+        }
+        let done = tokio::task::spawn_blocking(move || {
+            pending
+                .into_iter()
+                .map(|sidecar| {
+                    let r = recovery::finalize(&sidecar, false);
+                    (sidecar, r)
+                })
+                .collect::<Vec<_>>()
+        })
+        .await
+        .unwrap_or_default();
+        for (sidecar, result) in done {
+            match result {
+                Ok(seg) => {
+                    tracing::info!(path = %seg.path.display(), "finalized a file kept while the disk was full");
+                    shared.fact(Fact::FileClosed(Box::new(seg.clone())));
+                    let _ = shared.events.send(EngineEvent::SegmentClosed(seg));
+                }
+                Err(e) if e.is_disk_full() => shared.defer(sidecar),
+                Err(e) => {
+                    tracing::error!(sidecar = %sidecar.display(), error = %e, "a kept file could not be finalized; its data is set aside")
+                }
+            }
         }
     }
 }

@@ -79,6 +79,9 @@ pub enum EngineError {
     /// A request carried invalid values.
     #[error("invalid request: {0}")]
     Invalid(String),
+    /// A leftover segment holds no complete frame: there is nothing to keep.
+    #[error("{0}: nothing was recorded in it")]
+    NothingRecorded(PathBuf),
 }
 
 impl EngineError {

@@ -1,4 +1,5 @@
-//! What the engine tells the world: typed events on a broadcast channel.
+//! What the engine tells the world: [`Fact`]s on a reliable, ordered channel that one consumer
+//! (the service) must take, and [`EngineEvent`] telemetry on a lossy broadcast.
 
 use std::fmt;
 use std::path::PathBuf;
@@ -19,22 +20,9 @@ impl fmt::Display for RecordingId {
 }
 
 impl RecordingId {
-    /// A fresh id: unix microseconds, bumped past the previous one if the clock stalls.
-    pub fn next() -> RecordingId {
-        use std::sync::atomic::{AtomicU64, Ordering};
-        static LAST: AtomicU64 = AtomicU64::new(0);
-        let now = std::time::SystemTime::now()
-            .duration_since(std::time::UNIX_EPOCH)
-            .map(|d| d.as_micros() as u64)
-            .unwrap_or(0);
-        let mut prev = LAST.load(Ordering::Relaxed);
-        loop {
-            let id = now.max(prev + 1);
-            match LAST.compare_exchange(prev, id, Ordering::Relaxed, Ordering::Relaxed) {
-                Ok(_) => return RecordingId(id),
-                Err(p) => prev = p,
-            }
-        }
+    /// A fresh id for wall-clock time `now_ms`.
+    pub fn next(now_ms: i64) -> RecordingId {
+        RecordingId(crate::ids::next_id(now_ms))
     }
 }
 
@@ -54,6 +42,10 @@ pub enum EndReason {
 /// A finished file (for HLS: a finished playlist and its chunks).
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct SegmentClosed {
+    /// The file's id, given when it opened, so the index, the callback and a rebuilt index all
+    /// name it the same (0 in sidecars written before ids were given at open).
+    #[serde(default)]
+    pub file_id: u64,
     /// The recording it belongs to.
     pub recording: RecordingId,
     /// Started through `start_recording` (channel mode).
@@ -94,7 +86,50 @@ pub struct SegmentClosed {
     pub recovered: bool,
 }
 
-/// Everything the engine reports.
+/// What the engine must not lose: sent in order on an unbounded channel to the one consumer
+/// that took it ([`crate::Engine::take_facts`]). A file is on disk with its manifest
+/// (`<file>.meta.json`) before its `FileClosed` is sent, so a consumer that dies before acting
+/// on it finds the file again when it reconciles the disk at its next start.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub enum Fact {
+    /// A publisher was accepted.
+    StreamStarted {
+        /// RTMP app.
+        app: String,
+        /// Stream code.
+        stream_code: String,
+        /// Raw query of the push URL.
+        stream_param: String,
+        /// Unix ms.
+        at_ms: i64,
+    },
+    /// A publisher went away.
+    StreamEnded {
+        /// RTMP app.
+        app: String,
+        /// Stream code.
+        stream_code: String,
+        /// Unix ms.
+        at_ms: i64,
+    },
+    /// A file is finished and durable, its manifest beside it.
+    FileClosed(Box<SegmentClosed>),
+    /// A recording ended; every `FileClosed` of it was sent before this.
+    RecordingEnded {
+        /// The recording.
+        recording: RecordingId,
+        /// Started through `start_recording` (channel mode).
+        manual: bool,
+        /// Its opaque label.
+        label: String,
+        /// Stream code.
+        stream_code: String,
+        /// Why.
+        reason: EndReason,
+    },
+}
+
+/// Everything the engine reports as telemetry (may be dropped by a slow subscriber).
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub enum EngineEvent {
     /// A publisher was accepted.

@@ -7,11 +7,14 @@
 #![warn(missing_docs)]
 
 pub mod auth;
+pub mod clock;
 pub mod codec;
 pub mod config;
+pub mod crashpoint;
 pub mod error;
 pub mod frame;
 pub mod gop;
+pub mod ids;
 pub mod meter;
 pub mod params;
 pub mod splitter;
@@ -24,6 +27,7 @@ pub mod engine;
 pub mod events;
 pub mod flv;
 pub mod hls;
+pub mod manifest;
 pub mod mp4;
 pub mod record;
 pub mod recovery;
@@ -31,6 +35,7 @@ pub mod rtmp;
 pub mod segment;
 pub mod stream;
 
+pub use clock::{Clock, SharedClock};
 pub use engine::{Engine, RecordRequest};
-pub use events::{EndReason, EngineEvent, RecordingId, SegmentClosed, StreamStatus};
+pub use events::{EndReason, EngineEvent, Fact, RecordingId, SegmentClosed, StreamStatus};
 pub mod replay;

@@ -5,21 +5,24 @@
 //! The task owns the splitter, the open segment's writers and the list of closed segments.
 
 use std::path::PathBuf;
+use std::sync::Arc;
 use std::time::Duration;
 
-use tokio::sync::{broadcast, mpsc, oneshot};
+use tokio::sync::{mpsc, oneshot};
 
 use crate::codec::Codecs;
 use crate::config::{Format, Formats};
 use crate::disk::{self, with_suffix};
 use crate::error::{codes, EngineError};
-use crate::events::{EndReason, EngineEvent, RecordingId, SegmentClosed};
+use crate::events::{EndReason, EngineEvent, Fact, RecordingId, SegmentClosed};
 use crate::flv::FlvWriter;
 use crate::frame::{Frame, Kind};
 use crate::hls::HlsWriter;
 use crate::mp4::Mp4Writer;
 use crate::segment::{SegmentSpec, SegmentWriter};
 use crate::splitter::{Decision, Splitter};
+use crate::stream::Shared;
+use crate::{crashpoint, ids, manifest};
 
 /// How often free space is re-checked while the disk is below the reserve (ms of media).
 const DISK_RECHECK_MS: u64 = 2_000;
@@ -79,11 +82,7 @@ pub struct RecordHandle {
 
 impl RecordHandle {
     /// Starts the recording's thread.
-    pub fn spawn(
-        spec: RecordSpec,
-        codecs: Codecs,
-        events: broadcast::Sender<EngineEvent>,
-    ) -> std::io::Result<Self> {
+    pub fn spawn(spec: RecordSpec, codecs: Codecs, shared: Arc<Shared>) -> std::io::Result<Self> {
         let (tx, rx) = mpsc::channel(512);
         let handle = RecordHandle {
             id: spec.id,
@@ -92,7 +91,7 @@ impl RecordHandle {
         };
         std::thread::Builder::new()
             .name(format!("rec-{}", spec.id))
-            .spawn(move || RecordTask::new(spec, codecs, events).run(rx))?;
+            .spawn(move || RecordTask::new(spec, codecs, shared).run(rx))?;
         Ok(handle)
     }
 
@@ -129,7 +128,7 @@ struct OpenSegment {
 struct RecordTask {
     spec: RecordSpec,
     codecs: Codecs,
-    events: broadcast::Sender<EngineEvent>,
+    shared: Arc<Shared>,
     splitter: Splitter,
     segment: Option<OpenSegment>,
     closed: Vec<SegmentClosed>,
@@ -143,12 +142,12 @@ struct RecordTask {
 }
 
 impl RecordTask {
-    fn new(spec: RecordSpec, codecs: Codecs, events: broadcast::Sender<EngineEvent>) -> Self {
+    fn new(spec: RecordSpec, codecs: Codecs, shared: Arc<Shared>) -> Self {
         RecordTask {
             splitter: Splitter::new(spec.interval.as_millis() as u64),
             spec,
             codecs,
-            events,
+            shared,
             segment: None,
             closed: Vec::new(),
             last_dts: 0,
@@ -170,6 +169,13 @@ impl RecordTask {
                 RecordMsg::Pause => self.pause(),
                 RecordMsg::Close(reason, reply) => {
                     self.pause();
+                    self.shared.fact(Fact::RecordingEnded {
+                        recording: self.spec.id,
+                        manual: self.spec.manual,
+                        label: self.spec.label.clone(),
+                        stream_code: self.spec.stream_code.clone(),
+                        reason,
+                    });
                     self.emit(EngineEvent::RecordingEnded {
                         recording: self.spec.id,
                         stream_code: self.spec.stream_code.clone(),
@@ -185,7 +191,7 @@ impl RecordTask {
     }
 
     fn emit(&self, e: EngineEvent) {
-        let _ = self.events.send(e);
+        let _ = self.shared.events.send(e);
     }
 
     fn error(&self, code: u32, detail: String) {
@@ -287,6 +293,7 @@ impl RecordTask {
             let name = format!("{stem}.{}", format.extension());
             let path = dir.join(&name);
             let meta = SegmentClosed {
+                file_id: ids::next_id(wall),
                 recording: self.spec.id,
                 manual: self.spec.manual,
                 label: self.spec.label.clone(),
@@ -400,7 +407,7 @@ impl RecordTask {
             };
             for f in &seg.files {
                 let bytes = f.writer.bytes();
-                let _ = self.events.send(EngineEvent::SegmentProgress {
+                let _ = self.shared.events.send(EngineEvent::SegmentProgress {
                     recording: self.spec.id,
                     stream_code: self.spec.stream_code.clone(),
                     format: f.format,
@@ -448,21 +455,58 @@ impl RecordTask {
         }
     }
 
-    /// Finishes one file: durable rename, then the event, then the sidecar goes (so a crash in
-    /// between re-reports the file at startup rather than losing it).
+    /// Finishes one file in the durable order (`docs/design.md`): the sidecar learns the exact
+    /// duration, the file is finalized and renamed, its manifest is written, and only then is
+    /// the sidecar removed and the file reported. A crash at any step leaves either the sidecar
+    /// (startup recovery finishes the job) or the manifest (startup reconcile indexes it).
     fn finish_file(&mut self, f: OpenFile, duration_ms: u64) {
-        match f.writer.finish(duration_ms) {
-            Ok(size) => {
-                let mut meta = f.meta;
-                meta.size = size;
-                meta.duration_ms = duration_ms;
-                meta.end_ms = meta.start_ms + duration_ms as i64;
-                self.emit(EngineEvent::SegmentClosed(meta.clone()));
-                self.closed.push(meta);
-                let _ = std::fs::remove_file(&f.sidecar);
-            }
-            // The `.part` and its sidecar stay: startup recovery finalizes them.
-            Err(e) => self.error(e.code(), format!("closing {}: {e}", f.meta.path.display())),
+        let mut meta = f.meta;
+        meta.duration_ms = duration_ms;
+        meta.end_ms = meta.start_ms + duration_ms as i64;
+        if let Err(e) = serde_json::to_vec(&meta)
+            .map_err(|e| EngineError::Invalid(e.to_string()))
+            .and_then(|json| disk::write_atomic(&f.sidecar, &json))
+        {
+            // The sidecar written at open stays: recovery measures the duration itself.
+            tracing::warn!(error = %e, "could not update the sidecar before closing");
         }
+        let size = match f.writer.finish(duration_ms) {
+            Ok(size) => size,
+            Err(e) => {
+                // The `.part` and its sidecar stay; finalized when space returns (or at start).
+                self.shared.defer(f.sidecar);
+                self.error(
+                    e.code(),
+                    format!(
+                        "closing {}: {e}; kept, finalized later",
+                        meta.path.display()
+                    ),
+                );
+                return;
+            }
+        };
+        crashpoint::here("after_rename");
+        meta.size = size;
+        match manifest::write(&meta) {
+            Ok(()) => {
+                crashpoint::here("after_manifest");
+                if let Err(e) = std::fs::remove_file(&f.sidecar) {
+                    tracing::warn!(sidecar = %f.sidecar.display(), error = %e, "could not remove a sidecar");
+                }
+                crashpoint::here("after_sidecar_removal");
+            }
+            // The file is whole: it is reported now; the sidecar stays until its manifest can
+            // be written (retried with the deferred files, or at the next start).
+            Err(e) => {
+                self.shared.defer(f.sidecar);
+                self.error(
+                    e.code(),
+                    format!("manifest of {}: {e}", meta.path.display()),
+                );
+            }
+        }
+        self.shared.fact(Fact::FileClosed(Box::new(meta.clone())));
+        self.emit(EngineEvent::SegmentClosed(meta.clone()));
+        self.closed.push(meta);
     }
 }

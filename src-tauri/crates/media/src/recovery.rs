@@ -1,8 +1,10 @@
 //! Startup recovery: every segment that was open when the process died left a
 //! `<file>.part.json` sidecar. Each is finalized into a playable file (losing at most the last
-//! fragment), reported as a closed segment with `recovered: true`, and its sidecar removed —
-//! so a second start finds nothing to do. Nothing recorded is deleted: a `.part` that cannot be
-//! finalized is renamed `*.part.unrecoverable` and kept.
+//! fragment), given its manifest, reported with `recovered: true`, and its sidecar removed — so
+//! a second start finds nothing to do. The same path finalizes, later, a file whose close hit a
+//! full disk. Nothing recorded is deleted: a `.part` that cannot be finalized because it is
+//! damaged is renamed `*.part.unrecoverable` and kept; one that cannot be finalized for want of
+//! space keeps its name and sidecar and is retried.
 
 use std::fs::{self, File, OpenOptions};
 use std::io::{BufReader, Read, Seek, SeekFrom};
@@ -14,21 +16,38 @@ use crate::error::{EngineError, Result};
 use crate::events::SegmentClosed;
 use crate::flv::writer::{find_metadata_offsets, patch_metadata};
 use crate::hls::playlist::{self, Chunk};
+use crate::manifest;
 use crate::mp4::finalize_part;
 
 const SIDECAR: &str = ".part.json";
 
-/// Finalizes every leftover segment under `<data>/vod` and returns them.
-pub fn recover(data_dir: &Path) -> Vec<SegmentClosed> {
+/// What startup recovery did.
+#[derive(Debug, Default)]
+pub struct Recovered {
+    /// Segments finalized now.
+    pub segments: Vec<SegmentClosed>,
+    /// Sidecars of segments that need disk space to finalize: retry them later.
+    pub deferred: Vec<PathBuf>,
+}
+
+/// Finalizes every leftover segment under `<data>/vod`.
+pub fn recover(data_dir: &Path) -> Recovered {
     let mut sidecars = Vec::new();
-    collect(&data_dir.join("vod"), &mut sidecars);
+    manifest::find(&data_dir.join("vod"), SIDECAR, &mut sidecars);
     sidecars.sort();
-    let mut out = Vec::new();
+    let mut out = Recovered::default();
     for sidecar in sidecars {
-        match recover_one(&sidecar) {
+        match finalize(&sidecar, true) {
             Ok(seg) => {
                 tracing::info!(path = %seg.path.display(), duration_ms = seg.duration_ms, "recovered segment");
-                out.push(seg);
+                out.segments.push(seg);
+            }
+            Err(e) if e.is_disk_full() => {
+                tracing::warn!(sidecar = %sidecar.display(), error = %e, "no space to finalize a segment yet; kept and retried");
+                out.deferred.push(sidecar);
+            }
+            Err(e @ EngineError::NothingRecorded(_)) => {
+                tracing::info!(error = %e, "removed an empty leftover segment")
             }
             Err(e) => {
                 tracing::error!(sidecar = %sidecar.display(), error = %e, "segment could not be recovered; its data is kept")
@@ -38,21 +57,9 @@ pub fn recover(data_dir: &Path) -> Vec<SegmentClosed> {
     out
 }
 
-fn collect(dir: &Path, out: &mut Vec<PathBuf>) {
-    let Ok(entries) = fs::read_dir(dir) else {
-        return;
-    };
-    for e in entries.flatten() {
-        let p = e.path();
-        if p.is_dir() {
-            collect(&p, out);
-        } else if p.to_string_lossy().ends_with(SIDECAR) {
-            out.push(p);
-        }
-    }
-}
-
-fn recover_one(sidecar: &Path) -> Result<SegmentClosed> {
+/// Finalizes the segment of `sidecar`: its file, its manifest, then the sidecar goes. On a
+/// full disk everything stays as it was (the error says so); a damaged `.part` is set aside.
+pub fn finalize(sidecar: &Path, recovered: bool) -> Result<SegmentClosed> {
     let json = fs::read(sidecar).map_err(|e| EngineError::io("read", sidecar, e))?;
     let mut meta: SegmentClosed = serde_json::from_slice(&json)
         .map_err(|e| EngineError::Invalid(format!("{}: {e}", sidecar.display())))?;
@@ -61,12 +68,18 @@ fn recover_one(sidecar: &Path) -> Result<SegmentClosed> {
     let part = with_suffix(&path, ".part");
     let result = match meta.format {
         Format::Mp4 if part.exists() => {
-            let _ = fs::remove_file(with_suffix(&path, ".tmp"));
-            finalize_part(&part, &path).map(|o| (o.size, o.duration_ms))
+            let tmp = with_suffix(&path, ".tmp");
+            let _ = fs::remove_file(&tmp);
+            let done = finalize_part(&part, &path).map(|o| (o.size, o.duration_ms));
+            if done.is_err() {
+                // A half-written copy only takes the space the next try needs.
+                let _ = fs::remove_file(&tmp);
+            }
+            done
         }
         Format::Flv if part.exists() => recover_flv(&part, &path),
         Format::Hls => recover_hls(&path, meta.start_ms),
-        // Renamed before the crash, event possibly lost: report it again (at-least-once).
+        // Renamed before the crash: the sidecar was given the exact duration before the close.
         _ if path.exists() => Ok((
             fs::metadata(&path).map(|m| m.len()).unwrap_or(0),
             meta.duration_ms,
@@ -78,11 +91,21 @@ fn recover_one(sidecar: &Path) -> Result<SegmentClosed> {
     };
     let (size, duration_ms) = match result {
         Ok(r) => r,
+        Err(e) if e.is_disk_full() => return Err(e),
+        // A segment cut before its first complete frame: nothing to keep, nothing to report.
+        Err(e @ EngineError::NothingRecorded(_)) => {
+            let _ = fs::remove_file(&part);
+            if meta.format == Format::Hls {
+                let _ = fs::remove_file(&path); // a playlist listing nothing
+            }
+            fs::remove_file(sidecar).map_err(|e| EngineError::io("remove", sidecar, e))?;
+            return Err(e);
+        }
         Err(e) => {
             if part.exists() {
                 let _ = fs::rename(&part, with_suffix(&part, ".unrecoverable"));
             }
-            let _ = fs::remove_file(sidecar);
+            let _ = fs::rename(sidecar, with_suffix(sidecar, ".unrecoverable"));
             return Err(e);
         }
     };
@@ -90,7 +113,8 @@ fn recover_one(sidecar: &Path) -> Result<SegmentClosed> {
     meta.size = size;
     meta.duration_ms = duration_ms;
     meta.end_ms = meta.start_ms + duration_ms as i64;
-    meta.recovered = true;
+    meta.recovered = recovered;
+    manifest::write(&meta)?;
     fs::remove_file(sidecar).map_err(|e| EngineError::io("remove", sidecar, e))?;
     fsync_dir(sidecar.parent().unwrap_or(Path::new(".")))?;
     Ok(meta)
@@ -103,7 +127,9 @@ pub(crate) fn recover_flv(part: &Path, path: &Path) -> Result<(u64, u64)> {
     let file = File::open(part).map_err(io)?;
     let mut r = BufReader::with_capacity(256 * 1024, file);
     let mut head = [0u8; 13];
-    r.read_exact(&mut head).map_err(io)?;
+    if r.read_exact(&mut head).is_err() {
+        return Err(EngineError::NothingRecorded(part.to_path_buf()));
+    }
     crate::flv::parse_header(&head).map_err(|e| EngineError::Mux {
         format: "flv",
         path: part.into(),
@@ -137,6 +163,9 @@ pub(crate) fn recover_flv(part: &Path, path: &Path) -> Result<(u64, u64)> {
             last_ts = last_ts.max(ts);
         }
     }
+    if first_ts.is_none() {
+        return Err(EngineError::NothingRecorded(part.to_path_buf()));
+    }
     let duration = u64::from(last_ts.saturating_sub(first_ts.unwrap_or(0)) + step);
     let mut f = OpenOptions::new()
         .read(true)
@@ -169,36 +198,37 @@ fn recover_hls(playlist: &Path, start_ms: i64) -> Result<(u64, u64)> {
         .and_then(|b| playlist::parse(&b))
         .map(|(c, _)| c)
         .unwrap_or_default();
-    let mut parts: Vec<PathBuf> = fs::read_dir(dir)
+    // Chunks not in the playlist yet: still `.ts.part`, or renamed just before the crash and
+    // not listed yet. Either kind is media to keep.
+    let listed: std::collections::HashSet<String> = chunks.iter().map(|c| c.uri.clone()).collect();
+    let mut leftovers: Vec<(String, PathBuf)> = fs::read_dir(dir)
         .map_err(|e| EngineError::io("list", dir, e))?
         .flatten()
         .map(|e| e.path())
-        .filter(|p| {
-            let n = p
-                .file_name()
-                .map(|n| n.to_string_lossy().into_owned())
-                .unwrap_or_default();
-            n.starts_with(&format!("{stem}_")) && n.ends_with(".ts.part")
+        .filter_map(|p| {
+            let n = p.file_name()?.to_string_lossy().into_owned();
+            let name = n.strip_suffix(".part").unwrap_or(&n).to_owned();
+            let ours = name.starts_with(&format!("{stem}_")) && name.ends_with(".ts");
+            (ours && !listed.contains(&name)).then_some((name, p))
         })
         .collect();
-    parts.sort();
-    for part in parts {
-        let io = |e| EngineError::io("recover ts", &part, e);
-        let bytes = fs::read(&part).map_err(io)?;
+    leftovers.sort();
+    for (name, chunk) in leftovers {
+        let io = |e| EngineError::io("recover ts", &chunk, e);
+        let bytes = fs::read(&chunk).map_err(io)?;
         let usable = bytes.len() / 188 * 188;
         let Some(duration_ms) = ts_duration_ms(&bytes[..usable]) else {
-            let _ = fs::rename(&part, with_suffix(&part, ".unrecoverable"));
+            // Not one timestamped frame in it: nothing recorded to keep.
+            let _ = fs::remove_file(&chunk);
             continue;
         };
-        let f = OpenOptions::new().write(true).open(&part).map_err(io)?;
-        f.set_len(usable as u64)
-            .and_then(|_| f.sync_all())
-            .map_err(io)?;
-        let name = part
-            .file_name()
-            .map(|n| n.to_string_lossy().trim_end_matches(".part").to_string())
-            .unwrap_or_default();
-        durable_rename(&part, &dir.join(&name))?;
+        if chunk.to_string_lossy().ends_with(".part") {
+            let f = OpenOptions::new().write(true).open(&chunk).map_err(io)?;
+            f.set_len(usable as u64)
+                .and_then(|_| f.sync_all())
+                .map_err(io)?;
+            durable_rename(&chunk, &dir.join(&name))?;
+        }
         let start_wall_ms = chunks
             .last()
             .map_or(start_ms, |c| c.start_wall_ms + c.duration_ms as i64);
@@ -210,10 +240,7 @@ fn recover_hls(playlist: &Path, start_ms: i64) -> Result<(u64, u64)> {
         });
     }
     if chunks.is_empty() {
-        return Err(EngineError::Invalid(format!(
-            "{}: no TS chunk to list",
-            playlist.display()
-        )));
+        return Err(EngineError::NothingRecorded(playlist.to_path_buf()));
     }
     let size = chunks
         .iter()

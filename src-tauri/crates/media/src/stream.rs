@@ -12,7 +12,7 @@ use tokio::time::Instant;
 use crate::codec::{AudioConfig, Codecs, VideoConfig};
 use crate::config::EngineConfig;
 use crate::error::EngineError;
-use crate::events::{EndReason, EngineEvent, RecordingId, SegmentClosed, StreamStatus};
+use crate::events::{EndReason, EngineEvent, Fact, RecordingId, SegmentClosed, StreamStatus};
 use crate::frame::{Frame, Kind};
 use crate::gop::GopCache;
 use crate::meter::{Meter, StreamStats};
@@ -87,15 +87,47 @@ pub struct StreamEntry {
 pub struct Shared {
     /// Configuration.
     pub config: EngineConfig,
-    /// Event channel.
+    /// Telemetry (lossy).
     pub events: broadcast::Sender<EngineEvent>,
+    /// Facts (reliable, in order) for the one consumer that took the receiver.
+    pub facts: mpsc::UnboundedSender<Fact>,
     /// Live stream actors by (app, stream code).
     pub streams: Mutex<HashMap<(String, String), StreamEntry>>,
     /// Manual recordings by id.
     pub manual: Mutex<HashMap<RecordingId, ManualState>>,
+    /// Sidecars of files that could not be finalized yet (a full disk): retried until they are.
+    pub deferred: Mutex<Vec<std::path::PathBuf>>,
 }
 
 impl Shared {
+    /// Shared state for `config`, and the receiver of its facts.
+    pub fn new(config: EngineConfig) -> (Arc<Shared>, mpsc::UnboundedReceiver<Fact>) {
+        let (events, _) = broadcast::channel(4096);
+        let (facts, facts_rx) = mpsc::unbounded_channel();
+        let shared = Arc::new(Shared {
+            config,
+            events,
+            facts,
+            streams: Mutex::new(HashMap::new()),
+            manual: Mutex::new(HashMap::new()),
+            deferred: Mutex::new(Vec::new()),
+        });
+        (shared, facts_rx)
+    }
+
+    /// Reports a fact; it is kept in the channel until the consumer takes it.
+    pub fn fact(&self, fact: Fact) {
+        let _ = self.facts.send(fact);
+    }
+
+    /// Remembers a file to finalize once the disk has room again.
+    pub fn defer(&self, sidecar: std::path::PathBuf) {
+        let mut deferred = self.deferred.lock().unwrap_or_else(|p| p.into_inner());
+        if !deferred.contains(&sidecar) {
+            deferred.push(sidecar);
+        }
+    }
+
     /// Sends `cmd` to the actor of (app, code), starting one if needed. The send happens under
     /// the registry lock, which is also what an exiting actor takes, so no message is lost.
     pub fn send(self: &Arc<Self>, app: &str, code: &str, cmd: StreamCmd) {
@@ -120,8 +152,9 @@ impl Shared {
         tokio::spawn(actor.run(rx));
     }
 
-    fn now_ms() -> i64 {
-        chrono::Utc::now().timestamp_millis()
+    /// Wall-clock time from the configured clock.
+    pub fn now_ms(&self) -> i64 {
+        self.config.clock.now_ms()
     }
 }
 
@@ -337,11 +370,7 @@ impl StreamActor {
                     spec.stream_param = p.raw_query.clone();
                     spec.record_id = p.record_id.clone();
                 }
-                let r = match RecordHandle::spawn(
-                    spec,
-                    self.codecs.clone(),
-                    self.shared.events.clone(),
-                ) {
+                let r = match RecordHandle::spawn(spec, self.codecs.clone(), self.shared.clone()) {
                     Ok(h) => {
                         // Start from the last keyframe rather than wait for the next one.
                         let cached = self.gop.frames();
@@ -388,11 +417,18 @@ impl StreamActor {
         media: mpsc::Receiver<MediaMsg>,
     ) {
         tracing::info!(conn_id, app = %self.app, stream = %self.code, "publish started");
+        let at_ms = self.shared.now_ms();
+        self.shared.fact(Fact::StreamStarted {
+            app: self.app.clone(),
+            stream_code: self.code.clone(),
+            stream_param: params.raw_query.clone(),
+            at_ms,
+        });
         self.emit(EngineEvent::StreamStarted {
             app: self.app.clone(),
             stream_code: self.code.clone(),
             stream_param: params.raw_query.clone(),
-            at_ms: Shared::now_ms(),
+            at_ms,
         });
         // A new publish may bring new codecs and a new timeline; nothing old may leak into it.
         self.codecs = Codecs::default();
@@ -414,7 +450,7 @@ impl StreamActor {
         let formats = params.formats.unwrap_or(cfg.default_formats);
         if self.auto.is_none() && !formats.is_empty() {
             let spec = RecordSpec {
-                id: RecordingId::next(),
+                id: RecordingId::next(cfg.clock.now_ms()),
                 manual: false,
                 label: String::new(),
                 app: self.app.clone(),
@@ -427,7 +463,7 @@ impl StreamActor {
                 data_dir: cfg.data_dir.clone(),
                 free_space_reserve: cfg.free_space_reserve,
             };
-            match RecordHandle::spawn(spec, self.codecs.clone(), self.shared.events.clone()) {
+            match RecordHandle::spawn(spec, self.codecs.clone(), self.shared.clone()) {
                 Ok(h) => self.auto = Some(h),
                 Err(e) => {
                     tracing::error!(stream = %self.code, error = %e, "cannot start recorder thread")
@@ -444,10 +480,16 @@ impl StreamActor {
         tracing::info!(conn_id = p.conn_id, stream = %self.code, reason, "publish ended");
         self.gop.clear();
         self.last_params = Some(p.params);
+        let at_ms = self.shared.now_ms();
+        self.shared.fact(Fact::StreamEnded {
+            app: self.app.clone(),
+            stream_code: self.code.clone(),
+            at_ms,
+        });
         self.emit(EngineEvent::StreamEnded {
             app: self.app.clone(),
             stream_code: self.code.clone(),
-            at_ms: Shared::now_ms(),
+            at_ms,
             reason: reason.to_string(),
         });
         for r in self.auto.iter().chain(&self.manual) {
@@ -475,7 +517,7 @@ impl StreamActor {
         frame.dts = p.timeline.map(m.raw_ts, track).ms;
         let anchor = *p
             .anchor_ms
-            .get_or_insert_with(|| Shared::now_ms() - frame.dts as i64);
+            .get_or_insert_with(|| self.shared.now_ms() - frame.dts as i64);
         let wall = anchor + frame.dts as i64;
         let resumed = self.last_media.is_none() && frame.dts > 0;
         self.last_media = Some(Instant::now());

@@ -1,8 +1,7 @@
 //! Must-show 7 (idle close and resume) on simulated time: the stream actor runs on a paused
 //! tokio clock, so a 60 s idle timeout takes no wall time and no test sleeps.
 
-use std::collections::HashMap;
-use std::sync::{Arc, Mutex};
+use std::sync::Arc;
 use std::time::Duration;
 
 use bytes::Bytes;
@@ -12,20 +11,22 @@ use tally_media::frame;
 use tally_media::params::PushParams;
 use tally_media::replay::SAMPLE_CLIP;
 use tally_media::stream::{MediaMsg, Shared, StreamCmd};
-use tally_media::EngineConfig;
+use tally_media::{EngineConfig, Fact};
 use tokio::sync::{broadcast, mpsc, oneshot};
 
 fn shared(dir: &std::path::Path) -> Arc<Shared> {
+    shared_with_facts(dir, tally_media::clock::system()).0
+}
+
+fn shared_with_facts(
+    dir: &std::path::Path,
+    clock: tally_media::SharedClock,
+) -> (Arc<Shared>, mpsc::UnboundedReceiver<Fact>) {
     let mut config = EngineConfig::new(dir);
     config.idle_timeout = Duration::from_secs(60);
     config.free_space_reserve = 0;
-    let (events, _) = broadcast::channel(4096);
-    Arc::new(Shared {
-        config,
-        events,
-        streams: Mutex::new(HashMap::new()),
-        manual: Mutex::new(HashMap::new()),
-    })
+    config.clock = clock;
+    Shared::new(config)
 }
 
 /// The bundled clip's frames, first `ms` milliseconds.
@@ -147,4 +148,59 @@ async fn reconnect_after_the_window_starts_a_new_recording() {
         EndReason::IdleTimeout
     );
     assert_ne!(first[0].recording, second[0].recording);
+}
+
+/// The day folder a wall-clock time files under, in local time.
+fn day_of(ms: i64) -> String {
+    chrono::DateTime::from_timestamp_millis(ms)
+        .unwrap()
+        .with_timezone(&chrono::Local)
+        .format("%Y%m%d")
+        .to_string()
+}
+
+#[tokio::test(start_paused = true)]
+async fn a_recording_across_midnight_files_each_segment_under_its_own_day_and_reports_every_fact() {
+    use chrono::TimeZone;
+    let dir = tempfile::tempdir().unwrap();
+    let midnight = chrono::Local
+        .with_ymd_and_hms(2026, 12, 2, 0, 0, 0)
+        .earliest()
+        .unwrap()
+        .timestamp_millis();
+    let clock = tally_media::clock::ManualClock::at(midnight - 3_000);
+    let (s, mut facts) = shared_with_facts(dir.path(), clock.clone());
+    drop(publish(&s, 2_000).await); // 23:59:57, then the publisher leaves
+    tokio::time::advance(Duration::from_secs(30)).await;
+    clock.advance(30_000); // past midnight
+    drop(publish(&s, 2_000).await);
+    let mut files = Vec::new();
+    loop {
+        match facts.recv().await.unwrap() {
+            Fact::FileClosed(seg) => files.push(*seg),
+            Fact::RecordingEnded { reason, .. } => {
+                assert_eq!(reason, EndReason::IdleTimeout);
+                break;
+            }
+            Fact::StreamStarted { .. } | Fact::StreamEnded { .. } => {}
+        }
+    }
+    assert_eq!(files.len(), 2, "{files:#?}");
+    assert_eq!(files[0].recording, files[1].recording, "one recording");
+    assert_eq!(day_of(files[0].start_ms), day_of(midnight - 1));
+    assert_eq!(day_of(files[1].start_ms), day_of(midnight));
+    for f in &files {
+        assert!(
+            f.rel_path.contains(&format!("/{}/", day_of(f.start_ms))),
+            "{} filed under its day",
+            f.rel_path
+        );
+        assert!(f.path.exists());
+        assert!(
+            tally_media::manifest::path_of(&f.path).exists(),
+            "a manifest beside it"
+        );
+        assert!(f.file_id > 0);
+    }
+    assert!(files[1].file_id > files[0].file_id);
 }

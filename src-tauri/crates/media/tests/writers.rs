@@ -150,6 +150,7 @@ fn hls_writer_lists_keyframe_aligned_chunks_and_ends_the_playlist() {
 
 fn sidecar(path: &Path, format: Format) -> PathBuf {
     let meta = SegmentClosed {
+        file_id: 1,
         recording: RecordingId(7),
         manual: false,
         label: String::new(),
@@ -198,7 +199,7 @@ fn recovery_finalizes_torn_flv_and_open_playlist_then_finds_nothing_the_second_t
     drop(w); // the chunk stays a .ts.part and the playlist was never written
     sidecar(&hls.path, Format::Hls);
 
-    let recovered = recover(data.path());
+    let recovered = recover(data.path()).segments;
     assert_eq!(recovered.len(), 2);
     for seg in &recovered {
         assert!(seg.recovered);
@@ -219,7 +220,7 @@ fn recovery_finalizes_torn_flv_and_open_playlist_then_finds_nothing_the_second_t
         .unwrap()
         .contains("#EXT-X-ENDLIST"));
     assert!(
-        recover(data.path()).is_empty(),
+        recover(data.path()).segments.is_empty(),
         "a second run finds nothing to do"
     );
 }

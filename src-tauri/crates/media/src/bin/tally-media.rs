@@ -106,6 +106,16 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
             config.free_space_reserve = reserve_mb * 1024 * 1024;
             config.merged_read = Duration::from_millis(merged_read_ms);
             let engine = Engine::start(config).await?;
+            // The engine alone has nobody to act on facts: print each file as it closes.
+            if let Some(mut facts) = engine.take_facts() {
+                tokio::spawn(async move {
+                    while let Some(fact) = facts.recv().await {
+                        if let tally_media::Fact::FileClosed(seg) = fact {
+                            println!("{}", serde_json::json!({ "closed": seg }));
+                        }
+                    }
+                });
+            }
             for seg in engine.recovered_segments() {
                 println!("{}", serde_json::json!({ "recovered": seg }));
             }

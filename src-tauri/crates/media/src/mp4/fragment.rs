@@ -205,7 +205,9 @@ impl Mp4Writer {
         self.out
             .flush()
             .and_then(|_| self.out.get_ref().sync_data())
-            .map_err(|e| EngineError::io("fsync", &self.part, e))
+            .map_err(|e| EngineError::io("fsync", &self.part, e))?;
+        crate::crashpoint::here("after_part_fsync");
+        Ok(())
     }
 }
 

@@ -15,6 +15,9 @@ use shiguredo_mp4::TrackKind;
 use crate::disk::{durable_rename, fsync_dir, with_suffix};
 use crate::error::{EngineError, Result};
 
+/// Where the `mid_finalize` crash point sits: this far into the copy.
+const MID_FINALIZE_AT: u64 = 64 * 1024;
+
 /// What the finished MP4 holds.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct RemuxOutcome {
@@ -153,7 +156,7 @@ pub fn finalize_part(part: &Path, out: &Path) -> Result<RemuxOutcome> {
                 .iter()
                 .any(|s| s.kind == TrackKind::Video && s.keyframe))
     {
-        return Err(err(part, "no complete fragment to recover"));
+        return Err(EngineError::NothingRecorded(part.to_path_buf()));
     }
 
     let mut muxer = Mp4FileMuxer::with_options(Mp4FileMuxerOptions {
@@ -178,6 +181,9 @@ pub fn finalize_part(part: &Path, out: &Path) -> Result<RemuxOutcome> {
             .append_sample(&sample(s, position))
             .map_err(|e| err(out, e))?;
         position += s.size as u64;
+        if position >= MID_FINALIZE_AT && position - (s.size as u64) < MID_FINALIZE_AT {
+            crate::crashpoint::here("mid_finalize");
+        }
     }
     let finalized = muxer.finalize().map_err(|e| err(out, e))?;
     let mut dst = w.into_inner().map_err(|e| io(e.into_error()))?;
