@@ -6,7 +6,7 @@ use std::path::Path;
 use ts_rs::{Config, ExportError, TS};
 
 use crate::error::{error_rows, ApiError, ErrorRow, ErrorTexts, Lang};
-use crate::events::{LiveEvent, SegmentStatus, StreamState, TaskState};
+use crate::events::{LiveEvent, SegmentStatus, StreamState, TaskPhase, TaskState};
 use crate::recordings::{CallbackAttempt, Recording, RecordingPage};
 use crate::rooms::{
     CreateRoom, JoinRoom, Membership, PushUrl, RecordRequest, RecordResponse, RecordType, Room,
@@ -95,6 +95,7 @@ pub fn generate() -> Result<Bindings, ExportError> {
         .add::<LiveEvent>()?
         .add::<StreamState>()?
         .add::<TaskState>()?
+        .add::<TaskPhase>()?
         .add::<SegmentStatus>()?;
     let table = serde_json::to_string_pretty(&error_rows()).expect("the table serializes");
     b.insert("errorTable.json", format!("{table}\n"));

@@ -313,6 +313,14 @@ error_table! {
     DownloadSizeMismatch = 30000516, 502, retry false,
         en("The downloaded file does not have the recording's size, so it was not saved.", "Download it again; if this keeps happening, the file on the server may be damaged."),
         zh("下载的文件大小与录制文件不符，未保存。", "请重新下载；如果反复出现，服务器上的文件可能已损坏。");
+    /// Another Tally process (a console or `tally-server`) owns the data directory.
+    DataDirInUse = 30000517, 409, retry false,
+        en("The recording data is in use by another Tally process, so the built-in server did not start.", "Close the other Tally console or stop the tally-server using the same data folder, then start the console again; or connect to a remote server in Settings."),
+        zh("录制数据正被另一个 Tally 进程使用，内置服务器未启动。", "请关闭另一个 Tally 控制台，或停止使用同一数据文件夹的 tally-server，然后重新启动控制台；也可以在设置中连接远程服务器。");
+    /// The server built into the console could not start.
+    EmbeddedServerFailed = 30000518, 500, retry false,
+        en("The built-in recording server could not start.", "Read the detail: a port or the data folder may be unavailable. Restart the console, or connect to a remote server in Settings."),
+        zh("内置录制服务器无法启动。", "请查看详细信息：端口或数据文件夹可能不可用。请重新启动控制台，或在设置中连接远程服务器。");
 }
 
 impl ErrorCode {

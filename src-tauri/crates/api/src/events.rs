@@ -75,9 +75,25 @@ pub struct TaskState {
     pub user_id: String,
     pub source: Source,
     pub stream_code: String,
+    /// Started and not ended (waiting for its stream or recording it).
     pub recording: bool,
-    /// On stop: every file of the task.
+    pub phase: TaskPhase,
+    /// Why an ended task ended: `stopped`, `idle_timeout`, `disk_full` or `shutdown`.
+    pub end_reason: Option<String>,
+    /// Once ended: every file of the task.
     pub file_ids: Vec<String>,
+}
+
+/// Where a channel-mode task is in its life.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize, TS, utoipa::ToSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum TaskPhase {
+    /// Started; its member's stream is not live yet.
+    Waiting,
+    /// Recording the member's stream.
+    Recording,
+    /// Over (see `end_reason`); its source can be started again.
+    Ended,
 }
 
 /// A file being written.

@@ -44,6 +44,10 @@ pub struct Recording {
     /// clients remove them too.
     #[serde(default)]
     pub deleted: bool,
+    /// The row's file was not on disk when the server last started (kept, not dropped: a
+    /// restored backup may bring it back).
+    #[serde(default)]
+    pub missing: bool,
 }
 
 /// One page of `GET /v1/recordings`.

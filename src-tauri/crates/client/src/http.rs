@@ -21,6 +21,9 @@ pub struct ConsoleInfo {
     pub demo_user: String,
     /// Connected to the server embedded in the console (not a remote one).
     pub embedded: bool,
+    /// Why the built-in server is not running, when it could not start (another Tally
+    /// process owns its data, a port is taken, ...).
+    pub startup_error: Option<ApiError>,
 }
 
 /// A server and how to talk to it.

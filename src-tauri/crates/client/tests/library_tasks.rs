@@ -47,6 +47,7 @@ fn recording(n: i64, file_name: &str, url: &str, size: i64) -> Recording {
         callback_state: "none".into(),
         recovered: false,
         deleted: false,
+        missing: false,
     }
 }
 

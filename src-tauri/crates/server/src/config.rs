@@ -86,6 +86,8 @@ pub struct ServerConfig {
     pub public_url: Option<String>,
     /// Free disk space, in bytes, below which no recording file is opened.
     pub free_space_reserve: u64,
+    /// Wall-clock time for the engine, ids and the callback outbox.
+    pub clock: tally_media::SharedClock,
 }
 
 impl ServerConfig {
@@ -110,6 +112,7 @@ impl ServerConfig {
             default_formats,
             public_url: file.public_url,
             free_space_reserve: file.reserve_mb.unwrap_or(512).saturating_mul(1024 * 1024),
+            clock: tally_media::clock::system(),
         })
     }
 }

@@ -382,7 +382,7 @@ impl EventHub {
     }
 }
 
-fn end_reason(reason: EndReason) -> &'static str {
+pub(crate) fn end_reason(reason: EndReason) -> &'static str {
     match reason {
         EndReason::Stopped => "stopped",
         EndReason::IdleTimeout => "idle_timeout",

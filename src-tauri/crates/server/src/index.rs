@@ -19,6 +19,40 @@ pub enum IndexError {
     Migrate(#[from] sqlx::migrate::MigrateError),
     #[error("bad cursor {0:?}")]
     BadCursor(String),
+    #[error("index database is damaged: {0}")]
+    Damaged(String),
+    #[error("moving the damaged index {0} aside: {1}")]
+    MoveAside(std::path::PathBuf, #[source] std::io::Error),
+}
+
+impl IndexError {
+    /// SQLite says the database file is damaged or is not a database at all.
+    fn is_corruption(&self) -> bool {
+        match self {
+            IndexError::Damaged(_) => true,
+            IndexError::Db(sqlx::Error::Database(e))
+            | IndexError::Migrate(sqlx::migrate::MigrateError::Execute(sqlx::Error::Database(e))) => {
+                is_corrupt_code(e.code().as_deref())
+            }
+            _ => false,
+        }
+    }
+}
+
+/// SQLITE_CORRUPT (11) and SQLITE_NOTADB (26), with or without extended bits.
+fn is_corrupt_code(code: Option<&str>) -> bool {
+    code.and_then(|c| c.parse::<i32>().ok())
+        .is_some_and(|c| matches!(c & 0xff, 11 | 26))
+}
+
+/// How an index was opened.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Opened {
+    /// The existing database (or a new one where there was none).
+    Intact,
+    /// The database was damaged and moved to this path; a fresh one took its place, to be
+    /// filled from the files on disk.
+    Rebuilt(std::path::PathBuf),
 }
 
 /// A file to index with the callback to queue for it (if callbacks are configured).
@@ -68,13 +102,38 @@ pub struct Index {
 const COLUMNS: &str = "file_id, video_id, record_file_id, stream_code, channel_id, room_id, \
     user_id, record_id, file_name, tags, format, rel_path, size, start_ms, end_ms, duration_ms, \
     video_codec, audio_codec, width, height, created_ms, updated_ms, callback_state, recovered, \
-    deleted_ms";
+    deleted_ms, missing_ms";
 
 impl Index {
-    /// Opens (creating and migrating) `<data>/index.db`.
-    pub async fn open(data_dir: &Path) -> Result<Index, IndexError> {
+    /// Opens (creating and migrating) `<data>/index.db`. A damaged database is moved aside
+    /// (`index.db.damaged-<ms>`, with its `-wal` and `-shm`) and a fresh one created: the
+    /// caller rebuilds it from the manifests on disk. A busy or locked one is not damaged and
+    /// is an error like any other.
+    pub async fn open(data_dir: &Path, now_ms: i64) -> Result<(Index, Opened), IndexError> {
         std::fs::create_dir_all(data_dir).map_err(sqlx::Error::Io)?;
         let path = data_dir.join("index.db");
+        match Self::open_checked(&path).await {
+            Ok(index) => Ok((index, Opened::Intact)),
+            Err(e) if e.is_corruption() => {
+                let aside = data_dir.join(format!("index.db.damaged-{now_ms}"));
+                for suffix in ["", "-wal", "-shm"] {
+                    let from = data_dir.join(format!("index.db{suffix}"));
+                    let to = std::path::PathBuf::from(format!("{}{suffix}", aside.display()));
+                    match std::fs::rename(&from, &to) {
+                        Err(err) if err.kind() != std::io::ErrorKind::NotFound => {
+                            return Err(IndexError::MoveAside(from, err))
+                        }
+                        _ => {}
+                    }
+                }
+                tracing::error!(error = %e, moved_to = %aside.display(), "the index database is damaged: moved aside; rebuilding it from the recordings on disk");
+                Ok((Self::open_checked(&path).await?, Opened::Rebuilt(aside)))
+            }
+            Err(e) => Err(e),
+        }
+    }
+
+    async fn open_checked(path: &Path) -> Result<Index, IndexError> {
         let options = SqliteConnectOptions::from_str(&format!("sqlite://{}", path.display()))?
             .create_if_missing(true)
             .journal_mode(SqliteJournalMode::Wal)
@@ -85,6 +144,13 @@ impl Index {
             .max_connections(4)
             .connect_with(options)
             .await?;
+        let check: String = sqlx::query_scalar("PRAGMA quick_check(1)")
+            .fetch_one(&pool)
+            .await?;
+        if check != "ok" {
+            pool.close().await;
+            return Err(IndexError::Damaged(check));
+        }
         MIGRATOR.run(&pool).await?;
         Ok(Index { pool })
     }
@@ -105,7 +171,9 @@ impl Index {
     }
 
     /// Indexes a durable file and queues its callback, in one transaction. A file already
-    /// indexed (same path) is left as it is; returns whether it was new.
+    /// indexed (same path) is left as it is; returns whether it was new. A row that takes
+    /// neither (its `file_id` belongs to another path) is not inserted either: see
+    /// [`Index::file_id_at`].
     pub async fn insert_file(&self, file: &NewFile, now_ms: i64) -> Result<bool, IndexError> {
         let r = &file.recording;
         let mut tx = self.pool.begin().await?;
@@ -116,7 +184,7 @@ impl Index {
                 created_ms, updated_ms, callback_state, recovered)
              VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17,
                 ?18, ?19, ?20, ?21, ?22, ?23, ?23, ?24, ?25)
-             ON CONFLICT (rel_path) DO NOTHING",
+             ON CONFLICT DO NOTHING",
         )
         .bind(&r.file_id)
         .bind(&r.video_id)
@@ -271,6 +339,50 @@ impl Index {
         .bind(now_ms)
         .fetch_optional(&self.pool)
         .await?)
+    }
+
+    /// The path of every row, deleted ones too (startup reconcile).
+    pub async fn rel_paths(&self) -> Result<Vec<String>, IndexError> {
+        Ok(sqlx::query_scalar("SELECT rel_path FROM recordings")
+            .fetch_all(&self.pool)
+            .await?)
+    }
+
+    /// `(file_id, rel_path, missing)` of every row not deleted (startup reconcile).
+    pub async fn live_files(&self) -> Result<Vec<(String, String, bool)>, IndexError> {
+        Ok(sqlx::query_as(
+            "SELECT file_id, rel_path, missing_ms IS NOT NULL FROM recordings WHERE deleted_ms IS NULL",
+        )
+        .fetch_all(&self.pool)
+        .await?)
+    }
+
+    /// Marks a row's file as gone from disk (`missing`), or back.
+    pub async fn set_missing(
+        &self,
+        file_id: &str,
+        missing: bool,
+        now_ms: i64,
+    ) -> Result<(), IndexError> {
+        sqlx::query(
+            "UPDATE recordings SET missing_ms = CASE WHEN ?2 THEN ?3 END,
+                updated_ms = MAX(updated_ms + 1, ?3) WHERE file_id = ?1",
+        )
+        .bind(file_id)
+        .bind(missing)
+        .bind(now_ms)
+        .execute(&self.pool)
+        .await?;
+        Ok(())
+    }
+
+    /// The greatest numeric file id held, so new ids stay above it after a clock step.
+    pub async fn max_file_id(&self) -> Result<u64, IndexError> {
+        let max: Option<i64> =
+            sqlx::query_scalar("SELECT MAX(CAST(file_id AS INTEGER)) FROM recordings")
+                .fetch_one(&self.pool)
+                .await?;
+        Ok(max.unwrap_or(0).max(0) as u64)
     }
 
     /// The file ids recorded by a channel-mode task, in recording order.
@@ -499,6 +611,7 @@ impl IndexedFile {
                 callback_state: r.get("callback_state"),
                 recovered: r.get("recovered"),
                 deleted: r.get::<Option<i64>, _>("deleted_ms").is_some(),
+                missing: r.get::<Option<i64>, _>("missing_ms").is_some(),
             },
         }
     }

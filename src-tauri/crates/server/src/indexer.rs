@@ -1,18 +1,23 @@
-//! Turns the engine's events into index rows and queued callbacks.
+//! Turns the engine's facts into index rows and queued callbacks. A row and its callback are
+//! written in one transaction; a write that fails (the index busy or locked by another
+//! process) is retried with backoff until it lands, so a finished file is never dropped.
+
+use std::time::Duration;
 
 use tally_api::recordings::Recording;
-use tally_media::{EngineEvent, SegmentClosed};
-use tokio::sync::{broadcast, mpsc};
-use tokio::task::JoinHandle;
+use tally_media::{SegmentClosed, SharedClock};
 
 use crate::callback;
 use crate::events::EventHub;
-use crate::ids::{next_file_id, video_id};
-use crate::index::{Index, NewFile};
-use crate::now_ms;
+use crate::ids::video_id;
+use crate::index::{Index, IndexError, NewFile};
 use crate::outbox::CallbackOutbox;
 use crate::record_task::TaskLabel;
 use crate::urls::Urls;
+
+/// Retry delays of an index write that failed: 100 ms doubling to 5 s.
+const RETRY_FIRST: Duration = Duration::from_millis(100);
+const RETRY_MAX: Duration = Duration::from_secs(5);
 
 /// What the indexer needs to build rows and callbacks.
 #[derive(Clone)]
@@ -23,15 +28,20 @@ pub struct Indexer {
     pub appid: u64,
     pub callbacks_on: bool,
     pub events: EventHub,
+    pub clock: SharedClock,
 }
 
 impl Indexer {
-    /// Indexes one durable file and queues its callback.
-    pub async fn file_closed(&self, seg: &SegmentClosed) {
-        let now = now_ms();
+    /// The row of a closed file (its id given by the engine when the file opened).
+    pub fn row_of(&self, seg: &SegmentClosed, now: i64) -> NewFile {
         let stream_param =
             callback::stream_param_with_record_id(&seg.stream_param, seg.record_id.as_deref());
-        let file_id = next_file_id(now);
+        let file_id = if seg.file_id == 0 {
+            tally_media::ids::next_id(now)
+        } else {
+            seg.file_id
+        }
+        .to_string();
         let task = TaskLabel::parse(&seg.label).unwrap_or_default();
         let recording = Recording {
             file_id: file_id.clone(),
@@ -63,33 +73,60 @@ impl Indexer {
             callback_state: if self.callbacks_on { "pending" } else { "none" }.to_owned(),
             recovered: seg.recovered,
             deleted: false,
+            missing: false,
         };
         let callback_body = self
             .callbacks_on
             .then(|| callback::file_closed(self.appid, &recording, &stream_param));
-        let file_id = recording.file_id.clone();
-        let file = NewFile {
+        NewFile {
             recording,
             app: seg.app.clone(),
             rel_path: seg.rel_path.clone(),
             stream_param,
             callback_body,
-        };
-        match self.index.insert_file(&file, now).await {
-            Ok(inserted) => {
-                if inserted {
-                    self.events.file_indexed(seg, &file_id);
-                }
-                self.outbox.wake()
-            }
-            // The file stays on disk; it is indexed again by the next startup scan of .part-free files.
-            Err(err) => {
-                tracing::error!(%err, path = %seg.rel_path, "indexing a recorded file failed")
-            }
         }
     }
 
-    async fn stream_event(
+    /// Indexes one durable file and queues its callback, once: a file already indexed is left
+    /// alone. Returns its file id.
+    pub async fn file_closed(&self, seg: &SegmentClosed) -> Result<String, IndexError> {
+        let now = self.clock.now_ms();
+        let mut file = self.row_of(seg, now);
+        let mut inserted = self.index.insert_file(&file, now).await?;
+        if !inserted {
+            match self.index.file_id_at(&seg.rel_path).await? {
+                Some(existing) => return Ok(existing),
+                // Its id is another file's (a clock stepped back past a lost index): a new one.
+                None => {
+                    let id = tally_media::ids::next_id(now).to_string();
+                    file.recording.file_id.clone_from(&id);
+                    file.recording.record_file_id = id;
+                    if let Some(body) = &mut file.callback_body {
+                        body["file_id"] = file.recording.file_id.clone().into();
+                        body["record_file_id"] = file.recording.file_id.clone().into();
+                    }
+                    inserted = self.index.insert_file(&file, now).await?;
+                }
+            }
+        }
+        tally_media::crashpoint::here("after_row_commit");
+        if inserted {
+            self.events.file_indexed(seg, &file.recording.file_id);
+            self.outbox.wake();
+        }
+        Ok(file.recording.file_id)
+    }
+
+    /// [`Indexer::file_closed`], retried with backoff until the index takes it.
+    pub async fn file_closed_durably(&self, seg: &SegmentClosed) -> String {
+        retry(&format!("indexing {}", seg.rel_path), || {
+            self.file_closed(seg)
+        })
+        .await
+    }
+
+    /// Queues a stream start (1) or end (0) callback, retried until the index takes it.
+    pub async fn stream_event(
         &self,
         event_type: i64,
         stream_code: &str,
@@ -100,92 +137,42 @@ impl Indexer {
             return;
         }
         let body = callback::stream_event(self.appid, event_type, stream_code, stream_param, at_ms);
-        match self.index.enqueue(event_type, &body, now_ms()).await {
-            Ok(()) => self.outbox.wake(),
-            Err(err) => tracing::error!(%err, stream_code, "queueing a stream callback failed"),
-        }
-    }
-
-    /// Consumes engine events in a task until the engine goes away or the handle stops it.
-    pub fn spawn(self, events: broadcast::Receiver<EngineEvent>) -> IndexerHandle {
-        // A channel rather than a oneshot so that a handle dropped without a stop (the
-        // service dropped while its engine lives on) leaves the indexer running.
-        let (stop, stop_rx) = mpsc::channel(1);
-        IndexerHandle {
-            stop,
-            task: tokio::spawn(self.run(events, stop_rx)),
-        }
-    }
-
-    async fn run(self, mut events: broadcast::Receiver<EngineEvent>, mut stop: mpsc::Receiver<()>) {
-        loop {
-            tokio::select! {
-                biased;
-                event = events.recv() => {
-                    if !self.handle(event).await {
-                        return;
-                    }
-                }
-                Some(()) = stop.recv() => {
-                    // Whoever stops us has seen the engine finish, so every event it will
-                    // ever send is queued already: take them all, then stop.
-                    loop {
-                        match events.try_recv() {
-                            Ok(event) => {
-                                self.handle(Ok(event)).await;
-                            }
-                            Err(broadcast::error::TryRecvError::Lagged(n)) => {
-                                tracing::error!(missed = n, "the indexer fell behind the engine's events")
-                            }
-                            Err(_) => return,
-                        }
-                    }
-                }
-            }
-        }
-    }
-
-    /// Handles one received event; false once the engine's channel is closed.
-    async fn handle(&self, event: Result<EngineEvent, broadcast::error::RecvError>) -> bool {
-        match event {
-            Ok(EngineEvent::SegmentClosed(seg)) => self.file_closed(&seg).await,
-            Ok(EngineEvent::StreamStarted {
-                stream_code,
-                stream_param,
-                at_ms,
-                ..
-            }) => {
-                self.stream_event(1, &stream_code, &stream_param, at_ms)
-                    .await
-            }
-            Ok(EngineEvent::StreamEnded {
-                stream_code, at_ms, ..
-            }) => self.stream_event(0, &stream_code, "", at_ms).await,
-            Ok(_) => {}
-            Err(broadcast::error::RecvError::Lagged(n)) => {
-                tracing::error!(missed = n, "the indexer fell behind the engine's events")
-            }
-            Err(broadcast::error::RecvError::Closed) => return false,
-        }
-        true
+        retry(
+            &format!("queueing the stream callback of {stream_code}"),
+            || self.index.enqueue(event_type, &body, self.clock.now_ms()),
+        )
+        .await;
+        self.outbox.wake();
     }
 }
 
-/// The running indexer task.
-pub struct IndexerHandle {
-    stop: mpsc::Sender<()>,
-    task: JoinHandle<()>,
-}
-
-impl IndexerHandle {
-    /// Indexes every event already sent, then ends the task. Call it after the engine has
-    /// shut down, so that "already sent" covers every file the engine closed. Gives up after
-    /// `limit` (an index that stopped answering must not keep the process alive); files left
-    /// unindexed then stay on disk.
-    pub async fn drain_and_stop(self, limit: std::time::Duration) {
-        let _ = self.stop.send(()).await;
-        if tokio::time::timeout(limit, self.task).await.is_err() {
-            tracing::error!("the indexer did not finish in time; some files may be unindexed");
+/// Runs `op` until it succeeds, backing off and logging the first failure and the recovery.
+async fn retry<T, F, Fut>(what: &str, mut op: F) -> T
+where
+    F: FnMut() -> Fut,
+    Fut: std::future::Future<Output = Result<T, IndexError>>,
+{
+    let mut delay = RETRY_FIRST;
+    let mut failures = 0u32;
+    loop {
+        match op().await {
+            Ok(v) => {
+                if failures > 0 {
+                    tracing::info!(
+                        failures,
+                        "{what}: done after the index became writable again"
+                    );
+                }
+                return v;
+            }
+            Err(err) => {
+                if failures == 0 {
+                    tracing::warn!(%err, "{what} failed; retrying until the index takes it");
+                }
+                failures += 1;
+                tokio::time::sleep(delay).await;
+                delay = (delay * 2).min(RETRY_MAX);
+            }
         }
     }
 }

@@ -4,7 +4,9 @@
 
 pub mod callback;
 pub mod config;
+pub mod data_lock;
 pub mod events;
+pub mod facts;
 pub mod http;
 pub mod ids;
 pub mod index;
@@ -12,6 +14,7 @@ pub mod indexer;
 pub mod metrics;
 pub mod openapi;
 pub mod outbox;
+pub mod reconcile;
 pub mod record_task;
 pub mod rooms;
 pub mod rooms_api;
@@ -39,6 +42,8 @@ pub fn now_ms() -> i64 {
 #[derive(Debug, thiserror::Error)]
 pub enum StartError {
     #[error(transparent)]
+    DataDir(#[from] data_lock::LockError),
+    #[error(transparent)]
     Index(#[from] index::IndexError),
     #[error("media engine: {0}")]
     Engine(#[from] tally_media::EngineError),
@@ -47,7 +52,7 @@ pub enum StartError {
 }
 
 /// How long shutdown waits for the last files to be indexed.
-const INDEXER_DRAIN_LIMIT: std::time::Duration = std::time::Duration::from_secs(10);
+const FACTS_DRAIN_LIMIT: std::time::Duration = std::time::Duration::from_secs(10);
 
 /// How long shutdown waits for HTTP requests in flight.
 const HTTP_DRAIN_LIMIT: std::time::Duration = std::time::Duration::from_secs(5);
@@ -57,15 +62,21 @@ pub struct Server {
     engine: Arc<Engine>,
     http_addr: SocketAddr,
     http_task: JoinHandle<()>,
-    indexer: indexer::IndexerHandle,
+    facts: facts::FactsHandle,
     events: events::EventHub,
+    _owner: data_lock::DataDirLock,
 }
 
 impl Server {
-    /// Opens the index, starts the engine (finalizing leftovers of a crash first), indexes what
-    /// recovery finalized, and starts serving HTTP.
+    /// Takes the data dir, opens the index (rebuilding a damaged one), starts the engine
+    /// (finalizing leftovers of a crash first), reconciles the index with the files on disk,
+    /// and starts serving HTTP.
     pub async fn start(config: ServerConfig) -> Result<Server, StartError> {
-        let index = index::Index::open(&config.data_dir).await?;
+        let owner = data_lock::DataDirLock::acquire(&config.data_dir)?;
+        let clock = config.clock.clone();
+        let (index, _) = index::Index::open(&config.data_dir, clock.now_ms()).await?;
+        // New ids stay above every id held, whatever the clock says now.
+        tally_media::ids::raise_floor(index.max_file_id().await?);
         let listener = tokio::net::TcpListener::bind(config.http_addr)
             .await
             .map_err(|e| StartError::Http(config.http_addr, e))?;
@@ -84,7 +95,11 @@ impl Server {
         engine_config.default_formats = config.default_formats;
         engine_config.idle_timeout = config.idle_timeout;
         engine_config.free_space_reserve = config.free_space_reserve;
+        engine_config.clock = clock.clone();
         let engine = Arc::new(Engine::start(engine_config).await?);
+        let engine_facts = engine
+            .take_facts()
+            .expect("a new engine's facts are untaken");
         let live_events = events::EventHub::new(&config.data_dir);
         live_events.follow(engine.subscribe());
 
@@ -93,6 +108,7 @@ impl Server {
             config.callback_url.clone(),
             config.callback_key.clone(),
             live_events.clone(),
+            clock.clone(),
         );
         let indexer = indexer::Indexer {
             index: index.clone(),
@@ -101,13 +117,11 @@ impl Server {
             appid: config.appid,
             callbacks_on: config.callback_url.is_some(),
             events: live_events.clone(),
+            clock,
         };
-        let engine_events = engine.subscribe();
-        for seg in engine.recovered_segments() {
-            indexer.file_closed(&seg).await;
-        }
+        reconcile::reconcile(&indexer, &config.data_dir).await?;
         let tasks = record_task::RecordTasks::new(engine.clone(), indexer.clone());
-        let indexer = indexer.spawn(engine_events);
+        let facts = facts::spawn(engine_facts, indexer, tasks.clone());
 
         let state = http::AppState {
             rooms: rooms::RoomBook::new(index.clone()),
@@ -135,8 +149,9 @@ impl Server {
             engine,
             http_addr,
             http_task,
-            indexer,
+            facts,
             events: live_events,
+            _owner: owner,
         })
     }
 
@@ -153,10 +168,10 @@ impl Server {
     /// Finalizes every open file, then stops serving. Files closed here are indexed before
     /// this returns.
     pub async fn shutdown(self) {
-        // The engine sends a file's SegmentClosed before its shutdown returns, so once it has
-        // returned the indexer's channel holds every file still to index.
+        // The engine sends a file's fact before its shutdown returns, so once it has returned
+        // the facts channel holds every file still to index.
         self.engine.shutdown().await;
-        self.indexer.drain_and_stop(INDEXER_DRAIN_LIMIT).await;
+        self.facts.drain_and_stop(FACTS_DRAIN_LIMIT).await;
         // Event streams end, requests in flight finish, idle connections close: a client
         // holding a keep-alive connection learns the server is gone.
         self.events.close();

@@ -1,21 +1,30 @@
 //! Delivers queued callbacks at least once: exponential backoff from 1 s to 10 min, for at
-//! least 24 h, every attempt stored. A 2xx answer ends a callback.
+//! least 24 h, every attempt stored. A 2xx answer ends a callback. Redirects are not followed
+//! (a callback goes to the configured URL or nowhere), each attempt has its own timeout, and
+//! up to [`CONCURRENCY`] attempts run at once, so one hanging receiver holds up the rest by at
+//! most one timeout. Time comes from the injected clock, so a day of retries can be tested.
 
 use crate::events::{EventHub, HubEvent};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 use tally_api::events::LiveEvent;
+use tally_media::SharedClock;
 
-use tokio::sync::Notify;
+use tokio::sync::{Notify, Semaphore};
 
 use crate::callback::signed;
-use crate::index::{AttemptRecord, DueCallback, Index};
-use crate::now_ms;
+use crate::index::{AttemptRecord, DueCallback, Index, IndexError};
 
 /// How long a callback is retried before it is given up.
 pub const GIVE_UP_AFTER_MS: i64 = 25 * 60 * 60 * 1000;
 const FIRST_BACKOFF_MS: i64 = 1_000;
 const MAX_BACKOFF_MS: i64 = 10 * 60 * 1000;
+/// Attempts in flight at once.
+pub const CONCURRENCY: usize = 8;
+/// One attempt's limit, connecting included.
+pub const ATTEMPT_TIMEOUT: Duration = Duration::from_secs(10);
+/// Callbacks read from the outbox per round.
+const BATCH: i64 = 32;
 
 /// Delay before attempt `n + 1` after `n` failed attempts: 1 s, 2 s, 4 s, ... capped at 10 min.
 pub fn backoff_ms(failed_attempts: i64) -> i64 {
@@ -37,14 +46,12 @@ impl CallbackOutbox {
         url: Option<String>,
         key: String,
         events: EventHub,
+        clock: SharedClock,
     ) -> CallbackOutbox {
         let notify = Arc::new(Notify::new());
         if let Some(url) = url {
-            let client = reqwest::Client::builder()
-                .timeout(Duration::from_secs(10))
-                .build()
-                .expect("HTTP client");
-            tokio::spawn(run(index, client, url, key, notify.clone(), events));
+            let courier = Courier::new(index, url, key, events, clock, ATTEMPT_TIMEOUT);
+            tokio::spawn(run(courier, notify.clone()));
         }
         CallbackOutbox { notify }
     }
@@ -55,93 +62,160 @@ impl CallbackOutbox {
     }
 }
 
-async fn run(
+/// Takes due callbacks from the outbox to the receiver and stores each attempt.
+#[derive(Clone)]
+pub struct Courier {
     index: Index,
     client: reqwest::Client,
     url: String,
     key: String,
-    notify: Arc<Notify>,
     events: EventHub,
-) {
-    loop {
-        let due = match index.due_callbacks(now_ms(), 32).await {
-            Ok(due) => due,
-            Err(err) => {
-                tracing::error!(%err, "reading the callback outbox failed");
-                Vec::new()
-            }
-        };
-        for callback in &due {
-            let record = attempt(&client, &url, &key, callback).await;
-            if let Err(err) = index.record_attempt(&record).await {
-                tracing::error!(%err, "storing a callback attempt failed");
-            }
-            if let ("gave_up", Some(file_id)) = (record.state, callback.body["file_id"].as_str()) {
-                events.publish(HubEvent::Ready(LiveEvent::CallbackGaveUp {
-                    file_id: file_id.to_owned(),
-                }));
+    clock: SharedClock,
+}
+
+impl Courier {
+    /// A courier to `url`, each attempt limited to `timeout`.
+    pub fn new(
+        index: Index,
+        url: String,
+        key: String,
+        events: EventHub,
+        clock: SharedClock,
+        timeout: Duration,
+    ) -> Courier {
+        let client = reqwest::Client::builder()
+            .timeout(timeout)
+            .connect_timeout(timeout)
+            .redirect(reqwest::redirect::Policy::none())
+            .build()
+            .expect("HTTP client");
+        Courier {
+            index,
+            client,
+            url,
+            key,
+            events,
+            clock,
+        }
+    }
+
+    /// Attempts every callback due now, [`CONCURRENCY`] at a time, and stores each attempt as
+    /// it ends; returns how many were attempted. Errs when the outbox cannot be read or an
+    /// attempt cannot be stored (that callback stays due and is attempted again).
+    pub async fn deliver_due(&self) -> Result<usize, IndexError> {
+        let due = self.index.due_callbacks(self.clock.now_ms(), BATCH).await?;
+        let slots = Arc::new(Semaphore::new(CONCURRENCY));
+        let mut running = tokio::task::JoinSet::new();
+        for callback in due.iter().cloned() {
+            let courier = self.clone();
+            let slot = slots.clone().acquire_owned().await.expect("never closed");
+            running.spawn(async move {
+                let record = courier.attempt(&callback).await;
+                drop(slot);
+                let stored = courier.index.record_attempt(&record).await;
+                if let ("gave_up", Some(file_id)) =
+                    (record.state, callback.body["file_id"].as_str())
+                {
+                    courier
+                        .events
+                        .publish(HubEvent::Ready(LiveEvent::CallbackGaveUp {
+                            file_id: file_id.to_owned(),
+                        }));
+                }
+                stored
+            });
+        }
+        let mut result = Ok(due.len());
+        while let Some(done) = running.join_next().await {
+            if let Ok(Err(err)) = done {
+                result = Err(err);
             }
         }
-        if !due.is_empty() {
-            continue;
-        }
-        let wait = match index.next_due_ms().await {
-            Ok(Some(at)) => Duration::from_millis((at - now_ms()).clamp(0, 60_000) as u64),
-            _ => Duration::from_secs(60),
+        result
+    }
+
+    /// When the next pending callback is due, if any.
+    pub async fn next_due_ms(&self) -> Result<Option<i64>, IndexError> {
+        self.index.next_due_ms().await
+    }
+
+    async fn attempt(&self, cb: &DueCallback) -> AttemptRecord {
+        let at_ms = self.clock.now_ms();
+        let started = Instant::now();
+        let result = self
+            .client
+            .post(&self.url)
+            .json(&signed(cb.body.clone(), &self.key, at_ms))
+            .send()
+            .await;
+        let duration_ms = started.elapsed().as_millis() as i64;
+        let (status, error) = match result {
+            Ok(response) if response.status().is_success() => {
+                (Some(i64::from(response.status().as_u16())), None)
+            }
+            Ok(response) => (
+                Some(i64::from(response.status().as_u16())),
+                Some(format!("answered {}", response.status())),
+            ),
+            Err(err) => (None, Some(err.to_string())),
         };
-        tokio::select! {
-            _ = notify.notified() => {}
-            _ = tokio::time::sleep(wait) => {}
+        let n = cb.attempts + 1;
+        let (state, next_attempt_ms) = if error.is_none() {
+            ("delivered", at_ms)
+        } else if at_ms - cb.created_ms >= GIVE_UP_AFTER_MS {
+            tracing::warn!(
+                callback = cb.id,
+                event_type = cb.event_type,
+                "callback given up"
+            );
+            ("gave_up", at_ms)
+        } else {
+            ("pending", at_ms + backoff_ms(n))
+        };
+        AttemptRecord {
+            callback_id: cb.id,
+            attempt: n,
+            at_ms,
+            status,
+            error,
+            duration_ms,
+            state,
+            next_attempt_ms,
         }
     }
 }
 
-async fn attempt(
-    client: &reqwest::Client,
-    url: &str,
-    key: &str,
-    cb: &DueCallback,
-) -> AttemptRecord {
-    let at_ms = now_ms();
-    let started = Instant::now();
-    let result = client
-        .post(url)
-        .json(&signed(cb.body.clone(), key, at_ms))
-        .send()
-        .await;
-    let duration_ms = started.elapsed().as_millis() as i64;
-    let (status, error) = match result {
-        Ok(response) if response.status().is_success() => {
-            (Some(i64::from(response.status().as_u16())), None)
+/// Delivers until the process ends. Its own failures (the outbox unreadable, an attempt not
+/// stored) back off like deliveries do, instead of retrying in a tight loop.
+async fn run(courier: Courier, notify: Arc<Notify>) {
+    let mut failures = 0i64;
+    loop {
+        let wait = match courier.deliver_due().await {
+            Ok(n) if n > 0 => {
+                failures = 0;
+                continue;
+            }
+            Ok(_) => {
+                failures = 0;
+                match courier.next_due_ms().await {
+                    Ok(Some(at)) => {
+                        Duration::from_millis((at - courier.clock.now_ms()).clamp(0, 60_000) as u64)
+                    }
+                    _ => Duration::from_secs(60),
+                }
+            }
+            Err(err) => {
+                failures += 1;
+                if failures == 1 {
+                    tracing::error!(%err, "the callback outbox cannot be read or written; backing off");
+                }
+                Duration::from_millis(backoff_ms(failures) as u64)
+            }
+        };
+        tokio::select! {
+            _ = notify.notified(), if failures == 0 => {}
+            _ = tokio::time::sleep(wait) => {}
         }
-        Ok(response) => (
-            Some(i64::from(response.status().as_u16())),
-            Some(format!("answered {}", response.status())),
-        ),
-        Err(err) => (None, Some(err.to_string())),
-    };
-    let n = cb.attempts + 1;
-    let (state, next_attempt_ms) = if error.is_none() {
-        ("delivered", at_ms)
-    } else if at_ms - cb.created_ms >= GIVE_UP_AFTER_MS {
-        tracing::warn!(
-            callback = cb.id,
-            event_type = cb.event_type,
-            "callback given up"
-        );
-        ("gave_up", at_ms)
-    } else {
-        ("pending", at_ms + backoff_ms(n))
-    };
-    AttemptRecord {
-        callback_id: cb.id,
-        attempt: n,
-        at_ms,
-        status,
-        error,
-        duration_ms,
-        state,
-        next_attempt_ms,
     }
 }
 

@@ -33,7 +33,8 @@ pub fn remove(data_dir: &Path, rel_path: &str) -> std::io::Result<()> {
             }
         }
     }
-    remove_if_present(&path)
+    remove_if_present(&path)?;
+    remove_if_present(&tally_media::manifest::path_of(&path))
 }
 
 fn remove_if_present(path: &Path) -> std::io::Result<()> {

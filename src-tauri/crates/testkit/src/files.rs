@@ -1,0 +1,70 @@
+//! Files on disk: finished recordings and whether they play.
+
+use std::path::{Path, PathBuf};
+use std::process::Command;
+
+use md5::{Digest, Md5};
+
+/// Every file under `dir`, recursively, sorted.
+pub fn walk(dir: &Path) -> Vec<PathBuf> {
+    fn go(d: &Path, out: &mut Vec<PathBuf>) {
+        if let Ok(rd) = std::fs::read_dir(d) {
+            for e in rd.flatten() {
+                let p = e.path();
+                if p.is_dir() {
+                    go(&p, out)
+                } else {
+                    out.push(p)
+                }
+            }
+        }
+    }
+    let mut v = Vec::new();
+    go(dir, &mut v);
+    v.sort();
+    v
+}
+
+/// The finished recordings under `<data>/vod` (`.flv`, `.mp4`, `.m3u8`), as paths relative to
+/// the data dir.
+pub fn finished_files(data: &Path) -> Vec<String> {
+    walk(&data.join("vod"))
+        .into_iter()
+        .filter(|p| {
+            p.extension()
+                .is_some_and(|e| e == "flv" || e == "mp4" || e == "m3u8")
+        })
+        .map(|p| {
+            p.strip_prefix(data)
+                .expect("below the data dir")
+                .to_string_lossy()
+                .into_owned()
+        })
+        .collect()
+}
+
+/// True when ffprobe opens the file and finds a stream with a positive duration.
+pub fn ffprobe_plays(path: &Path) -> bool {
+    let out = Command::new("ffprobe")
+        .args([
+            "-v",
+            "error",
+            "-show_entries",
+            "format=duration",
+            "-of",
+            "csv=p=0",
+        ])
+        .arg(path)
+        .output()
+        .expect("ffprobe is installed (scripts/setup.sh)");
+    out.status.success()
+        && String::from_utf8_lossy(&out.stdout)
+            .trim()
+            .parse::<f64>()
+            .is_ok_and(|d| d > 0.0)
+}
+
+/// Lower-case hex MD5.
+pub fn md5_hex(s: &str) -> String {
+    hex::encode(Md5::digest(s.as_bytes()))
+}

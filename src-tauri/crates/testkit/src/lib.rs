@@ -1,0 +1,12 @@
+//! Tally's test kit, shared by the media, server, client and desktop tests (dev-only): spawn
+//! `tally-server` and read its address line, publish with ffmpeg, receive callbacks, probe files.
+
+pub mod files;
+pub mod publisher;
+pub mod receiver;
+pub mod server;
+
+pub use files::{ffprobe_plays, finished_files, md5_hex, walk};
+pub use publisher::{ffmpeg_publish, publish, spawn_publisher};
+pub use receiver::{callback_receiver, Received};
+pub use server::{start_server, ServerProcess};
