@@ -14,13 +14,13 @@ cargo fmt --all --check
 cargo clippy --workspace --all-targets --locked -- -D warnings
 
 echo "== rust: tests"
-# The full-disk test mounts a small tmpfs: it runs where that is allowed (root with mount rights).
+# The full-disk tests mount a small tmpfs: they run where that is allowed (root with mount rights).
 ignored=default
 probe=$(mktemp -d)
 if [ "$(id -u)" -eq 0 ] && mount -t tmpfs -o size=1m tmpfs "$probe" 2>/dev/null; then
   umount "$probe"; ignored=all
 else
-  echo "(cannot mount a tmpfs here: skipping the full-disk test)"
+  echo "(cannot mount a tmpfs here: skipping the full-disk tests)"
 fi
 rmdir "$probe"
 cargo nextest run --workspace --locked --no-fail-fast --run-ignored "$ignored"

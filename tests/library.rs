@@ -43,6 +43,7 @@ async fn cache_file_with_one_recording(server_url: &str, file_name: &str) -> Vec
         callback_state: "none".into(),
         recovered: false,
         deleted: false,
+        missing: false,
     };
     cache
         .upsert(&[cached_row(server_id, recording)])

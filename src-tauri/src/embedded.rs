@@ -38,6 +38,8 @@ fn http_addr() -> SocketAddr {
 pub async fn start(data_dir: &Path) -> Result<Server, Box<dyn std::error::Error>> {
     match start_on(data_dir, http_addr(), rtmp_addr()).await {
         Ok(server) => Ok(server),
+        // Another process owns the data: other ports would not help.
+        Err(err) if startup_error(err.as_ref()).0 == ErrorCode::DataDirInUse => Err(err),
         Err(err) => {
             // Another process can take a preferred port between our check and the bind.
             tracing::warn!(%err, "preferred ports unavailable; starting on any free ports");
@@ -59,6 +61,17 @@ async fn start_on(
         ..FileConfig::default()
     };
     Ok(Server::start(ServerConfig::from_file(file)?).await?)
+}
+
+/// What the window shows when the built-in server could not start.
+pub fn startup_error(err: &(dyn std::error::Error + 'static)) -> (ErrorCode, String) {
+    use tally_server::data_lock::LockError;
+    use tally_server::StartError;
+    let code = match err.downcast_ref::<StartError>() {
+        Some(StartError::DataDir(LockError::InUse { .. })) => ErrorCode::DataDirInUse,
+        _ => ErrorCode::EmbeddedServerFailed,
+    };
+    (code, err.to_string())
 }
 
 /// Makes sure the demo room exists with its member, and keeps the sample clip publishing.

@@ -12,6 +12,8 @@ pub struct Console {
     current: std::sync::RwLock<Connection>,
     /// The last recording started from this console, for the tray's Record / Stop.
     last_start: std::sync::Mutex<Option<RecordRequest>>,
+    /// Why the built-in server is not running, if it could not start.
+    startup_error: Option<(ErrorCode, String)>,
 }
 
 /// One server: its API client and where its publishers push.
@@ -25,11 +27,16 @@ pub struct Connection {
 
 impl Console {
     /// Connected to `current` at first; `embedded` is the console's own server.
-    pub fn new(embedded: Connection, current: Connection) -> Console {
+    pub fn new(
+        embedded: Connection,
+        current: Connection,
+        startup_error: Option<(ErrorCode, String)>,
+    ) -> Console {
         Console {
             embedded,
             current: std::sync::RwLock::new(current),
             last_start: std::sync::Mutex::new(None),
+            startup_error,
         }
     }
 
@@ -80,6 +87,9 @@ pub fn console_info(console: tauri::State<'_, Console>) -> ConsoleInfo {
         rtmp_url,
         demo_room: crate::embedded::DEMO_ROOM.to_owned(),
         demo_user: crate::embedded::DEMO_USER.to_owned(),
+        startup_error: console.startup_error.as_ref().map(|(code, detail)| {
+            ApiError::with_detail(*code, crate::locale::system_lang(), detail)
+        }),
     }
 }
 

@@ -51,26 +51,46 @@ fn main() {
             let library = tauri::async_runtime::block_on(library::Library::open(&data_dir))?;
             app.manage(library);
 
-            let server = tauri::async_runtime::block_on(embedded::start(&data_dir.join("server")))?;
-            let client = TallyClient::new(&format!("http://{}", server.http_addr()), None);
-            let rtmp_url = format!("rtmp://{}/live", server.rtmp_addr());
-            tracing::info!(api = client.base_url(), rtmp = %rtmp_url, "embedded Tally server running");
-            let demo_client = client.clone();
-            tauri::async_runtime::spawn(async move {
-                if let Err(err) = embedded::start_demo(&demo_client).await {
-                    tracing::warn!(%err, "demo room unavailable");
-                }
-            });
-            let embedded = live::Connection { client, rtmp_url };
+            // A server that cannot start (another Tally owns its data, say) is shown in the
+            // window; the console still opens and can use a remote server.
+            let (server, startup_error) =
+                match tauri::async_runtime::block_on(embedded::start(&data_dir.join("server"))) {
+                    Ok(server) => (Some(server), None),
+                    Err(err) => {
+                        tracing::error!(%err, "the built-in Tally server did not start");
+                        (None, Some(embedded::startup_error(err.as_ref())))
+                    }
+                };
+            let embedded = match &server {
+                Some(server) => live::Connection {
+                    client: TallyClient::new(&format!("http://{}", server.http_addr()), None),
+                    rtmp_url: format!("rtmp://{}/live", server.rtmp_addr()),
+                },
+                // Port 0 answers nothing: calls fail as "server unreachable".
+                None => live::Connection {
+                    client: TallyClient::new("http://127.0.0.1:0", None),
+                    rtmp_url: String::new(),
+                },
+            };
+            if server.is_some() {
+                tracing::info!(api = embedded.client.base_url(), rtmp = %embedded.rtmp_url, "embedded Tally server running");
+                let demo_client = embedded.client.clone();
+                tauri::async_runtime::spawn(async move {
+                    if let Err(err) = embedded::start_demo(&demo_client).await {
+                        tracing::warn!(%err, "demo room unavailable");
+                    }
+                });
+            }
             let settings_file = data_dir.join("settings.json");
             let saved = tally_client::settings::ConsoleSettings::load(&settings_file);
             let current = settings::connection_for(&saved, &embedded);
-            let feed = feed::Feed::default();
-            feed.follow(app.handle().clone(), current.client.clone());
-            app.manage(feed);
-            app.manage(live::Console::new(embedded, current));
+            // Managed before it follows: the follower reads it back from the app's state.
+            app.manage(feed::Feed::default());
+            app.state::<feed::Feed>()
+                .follow(app.handle().clone(), current.client.clone());
+            app.manage(live::Console::new(embedded, current, startup_error));
             app.manage(settings::SettingsFile(settings_file));
-            app.manage(EmbeddedServer(Mutex::new(Some(server))));
+            app.manage(EmbeddedServer(Mutex::new(server)));
             library::sync::start(app.handle());
 
             // A missing tray host (some desktops, Xvfb) must not stop the console.

@@ -136,6 +136,8 @@ pub struct Desktop {
     driver: Child,
     xvfb: Xvfb,
     home: tempfile::TempDir,
+    /// The built-in server's data dir, held by this test process (as another Tally would).
+    _held: Option<tally_server::data_lock::DataDirLock>,
 }
 
 /// How to start the console.
@@ -147,6 +149,9 @@ pub struct Launch<'a> {
     /// A D-Bus session bus to run on (to watch what the app sends); by default each run
     /// gets a private one.
     pub session_bus: Option<&'a str>,
+    /// Hold the built-in server's data dir before the app starts, as a second Tally process
+    /// would.
+    pub hold_server_data: bool,
 }
 
 impl Default for Launch<'_> {
@@ -155,6 +160,7 @@ impl Default for Launch<'_> {
             lang: "en_US.UTF-8",
             data_files: Vec::new(),
             session_bus: None,
+            hold_server_data: false,
         }
     }
 }
@@ -174,6 +180,10 @@ impl Desktop {
         for (name, content) in &launch.data_files {
             std::fs::write(data_dir.join(name), content).expect("seed data file");
         }
+        let held = launch.hold_server_data.then(|| {
+            tally_server::data_lock::DataDirLock::acquire(&data_dir.join("server"))
+                .expect("the test takes the server's data dir")
+        });
         let port = free_port();
         let native_port = free_port();
         let mut driver = match launch.session_bus {
@@ -240,6 +250,7 @@ impl Desktop {
             driver,
             xvfb,
             home,
+            _held: held,
         };
         desktop.wait_for_text("[data-testid=page-title]").await;
         desktop

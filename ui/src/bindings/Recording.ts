@@ -48,4 +48,9 @@ recovered: boolean,
  * Deleted: only incremental listings (`updated_since`) return such rows, so that
  * clients remove them too.
  */
-deleted: boolean, };
+deleted: boolean, 
+/**
+ * The row's file was not on disk when the server last started (kept, not dropped: a
+ * restored backup may bring it back).
+ */
+missing: boolean, };

@@ -74,6 +74,8 @@ describe("the live feed", () => {
       source: "camera",
       stream_code: "8888_a",
       recording: false,
+      phase: "ended",
+      end_reason: "stopped",
       file_ids: ["f1"],
     });
     expect(taskOf(task, member, "camera")?.file_ids).toEqual(["f1"]);
