@@ -34,9 +34,23 @@ fn http_addr() -> SocketAddr {
     loopback_addr(18080..18100)
 }
 
-/// Starts the embedded service on loopback (no token: nothing outside this machine reaches it).
-pub async fn start(data_dir: &Path) -> Result<Server, Box<dyn std::error::Error>> {
-    match start_on(data_dir, http_addr(), rtmp_addr()).await {
+/// The embedded service and the token its API asks for.
+pub struct Embedded {
+    pub server: Server,
+    /// Random for each launch and handed only to the console's own client: a web page or
+    /// another local program cannot drive the API even though it listens on loopback.
+    pub token: String,
+}
+
+/// Starts the embedded service on loopback, behind a fresh random token.
+pub async fn start(data_dir: &Path) -> Result<Embedded, Box<dyn std::error::Error>> {
+    let token = tally_server::signing::random_token()?;
+    let server = start_with(data_dir, &token).await?;
+    Ok(Embedded { server, token })
+}
+
+async fn start_with(data_dir: &Path, token: &str) -> Result<Server, Box<dyn std::error::Error>> {
+    match start_on(data_dir, http_addr(), rtmp_addr(), token).await {
         Ok(server) => Ok(server),
         // Another process owns the data: other ports would not help.
         Err(err) if startup_error(err.as_ref()).0 == ErrorCode::DataDirInUse => Err(err),
@@ -44,7 +58,7 @@ pub async fn start(data_dir: &Path) -> Result<Server, Box<dyn std::error::Error>
             // Another process can take a preferred port between our check and the bind.
             tracing::warn!(%err, "preferred ports unavailable; starting on any free ports");
             let any = SocketAddr::from(([127, 0, 0, 1], 0));
-            start_on(data_dir, any, any).await
+            start_on(data_dir, any, any, token).await
         }
     }
 }
@@ -53,11 +67,13 @@ async fn start_on(
     data_dir: &Path,
     http: SocketAddr,
     rtmp: SocketAddr,
+    token: &str,
 ) -> Result<Server, Box<dyn std::error::Error>> {
     let file = FileConfig {
         data: Some(data_dir.to_path_buf()),
         http: Some(http),
         rtmp: Some(rtmp),
+        token: Some(token.to_owned()),
         ..FileConfig::default()
     };
     Ok(Server::start(ServerConfig::from_file(file)?).await?)

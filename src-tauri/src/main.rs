@@ -55,16 +55,19 @@ fn main() {
             // window; the console still opens and can use a remote server.
             let (server, startup_error) =
                 match tauri::async_runtime::block_on(embedded::start(&data_dir.join("server"))) {
-                    Ok(server) => (Some(server), None),
+                    Ok(embedded) => (Some(embedded), None),
                     Err(err) => {
                         tracing::error!(%err, "the built-in Tally server did not start");
                         (None, Some(embedded::startup_error(err.as_ref())))
                     }
                 };
             let embedded = match &server {
-                Some(server) => live::Connection {
-                    client: TallyClient::new(&format!("http://{}", server.http_addr()), None),
-                    rtmp_url: format!("rtmp://{}/live", server.rtmp_addr()),
+                Some(e) => live::Connection {
+                    client: TallyClient::new(
+                        &format!("http://{}", e.server.http_addr()),
+                        Some(e.token.clone()),
+                    ),
+                    rtmp_url: format!("rtmp://{}/live", e.server.rtmp_addr()),
                 },
                 // Port 0 answers nothing: calls fail as "server unreachable".
                 None => live::Connection {
@@ -90,7 +93,7 @@ fn main() {
                 .follow(app.handle().clone(), current.client.clone());
             app.manage(live::Console::new(embedded, current, startup_error));
             app.manage(settings::SettingsFile(settings_file));
-            app.manage(EmbeddedServer(Mutex::new(server)));
+            app.manage(EmbeddedServer(Mutex::new(server.map(|e| e.server))));
             library::sync::start(app.handle());
 
             // A missing tray host (some desktops, Xvfb) must not stop the console.

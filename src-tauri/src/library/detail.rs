@@ -61,7 +61,16 @@ pub async fn open_recording(
     let opener = app.opener();
     let opened = match local_file(&row) {
         Some(path) => opener.open_path(path, None::<&str>),
-        None => opener.open_url(&row.url, None::<&str>),
+        // Only web links reach the system opener: a server cannot make it run `file://` or
+        // `javascript:` targets.
+        None if is_web_link(&row.url) => opener.open_url(&row.url, None::<&str>),
+        None => {
+            return Err(failure(
+                ErrorCode::BadLink,
+                lang,
+                format!("not a web link: {}", row.url),
+            ))
+        }
     };
     opened.map_err(|e| failure(ErrorCode::Internal, lang, e))
 }
@@ -82,4 +91,33 @@ pub async fn reveal_recording(
     app.opener()
         .reveal_item_in_dir(path)
         .map_err(|e| failure(ErrorCode::Internal, lang, e))
+}
+
+/// `http://` or `https://` with a host.
+fn is_web_link(url: &str) -> bool {
+    reqwest::Url::parse(url)
+        .is_ok_and(|u| matches!(u.scheme(), "http" | "https") && u.host_str().is_some())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::is_web_link;
+
+    #[test]
+    fn only_web_links_are_opened() {
+        assert!(is_web_link(
+            "http://127.0.0.1:18080/vod/a.mp4?expires=1&sig=ab"
+        ));
+        assert!(is_web_link("https://cdn.example.com/a.mp4"));
+        for bad in [
+            "file:///etc/passwd",
+            "javascript:alert(1)",
+            "/usr/bin/xterm",
+            "smb://x/y",
+            "x.desktop",
+            "",
+        ] {
+            assert!(!is_web_link(bad), "{bad}");
+        }
+    }
 }

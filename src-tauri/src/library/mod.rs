@@ -29,7 +29,7 @@ impl Library {
         Ok(Library {
             cache,
             opened,
-            http: reqwest::Client::new(),
+            http: tally_client::http::http_client(),
         })
     }
 }
@@ -50,12 +50,11 @@ async fn row_server(
         .ok_or_else(|| {
             ApiError::with_detail(ErrorCode::RecordingNotFound, lang, "unknown server")
         })?;
-    let current = console.client();
-    let client = if current.base_url() == url {
-        current
-    } else {
-        TallyClient::new(&url, None)
-    };
+    // The token goes only to the server it belongs to.
+    let client = [console.client(), console.embedded().client]
+        .into_iter()
+        .find(|c| c.base_url() == url)
+        .unwrap_or_else(|| TallyClient::new(&url, None));
     Ok(client.with_lang(lang))
 }
 

@@ -321,6 +321,22 @@ error_table! {
     EmbeddedServerFailed = 30000518, 500, retry false,
         en("The built-in recording server could not start.", "Read the detail: a port or the data folder may be unavailable. Restart the console, or connect to a remote server in Settings."),
         zh("内置录制服务器无法启动。", "请查看详细信息：端口或数据文件夹可能不可用。请重新启动控制台，或在设置中连接远程服务器。");
+    /// The request's Host names another server (DNS rebinding, a misrouted proxy).
+    HostNotAllowed = 30000519, 421, retry false,
+        en("This server does not answer to that host name.", "Use the server's own address; an operator can add the name with --allowed-host."),
+        zh("本服务器不响应该主机名。", "请使用服务器自己的地址；运维人员可以用 --allowed-host 添加该主机名。");
+    /// A web page on another origin tried to use the API.
+    ForeignOrigin = 30000520, 403, retry false,
+        en("Requests from other web pages are not accepted.", "Call the API from your server or the Tally console, not from a browser page on another site."),
+        zh("不接受来自其他网页的请求。", "请从你的服务器或 Tally 控制台调用接口，而不是从其他网站的浏览器页面调用。");
+    /// A state-changing request whose body is not declared as JSON.
+    NotJson = 30000521, 415, retry false,
+        en("The request body must be JSON.", "Send the body with Content-Type: application/json."),
+        zh("请求体必须是 JSON。", "请以 Content-Type: application/json 发送请求体。");
+    /// A download link whose signature is wrong or has expired.
+    BadLink = 30000522, 403, retry false,
+        en("The download link is not valid or has expired.", "Get a fresh link from the recording (GET /v1/recordings/{file_id}, or the console's Recordings page)."),
+        zh("下载链接无效或已过期。", "请重新获取链接（GET /v1/recordings/{file_id}，或控制台的录制文件页面）。");
 }
 
 impl ErrorCode {

@@ -123,6 +123,17 @@ pub async fn download(
         });
         let received = loop {
             match response.chunk().await {
+                // A body longer than the recording is not the recording: stop at its size.
+                Ok(Some(chunk)) if offset + chunk.len() as u64 > req.expected_size => {
+                    let fits = (req.expected_size - offset.min(req.expected_size)) as usize;
+                    out.write_all(&chunk[..fits]).await.map_err(io(&part))?;
+                    out.flush().await.map_err(io(&part))?;
+                    return Err(DownloadError::SizeMismatch {
+                        path: part.clone(),
+                        expected: req.expected_size,
+                        got: offset + chunk.len() as u64,
+                    });
+                }
                 Ok(Some(chunk)) => {
                     out.write_all(&chunk).await.map_err(io(&part))?;
                     offset += chunk.len() as u64;

@@ -35,11 +35,36 @@ pub struct TallyClient {
     lang: Lang,
 }
 
+/// The console's HTTP client: bounded waits (a server that stops answering is an error, not a
+/// hang) and no redirects (a server cannot send the token, or a download, somewhere else).
+pub fn http_client() -> reqwest::Client {
+    reqwest::Client::builder()
+        .connect_timeout(std::time::Duration::from_secs(10))
+        // Longer than the event stream's 15 s keep-alive.
+        .read_timeout(std::time::Duration::from_secs(60))
+        .redirect(reqwest::redirect::Policy::none())
+        .build()
+        .expect("HTTP client")
+}
+
+/// Whether `url` is on the server at `base_url` (same scheme, host and port).
+pub fn same_origin(url: &str, base_url: &str) -> bool {
+    let origin = |u: &str| {
+        let parsed = reqwest::Url::parse(u).ok()?;
+        Some((
+            parsed.scheme().to_owned(),
+            parsed.host_str()?.to_ascii_lowercase(),
+            parsed.port_or_known_default(),
+        ))
+    };
+    origin(url).is_some() && origin(url) == origin(base_url)
+}
+
 impl TallyClient {
     /// A client of the server at `base_url` (e.g. `http://127.0.0.1:8080`).
     pub fn new(base_url: &str, token: Option<String>) -> TallyClient {
         TallyClient {
-            http: reqwest::Client::new(),
+            http: http_client(),
             base_url: base_url.trim_end_matches('/').to_owned(),
             token,
             lang: Lang::En,

@@ -49,10 +49,12 @@ pub enum SaveError {
 /// recordings never collide, and the extension of its URL. Path separators and characters
 /// that some file systems refuse become `_`.
 pub fn local_file_name(row: &CachedRecording) -> String {
-    let ext = Path::new(&row.url)
-        .extension()
-        .and_then(|e| e.to_str())
-        .unwrap_or(&row.format);
+    // From the recording's own format, never from the URL a server sent (`x.mp4?.exe`).
+    let ext = match row.format.as_str() {
+        "flv" => "flv",
+        "hls" => "m3u8",
+        _ => "mp4",
+    };
     let stem = match row.file_name.trim() {
         "" => row.stream_code.as_str(),
         name => name.strip_suffix(&format!(".{ext}")).unwrap_or(name),
@@ -96,7 +98,11 @@ pub async fn download_recording(
         url: row.url.clone(),
         dest: dest.clone(),
         expected_size: row.size.max(0) as u64,
-        token: server.token.clone(),
+        // The token goes to its own server only, never to a host a URL names.
+        token: server
+            .token
+            .clone()
+            .filter(|_| crate::http::same_origin(&row.url, &server.base_url)),
     };
     let mut last_percent = None;
     let result = download(http, &request, |p| {
@@ -194,7 +200,16 @@ mod tests {
         );
         assert_eq!(
             local_file_name(&row("../up", "http://h/a.flv")),
-            "_up_42.flv"
+            "_up_42.mp4",
+            "the extension is the recording's format, not the URL's"
+        );
+        assert_eq!(
+            local_file_name(&row("run", "http://h/vod/x.mp4?.exe")),
+            "run_42.mp4"
+        );
+        assert_eq!(
+            local_file_name(&row("", "http://h/vod/x.desktop")),
+            "8888_abc_42.mp4"
         );
     }
 

@@ -49,7 +49,7 @@ impl SyncLoop {
         // One pending wake is enough: requests made while a sync runs fold into the next one.
         let (wake, mut woken) = mpsc::channel(1);
         let (publish, status) = watch::channel(SyncStatus::default());
-        let http = reqwest::Client::new();
+        let http = crate::http::http_client();
         tokio::spawn(async move {
             loop {
                 run_once(&http, &cache, &server(), &publish).await;

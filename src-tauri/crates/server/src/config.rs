@@ -28,6 +28,13 @@ pub struct FileConfig {
     pub public_url: Option<String>,
     /// Free disk space (MiB) below which no recording file is opened (error 2).
     pub reserve_mb: Option<u64>,
+    /// A file holding the API token (first line), so it never shows in `ps`.
+    pub token_file: Option<PathBuf>,
+    /// Host names the API answers to besides IP literals, `localhost` and `public_url`'s host.
+    pub allowed_hosts: Option<Vec<String>>,
+    /// Web origins allowed to read `/vod` from a page (default `*`: access is by token or
+    /// signed link anyway).
+    pub vod_cors_origins: Option<Vec<String>>,
 }
 
 impl FileConfig {
@@ -53,6 +60,9 @@ impl FileConfig {
             record: over.record.or(self.record),
             public_url: over.public_url.or(self.public_url),
             reserve_mb: over.reserve_mb.or(self.reserve_mb),
+            token_file: over.token_file.or(self.token_file),
+            allowed_hosts: over.allowed_hosts.or(self.allowed_hosts),
+            vod_cors_origins: over.vod_cors_origins.or(self.vod_cors_origins),
         }
     }
 }
@@ -74,8 +84,13 @@ pub struct ServerConfig {
     pub data_dir: PathBuf,
     pub http_addr: SocketAddr,
     pub rtmp_addr: SocketAddr,
-    /// Bearer token for `/v1`; `None` leaves the API open (meant for loopback only).
+    /// Bearer token for `/v1` and `/vod`; `None` leaves the API open (loopback only: a
+    /// non-loopback address without a token is refused).
     pub token: Option<String>,
+    /// Host names the API answers to (see `access.rs`).
+    pub allowed_hosts: Vec<String>,
+    /// Origins allowed to read `/vod` from a web page.
+    pub vod_cors_origins: Vec<String>,
     pub push_key: Option<String>,
     pub callback_url: Option<String>,
     pub callback_key: String,
@@ -98,11 +113,48 @@ impl ServerConfig {
             Some(list) => Formats::parse(list).map_err(ConfigError::Invalid)?,
             None => Formats::NONE,
         };
+        let token = match (&file.token_file, file.token.filter(|t| !t.is_empty())) {
+            (Some(_), Some(_)) => {
+                return Err(ConfigError::Invalid(
+                    "give the token or a token file, not both".into(),
+                ))
+            }
+            (Some(path), None) => {
+                let text = std::fs::read_to_string(path)
+                    .map_err(|e| ConfigError::Read(path.clone(), e))?;
+                let token = text.lines().next().unwrap_or_default().trim().to_owned();
+                if token.is_empty() {
+                    return Err(ConfigError::Invalid(format!(
+                        "the token file {} is empty",
+                        path.display()
+                    )));
+                }
+                Some(token)
+            }
+            (None, token) => token,
+        };
+        let http_addr = file.http.unwrap_or(([127, 0, 0, 1], 8080).into());
+        if token.is_none() && !http_addr.ip().is_loopback() {
+            return Err(ConfigError::Invalid(format!(
+                "the API on {http_addr} is reachable from other machines: set a token (token_file, or TALLY_TOKEN) or listen on a loopback address"
+            )));
+        }
+        let mut allowed_hosts = file.allowed_hosts.unwrap_or_default();
+        if let Some(host) = file
+            .public_url
+            .as_deref()
+            .and_then(|u| u.split("://").nth(1))
+            .and_then(|rest| rest.split('/').next())
+        {
+            allowed_hosts.push(host.to_owned());
+        }
         Ok(ServerConfig {
             data_dir: file.data.unwrap_or_else(|| PathBuf::from("tally-data")),
-            http_addr: file.http.unwrap_or(([127, 0, 0, 1], 8080).into()),
+            http_addr,
             rtmp_addr: file.rtmp.unwrap_or(([127, 0, 0, 1], 1935).into()),
-            token: file.token.filter(|t| !t.is_empty()),
+            token,
+            allowed_hosts,
+            vod_cors_origins: file.vod_cors_origins.unwrap_or_else(|| vec!["*".into()]),
             push_key: file.push_key.filter(|k| !k.is_empty()),
             callback_url: file.callback_url.filter(|u| !u.is_empty()),
             callback_key: file.callback_key.unwrap_or_default(),
@@ -141,6 +193,45 @@ mod tests {
             512 * 1024 * 1024,
             "default reserve"
         );
+    }
+
+    #[test]
+    fn an_open_api_off_loopback_is_refused() {
+        let open = |http: &str, token: Option<&str>| {
+            ServerConfig::from_file(FileConfig {
+                http: Some(http.parse().unwrap()),
+                token: token.map(str::to_owned),
+                ..FileConfig::default()
+            })
+        };
+        assert!(matches!(
+            open("0.0.0.0:8080", None),
+            Err(ConfigError::Invalid(_))
+        ));
+        assert!(
+            matches!(open("0.0.0.0:8080", Some("")), Err(ConfigError::Invalid(_))),
+            "an empty token is no token"
+        );
+        assert!(open("0.0.0.0:8080", Some("t")).is_ok());
+        assert!(open("127.0.0.1:8080", None).is_ok());
+    }
+
+    #[test]
+    fn the_token_can_come_from_a_file_not_both() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("token");
+        std::fs::write(&path, "s3cret\n").unwrap();
+        let from_file = |token: Option<&str>| {
+            ServerConfig::from_file(FileConfig {
+                token_file: Some(path.clone()),
+                token: token.map(str::to_owned),
+                ..FileConfig::default()
+            })
+        };
+        assert_eq!(from_file(None).unwrap().token.as_deref(), Some("s3cret"));
+        assert!(matches!(from_file(Some("x")), Err(ConfigError::Invalid(_))));
+        std::fs::write(&path, "\n").unwrap();
+        assert!(matches!(from_file(None), Err(ConfigError::Invalid(_))));
     }
 
     #[test]

@@ -1,20 +1,20 @@
 //! The HTTP API: `/v1` (bearer token), `/vod` downloads with Range, health.
 
 use axum::extract::rejection::QueryRejection;
-use axum::extract::{Path, Query, Request, State};
+use axum::extract::{Path, Query, State};
 use axum::http::{header, HeaderMap, StatusCode};
-use axum::middleware::{self, Next};
+use axum::middleware;
 use axum::response::sse::{Event, KeepAlive, Sse};
 use axum::response::{IntoResponse, Response};
-use axum::routing::{delete, get, post};
+use axum::routing::{any, delete, get, post};
 use axum::{Json, Router};
 use futures_util::{Stream, StreamExt};
 use tally_api::events::LiveEvent;
 use tally_api::recordings::{CallbackAttempt, Recording, RecordingPage};
 use tally_api::usage::Usage;
 use tally_api::{ApiError, ErrorCode, Lang};
-use tower_http::services::ServeDir;
 
+use crate::access::{self, AccessPolicy};
 use crate::events::{EventHub, Numbered};
 use crate::index::{Index, IndexError, IndexedFile, RecordingQuery};
 use crate::record_task::RecordTasks;
@@ -27,7 +27,6 @@ use crate::urls::Urls;
 pub struct AppState {
     pub index: Index,
     pub urls: Urls,
-    pub token: Option<String>,
     pub rooms: RoomBook,
     pub tasks: RecordTasks,
     pub bizid: u64,
@@ -89,8 +88,9 @@ fn index_error(err: IndexError, headers: &HeaderMap) -> HttpError {
     }
 }
 
-/// The router, with `/v1` behind the token when one is set.
-pub fn router(state: AppState, data_dir: &std::path::Path) -> Router {
+/// The router: `/v1` and `/metrics` behind the access checks (`access.rs`), `/vod` behind the
+/// token or a signed link (`vod.rs`), health and the OpenAPI document behind the Host check.
+pub fn router(state: AppState, policy: AccessPolicy, vod: crate::vod::VodState) -> Router {
     let v1 = Router::new()
         .route("/recordings", get(list_recordings))
         .route(
@@ -112,39 +112,27 @@ pub fn router(state: AppState, data_dir: &std::path::Path) -> Router {
         .route("/play-info", get(play_info))
         .route("/usage", get(usage))
         .route("/events", get(live_events))
-        .route_layer(middleware::from_fn_with_state(state.clone(), require_token))
         .with_state(state.clone());
     // Behind the token too when one is set: scrapers can send a bearer token.
-    let metrics = Router::new()
+    let guarded = Router::new()
         .route("/metrics", get(metrics))
-        .route_layer(middleware::from_fn_with_state(state.clone(), require_token))
-        .with_state(state);
-    Router::new()
+        .with_state(state)
+        .nest("/v1", v1)
+        .layer(middleware::from_fn_with_state(
+            policy.clone(),
+            access::guard_api,
+        ));
+    let public = Router::new()
         .route("/healthz", get(|| async { "ok" }))
         .route(
             "/v1/openapi.json",
             get(|| async { Json(<crate::openapi::ApiDoc as utoipa::OpenApi>::openapi()) }),
         )
-        .merge(metrics)
-        .nest("/v1", v1)
-        // ServeDir answers Range requests and refuses paths that leave the directory.
-        .nest_service("/vod", ServeDir::new(data_dir.join("vod")))
-}
-
-async fn require_token(State(state): State<AppState>, req: Request, next: Next) -> Response {
-    let Some(token) = &state.token else {
-        return next.run(req).await;
-    };
-    let presented = req
-        .headers()
-        .get(header::AUTHORIZATION)
-        .and_then(|v| v.to_str().ok())
-        .and_then(|v| v.strip_prefix("Bearer "));
-    if presented == Some(token.as_str()) {
-        next.run(req).await
-    } else {
-        HttpError::new(ErrorCode::Unauthorized, req.headers(), "").into_response()
-    }
+        .layer(middleware::from_fn_with_state(policy, access::guard_host));
+    let vod = Router::new()
+        .route("/vod/{*path}", any(crate::vod::serve))
+        .with_state(vod);
+    public.merge(guarded).merge(vod)
 }
 
 /// A query string, or the table's bad-parameter answer.

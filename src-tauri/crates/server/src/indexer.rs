@@ -59,7 +59,7 @@ impl Indexer {
             file_name: task.file_name,
             tags: task.tags,
             format: seg.format.as_str().to_owned(),
-            url: self.urls.vod(&seg.rel_path),
+            url: self.urls.vod_for_callback(&seg.rel_path),
             size: seg.size as i64,
             start_ms: seg.start_ms,
             end_ms: seg.end_ms,

@@ -2,6 +2,7 @@
 //! SQLite, delivers signed callbacks from a durable outbox, and serves queries and downloads
 //! over HTTP. Used by the `tally-server` binary and embedded by the desktop console.
 
+pub mod access;
 pub mod callback;
 pub mod config;
 pub mod data_lock;
@@ -18,9 +19,11 @@ pub mod reconcile;
 pub mod record_task;
 pub mod rooms;
 pub mod rooms_api;
+pub mod signing;
 pub mod storage;
 pub mod urls;
 pub mod usage;
+pub mod vod;
 
 use std::net::SocketAddr;
 use std::sync::Arc;
@@ -47,6 +50,8 @@ pub enum StartError {
     Index(#[from] index::IndexError),
     #[error("media engine: {0}")]
     Engine(#[from] tally_media::EngineError),
+    #[error("URL signing key in {0}: {1}")]
+    Signing(std::path::PathBuf, #[source] std::io::Error),
     #[error("HTTP listener on {0}: {1}")]
     Http(SocketAddr, #[source] std::io::Error),
 }
@@ -87,7 +92,9 @@ impl Server {
             .public_url
             .clone()
             .unwrap_or_else(|| format!("http://{http_addr}"));
-        let urls = urls::Urls::new(&base);
+        let signer = signing::UrlSigner::for_data_dir(&config.data_dir)
+            .map_err(|e| StartError::Signing(config.data_dir.clone(), e))?;
+        let urls = urls::Urls::new(&base, signer.clone(), clock.clone());
 
         let mut engine_config = EngineConfig::new(&config.data_dir);
         engine_config.rtmp_addr = config.rtmp_addr;
@@ -127,7 +134,6 @@ impl Server {
             rooms: rooms::RoomBook::new(index.clone()),
             index,
             urls,
-            token: config.token.clone(),
             tasks,
             bizid: config.bizid,
             push_key: config.push_key.clone(),
@@ -135,7 +141,18 @@ impl Server {
             events: live_events.clone(),
             data_dir: config.data_dir.clone(),
         };
-        let app = http::router(state, &config.data_dir);
+        let policy = access::AccessPolicy {
+            token: config.token.clone(),
+            allowed_hosts: config.allowed_hosts.clone(),
+        };
+        let vod = vod::VodState {
+            policy: policy.clone(),
+            signer,
+            clock: config.clock.clone(),
+            root: config.data_dir.join("vod"),
+            cors_origins: config.vod_cors_origins.clone(),
+        };
+        let app = http::router(state, policy, vod);
         let stopping = live_events.closed();
         let http_task = tokio::spawn(async move {
             if let Err(err) = axum::serve(listener, app)

@@ -1,21 +1,50 @@
-//! The one place where a file's path becomes a URL (the storage seam of SPEC §10).
+//! The one place where a file's path becomes a URL (the storage seam of SPEC §10). Every
+//! download URL handed out is a signed link (`signing.rs`): the API's answers are valid for a
+//! day from the moment they are read, a callback's `video_url` for a week from the file's close
+//! (callbacks are retried for 25 h; a business server that fetches later asks
+//! `GET /v1/recordings/{file_id}` for a fresh link).
+
+use tally_media::SharedClock;
+
+use crate::signing::UrlSigner;
+
+/// How long a link in an API answer opens its file.
+pub const API_LINK_TTL_S: i64 = 24 * 60 * 60;
+/// How long a callback's `video_url` opens its file.
+pub const CALLBACK_LINK_TTL_S: i64 = 7 * 24 * 60 * 60;
 
 /// Builds public URLs of recorded files.
 #[derive(Clone, Debug)]
 pub struct Urls {
     base: String,
+    signer: UrlSigner,
+    clock: SharedClock,
 }
 
 impl Urls {
-    /// URLs under `base` (e.g. `http://127.0.0.1:8080`).
-    pub fn new(base: &str) -> Urls {
+    /// URLs under `base` (e.g. `http://127.0.0.1:8080`), signed by `signer`.
+    pub fn new(base: &str, signer: UrlSigner, clock: SharedClock) -> Urls {
         Urls {
             base: base.trim_end_matches('/').to_owned(),
+            signer,
+            clock,
         }
     }
 
-    /// The download URL of a file stored at `rel_path` below the data dir (`vod/...`).
+    /// The link to a file stored at `rel_path` below the data dir (`vod/...`), valid `ttl_s`.
+    pub fn vod_for(&self, rel_path: &str, ttl_s: i64) -> String {
+        let path = format!("/{}", rel_path.trim_start_matches('/'));
+        let expires = self.clock.now_ms() / 1000 + ttl_s;
+        format!("{}{path}?{}", self.base, self.signer.query(&path, expires))
+    }
+
+    /// The link an API answer carries.
     pub fn vod(&self, rel_path: &str) -> String {
-        format!("{}/{}", self.base, rel_path.trim_start_matches('/'))
+        self.vod_for(rel_path, API_LINK_TTL_S)
+    }
+
+    /// The link a callback carries.
+    pub fn vod_for_callback(&self, rel_path: &str) -> String {
+        self.vod_for(rel_path, CALLBACK_LINK_TTL_S)
     }
 }

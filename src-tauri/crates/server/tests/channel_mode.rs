@@ -105,13 +105,7 @@ async fn record_while_publishing(record_type: &str) {
     assert_eq!(files[0]["format"], "mp4");
     assert_eq!(files[0]["room_id"], "class-1");
     assert_eq!(files[0]["tags"], json!(["math"]));
-    let rel = files[0]["url"]
-        .as_str()
-        .unwrap()
-        .split_once("/vod/")
-        .unwrap()
-        .1
-        .to_owned();
+    let rel = common::vod_path(files[0]["url"].as_str().unwrap()).to_owned();
     let streams = ffprobe_streams(&data.path().join("vod").join(rel));
     if record_type == "audio" {
         assert_eq!(streams, ["audio"]);

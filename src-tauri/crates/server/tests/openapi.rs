@@ -88,7 +88,8 @@ async fn the_document_covers_every_route_and_every_route_needs_the_token() {
         ] {
             let mut request = http
                 .request(method.clone(), &url)
-                .header("Accept-Language", lang);
+                .header("Accept-Language", lang)
+                .header("Content-Type", "application/json");
             if let Some(token) = token {
                 request = request.bearer_auth(token);
             }
@@ -100,6 +101,7 @@ async fn the_document_covers_every_route_and_every_route_needs_the_token() {
         }
         let with_token = http
             .request(method.clone(), &url)
+            .header("Content-Type", "application/json")
             .bearer_auth("s3cret")
             .timeout(std::time::Duration::from_secs(2))
             .send()

@@ -45,7 +45,11 @@ async fn outbox() -> Outbox {
             clock.clone(),
         ),
         index,
-        urls: Urls::new("http://127.0.0.1:1"),
+        urls: Urls::new(
+            "http://127.0.0.1:1",
+            tally_server::signing::UrlSigner::new([1; 32]),
+            clock.clone(),
+        ),
         appid: 1400,
         callbacks_on: true,
         events: events.clone(),

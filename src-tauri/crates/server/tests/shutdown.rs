@@ -103,7 +103,7 @@ async fn sigterm_mid_recording_indexes_the_open_files_before_exiting() {
             "indexed at shutdown, not recovered: {r}"
         );
         if r["format"] == "mp4" {
-            let rel = r["url"].as_str().unwrap().split_once("/vod/").unwrap().1;
+            let rel = common::vod_path(r["url"].as_str().unwrap());
             let probe = Command::new("ffprobe")
                 .args(["-v", "error", "-show_entries", "format=duration"])
                 .arg(vod.join(rel))

@@ -103,7 +103,7 @@ async fn stream_code_flow_calls_back_and_serves_identical_files() {
         let url = cb["video_url"].as_str().unwrap();
         let body = http.get(url).send().await.unwrap().bytes().await.unwrap();
         assert_eq!(body.len() as i64, cb["file_size"].as_i64().unwrap());
-        let rel = url.split_once("/vod/").unwrap().1;
+        let rel = common::vod_path(url);
         assert_eq!(
             body,
             std::fs::read(data.path().join("vod").join(rel)).unwrap()

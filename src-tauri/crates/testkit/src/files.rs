@@ -68,3 +68,9 @@ pub fn ffprobe_plays(path: &Path) -> bool {
 pub fn md5_hex(s: &str) -> String {
     hex::encode(Md5::digest(s.as_bytes()))
 }
+
+/// The path below `vod/` that a download URL names, without its query (the signature).
+pub fn vod_path(url: &str) -> &str {
+    let path = url.split_once("/vod/").map_or(url, |(_, p)| p);
+    path.split(['?', '#']).next().unwrap_or(path)
+}

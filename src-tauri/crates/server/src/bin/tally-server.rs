@@ -35,9 +35,19 @@ struct ServeArgs {
     /// RTMP ingest address; port 0 picks a free port.
     #[arg(long)]
     rtmp: Option<SocketAddr>,
-    /// Bearer token required on /v1 (none: open, for loopback use).
-    #[arg(long, env = "TALLY_TOKEN")]
+    /// Bearer token required on /v1 and /vod (none: open, loopback only). Prefer
+    /// --token-file or the environment: a command line shows in `ps`.
+    #[arg(long, env = "TALLY_TOKEN", hide_env_values = true)]
     token: Option<String>,
+    /// A file whose first line is the token.
+    #[arg(long, env = "TALLY_TOKEN_FILE")]
+    token_file: Option<PathBuf>,
+    /// A host name the API answers to, besides IP addresses and localhost (repeatable).
+    #[arg(long = "allowed-host")]
+    allowed_hosts: Vec<String>,
+    /// A web origin allowed to read /vod from a page (repeatable) [default: any].
+    #[arg(long = "vod-cors-origin")]
+    vod_cors_origins: Vec<String>,
     /// Push authentication key: txSecret = md5(key + stream_code + txTime).
     #[arg(long)]
     push_key: Option<String>,
@@ -80,6 +90,10 @@ impl ServeArgs {
             record: self.record.clone(),
             public_url: None,
             reserve_mb: self.reserve_mb,
+            token_file: self.token_file.clone(),
+            allowed_hosts: (!self.allowed_hosts.is_empty()).then(|| self.allowed_hosts.clone()),
+            vod_cors_origins: (!self.vod_cors_origins.is_empty())
+                .then(|| self.vod_cors_origins.clone()),
         }
     }
 }

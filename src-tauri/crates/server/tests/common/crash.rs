@@ -74,10 +74,8 @@ pub async fn crash_run(bin: &Path, point: &str, nth: u32, formats: &str, seconds
         let mine: Vec<&Value> = rows
             .iter()
             .filter(|r| {
-                r["url"]
-                    .as_str()
-                    .unwrap_or_default()
-                    .ends_with(file.as_str())
+                let url = r["url"].as_str().unwrap_or_default();
+                format!("vod/{}", tally_testkit::vod_path(url)) == *file
             })
             .collect();
         if mine.len() != 1 {

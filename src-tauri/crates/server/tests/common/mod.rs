@@ -6,7 +6,7 @@ use std::path::Path;
 pub use tally_testkit::receiver::files_by_id;
 pub use tally_testkit::server::{serve_command, start_command};
 pub use tally_testkit::{
-    callback_receiver, ffprobe_plays, finished_files, md5_hex, publish, spawn_publisher,
+    callback_receiver, ffprobe_plays, finished_files, md5_hex, publish, spawn_publisher, vod_path,
     ServerProcess,
 };
 

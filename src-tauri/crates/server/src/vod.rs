@@ -1,0 +1,299 @@
+//! `/vod/<path>`: finished recordings only, to the API token or a signed link, with Range, and
+//! with CORS so a business's own web page can play them (hls.js, `<video>`). In-progress files
+//! (`.part`, `.tmp`, sidecars) and manifests are never served: only a file whose manifest says
+//! it is finished, or a TS chunk of such a playlist.
+
+use std::path::{Component, Path, PathBuf};
+
+use axum::body::Body;
+use axum::extract::{Request, State};
+use axum::http::{header, HeaderMap, HeaderValue, Method, StatusCode};
+use axum::response::{IntoResponse, Response};
+use tally_api::ErrorCode;
+use tally_media::SharedClock;
+use tower::ServiceExt;
+use tower_http::services::ServeFile;
+
+use crate::access::{check_host, AccessPolicy};
+use crate::http::HttpError;
+use crate::signing::{UrlSigner, Verdict};
+
+/// What `/vod` needs.
+#[derive(Clone)]
+pub struct VodState {
+    pub policy: AccessPolicy,
+    pub signer: UrlSigner,
+    pub clock: SharedClock,
+    /// `<data>/vod`.
+    pub root: PathBuf,
+    /// Origins allowed to read recordings from a web page (`*`: any; access is by token or
+    /// signed link anyway).
+    pub cors_origins: Vec<String>,
+}
+
+/// The container types players expect.
+fn content_type(path: &Path) -> Option<&'static str> {
+    Some(match path.extension()?.to_str()? {
+        "mp4" => "video/mp4",
+        "flv" => "video/x-flv",
+        "m3u8" => "application/vnd.apple.mpegurl",
+        "ts" => "video/mp2t",
+        _ => return None,
+    })
+}
+
+/// The finished file `rel` (below `vod/`) names, if it is one.
+fn finished(root: &Path, rel: &str) -> Option<PathBuf> {
+    let relp = Path::new(rel);
+    if !relp.components().all(|c| matches!(c, Component::Normal(_))) {
+        return None;
+    }
+    let path = root.join(relp);
+    content_type(&path)?;
+    let name = path.file_name()?.to_str()?;
+    // A chunk belongs to the playlist `<stem>.m3u8` of its name `<stem>_<n>.ts`.
+    let owner = match name.strip_suffix(".ts") {
+        Some(chunk) => path.with_file_name(format!("{}.m3u8", chunk.rsplit_once('_')?.0)),
+        None => path.clone(),
+    };
+    let done = tally_media::manifest::path_of(&owner).is_file() && path.is_file();
+    done.then_some(path)
+}
+
+fn query_param<'a>(query: &'a str, key: &str) -> Option<&'a str> {
+    query
+        .split('&')
+        .find_map(|kv| kv.strip_prefix(key)?.strip_prefix('='))
+}
+
+/// How the request proved it may read: the token, or a link signed until `expires`.
+enum Access {
+    Token,
+    Signed(i64),
+}
+
+fn authorize(state: &VodState, path: &str, req: &Request) -> Result<Access, HttpError> {
+    let headers = req.headers();
+    if state.policy.token.is_some() && state.policy.token_ok(headers) {
+        return Ok(Access::Token);
+    }
+    let query = req.uri().query().unwrap_or_default();
+    let (Some(expires), Some(sig)) = (query_param(query, "expires"), query_param(query, "sig"))
+    else {
+        return Err(HttpError::new(ErrorCode::Unauthorized, headers, ""));
+    };
+    let expires: i64 = expires
+        .parse()
+        .map_err(|_| HttpError::new(ErrorCode::BadLink, headers, "expires"))?;
+    match state
+        .signer
+        .verify(path, expires, sig, state.clock.now_ms() / 1000)
+    {
+        Verdict::Good => Ok(Access::Signed(expires)),
+        Verdict::Expired => Err(HttpError::new(ErrorCode::BadLink, headers, "expired")),
+        Verdict::Bad => Err(HttpError::new(ErrorCode::BadLink, headers, "signature")),
+    }
+}
+
+fn cors(state: &VodState, request: &HeaderMap, response: &mut HeaderMap) {
+    let origin = request.get(header::ORIGIN).and_then(|o| o.to_str().ok());
+    let allow = if state.cors_origins.iter().any(|o| o == "*") {
+        Some("*".to_owned())
+    } else {
+        origin
+            .filter(|o| state.cors_origins.iter().any(|allowed| allowed == o))
+            .map(str::to_owned)
+    };
+    if let Some(allow) = allow.and_then(|a| HeaderValue::from_str(&a).ok()) {
+        response.insert(header::ACCESS_CONTROL_ALLOW_ORIGIN, allow);
+        response.insert(
+            header::ACCESS_CONTROL_EXPOSE_HEADERS,
+            HeaderValue::from_static("Content-Range, Content-Length, Accept-Ranges"),
+        );
+        response.append(header::VARY, HeaderValue::from_static("Origin"));
+    }
+}
+
+/// Serves `/vod/<path>`.
+pub async fn serve(State(state): State<VodState>, req: Request) -> Response {
+    if let Err(e) = check_host(&state.policy, &req) {
+        return e.into_response();
+    }
+    let request_headers = req.headers().clone();
+    let mut response = answer(&state, req).await;
+    cors(&state, &request_headers, response.headers_mut());
+    response
+}
+
+async fn answer(state: &VodState, req: Request) -> Response {
+    if req.method() == Method::OPTIONS {
+        let mut preflight = StatusCode::NO_CONTENT.into_response();
+        let h = preflight.headers_mut();
+        h.insert(
+            header::ACCESS_CONTROL_ALLOW_METHODS,
+            HeaderValue::from_static("GET, HEAD, OPTIONS"),
+        );
+        h.insert(
+            header::ACCESS_CONTROL_ALLOW_HEADERS,
+            HeaderValue::from_static("Range"),
+        );
+        h.insert(
+            header::ACCESS_CONTROL_MAX_AGE,
+            HeaderValue::from_static("600"),
+        );
+        return preflight;
+    }
+    if req.method() != Method::GET && req.method() != Method::HEAD {
+        return StatusCode::METHOD_NOT_ALLOWED.into_response();
+    }
+    let url_path = req.uri().path().to_owned();
+    let rel = percent_decode(url_path.strip_prefix("/vod/").unwrap_or_default());
+    let Some(file) = rel.as_deref().and_then(|rel| finished(&state.root, rel)) else {
+        return HttpError::new(ErrorCode::RecordingNotFound, req.headers(), "").into_response();
+    };
+    let access = match authorize(state, &url_path, &req) {
+        Ok(a) => a,
+        Err(e) => return e.into_response(),
+    };
+    let kind = content_type(&file).unwrap_or("application/octet-stream");
+    if kind == "application/vnd.apple.mpegurl" {
+        return playlist(
+            state,
+            &url_path,
+            &file,
+            access,
+            req.method() == Method::HEAD,
+        )
+        .await;
+    }
+    let mut response = match ServeFile::new(&file).oneshot(req).await {
+        Ok(r) => r.map(Body::new),
+        Err(never) => match never {},
+    };
+    response
+        .headers_mut()
+        .insert(header::CONTENT_TYPE, HeaderValue::from_static(kind));
+    response
+}
+
+/// An HLS playlist. Opened by a signed link, each chunk it lists gets a link signed until the
+/// same time, so a player follows it without the token.
+async fn playlist(
+    state: &VodState,
+    url_path: &str,
+    file: &Path,
+    access: Access,
+    head: bool,
+) -> Response {
+    let Ok(text) = tokio::fs::read_to_string(file).await else {
+        return StatusCode::NOT_FOUND.into_response();
+    };
+    let dir = url_path.rsplit_once('/').map_or("", |(d, _)| d);
+    let body: String = match access {
+        Access::Token => text,
+        Access::Signed(expires) => {
+            text.lines()
+                .map(|line| {
+                    let uri = line.trim();
+                    if uri.is_empty() || uri.starts_with('#') || uri.contains(['/', '?']) {
+                        line.to_owned()
+                    } else {
+                        format!(
+                            "{uri}?{}",
+                            state.signer.query(&format!("{dir}/{uri}"), expires)
+                        )
+                    }
+                })
+                .collect::<Vec<_>>()
+                .join("\n")
+                + "\n"
+        }
+    };
+    let mut response = if head {
+        Response::new(Body::empty())
+    } else {
+        Response::new(Body::from(body.clone()))
+    };
+    let h = response.headers_mut();
+    h.insert(
+        header::CONTENT_TYPE,
+        HeaderValue::from_static("application/vnd.apple.mpegurl"),
+    );
+    h.insert(header::CONTENT_LENGTH, HeaderValue::from(body.len()));
+    h.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
+    response
+}
+
+/// `%XX` escapes decoded; `None` when the result is not UTF-8 or holds a NUL.
+fn percent_decode(s: &str) -> Option<String> {
+    let bytes = s.as_bytes();
+    let mut out = Vec::with_capacity(bytes.len());
+    let mut i = 0;
+    while i < bytes.len() {
+        if bytes[i] == b'%' && i + 2 < bytes.len() {
+            let hex = std::str::from_utf8(&bytes[i + 1..i + 3]).ok()?;
+            out.push(u8::from_str_radix(hex, 16).ok()?);
+            i += 3;
+        } else {
+            out.push(bytes[i]);
+            i += 1;
+        }
+    }
+    let s = String::from_utf8(out).ok()?;
+    (!s.contains('\0')).then_some(s)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn only_finished_recordings_are_served() {
+        let dir = tempfile::tempdir().unwrap();
+        let root = dir.path();
+        let day = root.join("live/s/20261201");
+        std::fs::create_dir_all(&day).unwrap();
+        for f in [
+            "a.mp4",
+            "a.mp4.meta.json",
+            "b.mp4.part",
+            "b.mp4.part.json",
+            "c.m3u8",
+            "c.m3u8.meta.json",
+            "c_00000.ts",
+            "d.m3u8",
+            "d_00000.ts",
+            "d_00001.ts.part",
+            "e.flv",
+        ] {
+            std::fs::write(day.join(f), b"x").unwrap();
+        }
+        let served = |rel: &str| finished(root, &format!("live/s/20261201/{rel}")).is_some();
+        assert!(served("a.mp4"));
+        assert!(served("c.m3u8"));
+        assert!(served("c_00000.ts"));
+        for hidden in [
+            "a.mp4.meta.json",
+            "b.mp4.part",
+            "b.mp4.part.json",
+            "d.m3u8",
+            "d_00000.ts",
+            "d_00001.ts.part",
+            "e.flv",
+            "missing.mp4",
+        ] {
+            assert!(!served(hidden), "{hidden} is not finished");
+        }
+        assert!(finished(root, "../x.mp4").is_none());
+        assert!(finished(root, "/etc/passwd").is_none());
+    }
+
+    #[test]
+    fn escapes_decode_and_nul_is_refused() {
+        assert_eq!(percent_decode("a%20b.mp4").as_deref(), Some("a b.mp4"));
+        assert_eq!(percent_decode("%2e%2e/x").as_deref(), Some("../x"));
+        assert_eq!(percent_decode("a%00"), None);
+        assert_eq!(percent_decode("a%zz"), None);
+        assert_eq!(percent_decode("100%").as_deref(), Some("100%"));
+    }
+}
