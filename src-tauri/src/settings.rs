@@ -27,7 +27,7 @@ pub fn connection_for(settings: &ConsoleSettings, embedded: &Connection) -> Conn
 /// The saved settings.
 #[tauri::command]
 pub fn server_settings(file: tauri::State<'_, SettingsFile>) -> ConsoleSettings {
-    ConsoleSettings::load(&file.0)
+    ConsoleSettings::load(&file.0).for_window()
 }
 
 /// Switches to a remote server (after checking it answers and accepts the token) or back to
@@ -44,10 +44,12 @@ pub async fn set_server(
     let bad = |e: tally_client::settings::SettingsError, code| {
         ApiError::with_detail(code, lang, &e.to_string())
     };
+    let saved = ConsoleSettings::load(&file.0);
     let remote = remote
         .map(RemoteServer::normalized)
         .transpose()
-        .map_err(|e| bad(e, ErrorCode::BadParameter))?;
+        .map_err(|e| bad(e, ErrorCode::BadParameter))?
+        .map(|r| r.with_saved_token(&saved));
     let settings = ConsoleSettings { remote };
     let connection = connection_for(&settings, &console.embedded());
     connection.client.with_lang(lang).verify().await?;

@@ -22,6 +22,37 @@ pub struct RemoteServer {
     pub token: Option<String>,
 }
 
+/// What the window sees instead of a saved token: the token itself never goes back to the
+/// webview. Sent back unchanged, it means "keep the saved token".
+pub const SAVED_TOKEN: &str = "\u{2022}saved\u{2022}";
+
+impl ConsoleSettings {
+    /// The settings as the window may see them: a saved token shows as [`SAVED_TOKEN`].
+    pub fn for_window(&self) -> ConsoleSettings {
+        ConsoleSettings {
+            remote: self.remote.as_ref().map(|r| RemoteServer {
+                url: r.url.clone(),
+                token: r.token.as_ref().map(|_| SAVED_TOKEN.to_owned()),
+            }),
+        }
+    }
+}
+
+impl RemoteServer {
+    /// `self` with [`SAVED_TOKEN`] replaced by the token saved in `saved` for the same URL
+    /// (none for another URL: a token never follows a server change).
+    pub fn with_saved_token(mut self, saved: &ConsoleSettings) -> RemoteServer {
+        if self.token.as_deref() == Some(SAVED_TOKEN) {
+            self.token = saved
+                .remote
+                .as_ref()
+                .filter(|r| r.url == self.url)
+                .and_then(|r| r.token.clone());
+        }
+        self
+    }
+}
+
 /// Why settings could not be used or kept.
 #[derive(Debug, thiserror::Error)]
 pub enum SettingsError {
@@ -85,7 +116,17 @@ impl ConsoleSettings {
             if let Some(dir) = path.parent() {
                 std::fs::create_dir_all(dir)?;
             }
-            let mut file = std::fs::File::create(&tmp)?;
+            // It may hold a server's token: readable by this user only.
+            let mut file = {
+                use std::os::unix::fs::OpenOptionsExt;
+                std::fs::OpenOptions::new()
+                    .write(true)
+                    .create(true)
+                    .truncate(true)
+                    .mode(0o600)
+                    .open(&tmp)?
+            };
+            std::fs::set_permissions(&tmp, std::os::unix::fs::PermissionsExt::from_mode(0o600))?;
             std::io::Write::write_all(&mut file, &json)?;
             file.sync_all()?;
             std::fs::rename(&tmp, path)
@@ -96,6 +137,40 @@ impl ConsoleSettings {
 
 #[cfg(test)]
 mod tests {
+
+    #[test]
+    fn the_window_never_sees_a_saved_token_and_gets_it_kept_for_the_same_server() {
+        let saved = ConsoleSettings {
+            remote: Some(remote("http://h:1", Some("s3cret"))),
+        };
+        let shown = saved.for_window();
+        assert_eq!(
+            shown.remote.as_ref().unwrap().token.as_deref(),
+            Some(SAVED_TOKEN)
+        );
+        assert!(!serde_json::to_string(&shown).unwrap().contains("s3cret"));
+        let back = shown.remote.clone().unwrap().with_saved_token(&saved);
+        assert_eq!(back.token.as_deref(), Some("s3cret"));
+        let elsewhere = remote("http://other:1", Some(SAVED_TOKEN)).with_saved_token(&saved);
+        assert_eq!(
+            elsewhere.token, None,
+            "a token never follows a server change"
+        );
+    }
+
+    #[test]
+    fn the_settings_file_is_private() {
+        use std::os::unix::fs::PermissionsExt;
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("settings.json");
+        ConsoleSettings {
+            remote: Some(remote("http://h:1", Some("s3cret"))),
+        }
+        .save(&path)
+        .unwrap();
+        let mode = std::fs::metadata(&path).unwrap().permissions().mode();
+        assert_eq!(mode & 0o777, 0o600);
+    }
     use super::*;
 
     fn remote(url: &str, token: Option<&str>) -> RemoteServer {

@@ -141,6 +141,8 @@ pub struct EngineConfig {
     pub merged_read: Duration,
     /// Wall-clock time (file names, start times, ids).
     pub clock: crate::clock::SharedClock,
+    /// Open RTMP connections at most; more are refused at accept (logged).
+    pub max_connections: usize,
 }
 
 impl EngineConfig {
@@ -157,6 +159,7 @@ impl EngineConfig {
             replace_duplicate_publisher: false,
             merged_read: DEFAULT_MERGED_READ,
             clock: crate::clock::system(),
+            max_connections: 1000,
         }
     }
 }

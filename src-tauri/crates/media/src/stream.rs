@@ -97,6 +97,8 @@ pub struct Shared {
     pub manual: Mutex<HashMap<RecordingId, ManualState>>,
     /// Sidecars of files that could not be finalized yet (a full disk): retried until they are.
     pub deferred: Mutex<Vec<std::path::PathBuf>>,
+    /// Open RTMP connections (at most `config.max_connections`).
+    pub connections: std::sync::atomic::AtomicUsize,
 }
 
 impl Shared {
@@ -111,6 +113,7 @@ impl Shared {
             streams: Mutex::new(HashMap::new()),
             manual: Mutex::new(HashMap::new()),
             deferred: Mutex::new(Vec::new()),
+            connections: std::sync::atomic::AtomicUsize::new(0),
         });
         (shared, facts_rx)
     }

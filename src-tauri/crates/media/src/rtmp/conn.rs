@@ -24,7 +24,9 @@ use super::merged_read;
 
 /// A handshake must finish within this time (truncated handshakes are cut here).
 const HANDSHAKE_DEADLINE: Duration = Duration::from_secs(10);
-/// A connection that has not started publishing must send something this often.
+/// A new connection must ask to publish within this time, however it trickles bytes in.
+const PUBLISH_DEADLINE: Duration = Duration::from_secs(30);
+/// A connection between publishes (after an unpublish) must send something this often.
 const IDLE_BEFORE_PUBLISH: Duration = Duration::from_secs(30);
 /// Bytes a connection may send without completing a single message. A large chunk size is
 /// legal (rml_rtmp accepts up to 2^31 - 1) but only a message of at most 2^24 - 1 bytes can
@@ -94,6 +96,8 @@ struct Conn<'a> {
     closing: Option<Close>,
     /// Bytes fed to the session since it last produced anything.
     unproductive: usize,
+    /// Bytes read by merged reads (to tell a silent publisher from a quiet tick).
+    received: u64,
 }
 
 async fn run(socket: &mut TcpStream, id: u64, shared: &Arc<Shared>) -> Result<(), Close> {
@@ -111,10 +115,17 @@ async fn run(socket: &mut TcpStream, id: u64, shared: &Arc<Shared>) -> Result<()
         app: None,
         closing: None,
         unproductive: 0,
+        received: 0,
     };
     c.results(initial).await;
     c.input(&remaining).await;
     let merged_read = shared.config.merged_read;
+    // A publisher that goes silent this long (a half-open connection: the peer vanished
+    // without a FIN) is dropped, so its stream code can be published again.
+    let silent_limit = shared.config.idle_timeout;
+    let publish_deadline = tokio::time::Instant::now() + PUBLISH_DEADLINE;
+    let mut published_once = false;
+    let mut last_bytes = tokio::time::Instant::now();
     let mut low_water_mark_raised = false;
     let mut buf = vec![0u8; READ_BUFFER];
     loop {
@@ -134,19 +145,32 @@ async fn run(socket: &mut TcpStream, id: u64, shared: &Arc<Shared>) -> Result<()
             merged_read::set_low_water_mark(socket, merged);
             low_water_mark_raised = merged;
         }
+        published_once |= c.media.is_some();
         if merged {
             tokio::select! {
                 ready = socket.readable() => ready.map_err(|e| format!("read: {e}"))?,
                 _ = tokio::time::sleep_until(merged_read::next_tick(merged_read)) => {}
             }
+            let before = c.received;
             if drain(socket, &mut buf, &mut c).await? {
                 return Ok(());
+            }
+            if c.received > before {
+                last_bytes = tokio::time::Instant::now();
+            } else if last_bytes.elapsed() >= silent_limit {
+                return Err(silent(silent_limit));
             }
             continue;
         }
         let read = socket.read(&mut buf);
         let n = if c.media.is_some() {
-            read.await
+            tokio::time::timeout(silent_limit, read)
+                .await
+                .map_err(|_| silent(silent_limit))?
+        } else if !published_once {
+            tokio::time::timeout_at(publish_deadline, read)
+                .await
+                .map_err(|_| "no publish request in time".to_string())?
         } else {
             tokio::time::timeout(IDLE_BEFORE_PUBLISH, read)
                 .await
@@ -156,8 +180,16 @@ async fn run(socket: &mut TcpStream, id: u64, shared: &Arc<Shared>) -> Result<()
         if n == 0 {
             return Ok(());
         }
+        last_bytes = tokio::time::Instant::now();
         c.input(&buf[..n]).await;
     }
+}
+
+fn silent(limit: Duration) -> Close {
+    format!(
+        "publisher sent nothing for {} s (half-open connection?)",
+        limit.as_secs()
+    )
 }
 
 /// Feeds the connection everything the socket holds now, without waiting; true at end of stream.
@@ -165,7 +197,10 @@ async fn drain(socket: &mut TcpStream, buf: &mut [u8], c: &mut Conn<'_>) -> Resu
     while c.closing.is_none() {
         match merged_read::read_queued(socket, buf) {
             Ok(0) => return Ok(true),
-            Ok(n) => c.input(&buf[..n]).await,
+            Ok(n) => {
+                c.received += n as u64;
+                c.input(&buf[..n]).await
+            }
             Err(e) if e.kind() == std::io::ErrorKind::WouldBlock => {
                 merged_read::clear_readiness(socket);
                 break;

@@ -25,9 +25,23 @@ pub async fn accept_loop(listener: TcpListener, shared: Arc<Shared>) {
     loop {
         match listener.accept().await {
             Ok((socket, peer)) => {
+                let Some(slot) = ConnSlot::take(&shared) else {
+                    // Over the cap: drop it at once (logged once a second at most).
+                    static LAST_LOG: AtomicU64 = AtomicU64::new(0);
+                    let now = shared.now_ms() as u64 / 1000;
+                    if LAST_LOG.swap(now, Ordering::Relaxed) != now {
+                        tracing::warn!(%peer, max = shared.config.max_connections, "RTMP connection limit reached; refusing connections");
+                    }
+                    continue;
+                };
                 let id = NEXT_CONN.fetch_add(1, Ordering::Relaxed);
                 let _ = socket.set_nodelay(true);
-                tokio::spawn(conn::serve(socket, peer, id, shared.clone()));
+                keep_alive(&socket);
+                let shared = shared.clone();
+                tokio::spawn(async move {
+                    conn::serve(socket, peer, id, shared).await;
+                    drop(slot);
+                });
             }
             Err(e) => {
                 // EMFILE and friends: back off instead of spinning.
@@ -36,6 +50,36 @@ pub async fn accept_loop(listener: TcpListener, shared: Arc<Shared>) {
             }
         }
     }
+}
+
+/// One of the engine's `max_connections` places, given back when the connection ends.
+struct ConnSlot(Arc<Shared>);
+
+impl ConnSlot {
+    fn take(shared: &Arc<Shared>) -> Option<ConnSlot> {
+        let open = shared.connections.fetch_add(1, Ordering::AcqRel);
+        if open >= shared.config.max_connections {
+            shared.connections.fetch_sub(1, Ordering::AcqRel);
+            return None;
+        }
+        Some(ConnSlot(shared.clone()))
+    }
+}
+
+impl Drop for ConnSlot {
+    fn drop(&mut self) {
+        self.0.connections.fetch_sub(1, Ordering::AcqRel);
+    }
+}
+
+/// TCP keepalive probes, so a peer that vanished (power cut, NAT timeout) is noticed in about
+/// a minute even when nothing is being sent.
+fn keep_alive(socket: &tokio::net::TcpStream) {
+    let ka = socket2::TcpKeepalive::new()
+        .with_time(std::time::Duration::from_secs(30))
+        .with_interval(std::time::Duration::from_secs(10))
+        .with_retries(3);
+    let _ = socket2::SockRef::from(socket).set_tcp_keepalive(&ka);
 }
 
 /// The address a listener is bound to, for the `{"rtmp": ...}` line.
