@@ -159,7 +159,7 @@ impl EngineConfig {
             replace_duplicate_publisher: false,
             merged_read: DEFAULT_MERGED_READ,
             clock: crate::clock::system(),
-            max_connections: 1000,
+            max_connections: 2048,
         }
     }
 }

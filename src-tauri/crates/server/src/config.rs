@@ -30,6 +30,12 @@ pub struct FileConfig {
     pub reserve_mb: Option<u64>,
     /// A file holding the API token (first line), so it never shows in `ps`.
     pub token_file: Option<PathBuf>,
+    /// Open HTTP connections at most [default: 2048].
+    pub max_http_connections: Option<usize>,
+    /// Open RTMP connections at most [default: 2048].
+    pub max_rtmp_connections: Option<usize>,
+    /// Seconds a client has to send a request's headers [default: 10].
+    pub http_header_timeout: Option<u64>,
     /// Host names the API answers to besides IP literals, `localhost` and `public_url`'s host.
     pub allowed_hosts: Option<Vec<String>>,
     /// Web origins allowed to read `/vod` from a page (default `*`: access is by token or
@@ -61,6 +67,9 @@ impl FileConfig {
             public_url: over.public_url.or(self.public_url),
             reserve_mb: over.reserve_mb.or(self.reserve_mb),
             token_file: over.token_file.or(self.token_file),
+            max_http_connections: over.max_http_connections.or(self.max_http_connections),
+            max_rtmp_connections: over.max_rtmp_connections.or(self.max_rtmp_connections),
+            http_header_timeout: over.http_header_timeout.or(self.http_header_timeout),
             allowed_hosts: over.allowed_hosts.or(self.allowed_hosts),
             vod_cors_origins: over.vod_cors_origins.or(self.vod_cors_origins),
         }
@@ -91,6 +100,10 @@ pub struct ServerConfig {
     pub allowed_hosts: Vec<String>,
     /// Origins allowed to read `/vod` from a web page.
     pub vod_cors_origins: Vec<String>,
+    /// HTTP connection cap and header timeout.
+    pub http_limits: crate::http_serve::HttpLimits,
+    /// RTMP connection cap.
+    pub max_rtmp_connections: usize,
     pub push_key: Option<String>,
     pub callback_url: Option<String>,
     pub callback_key: String,
@@ -155,6 +168,11 @@ impl ServerConfig {
             token,
             allowed_hosts,
             vod_cors_origins: file.vod_cors_origins.unwrap_or_else(|| vec!["*".into()]),
+            http_limits: crate::http_serve::HttpLimits {
+                max_connections: file.max_http_connections.unwrap_or(2048).max(1),
+                header_timeout: Duration::from_secs(file.http_header_timeout.unwrap_or(10).max(1)),
+            },
+            max_rtmp_connections: file.max_rtmp_connections.unwrap_or(2048).max(1),
             push_key: file.push_key.filter(|k| !k.is_empty()),
             callback_url: file.callback_url.filter(|u| !u.is_empty()),
             callback_key: file.callback_key.unwrap_or_default(),

@@ -9,6 +9,7 @@ pub mod data_lock;
 pub mod events;
 pub mod facts;
 pub mod http;
+pub mod http_serve;
 pub mod ids;
 pub mod index;
 pub mod indexer;
@@ -78,6 +79,7 @@ impl Server {
     /// and starts serving HTTP.
     pub async fn start(config: ServerConfig) -> Result<Server, StartError> {
         let owner = data_lock::DataDirLock::acquire(&config.data_dir)?;
+        http_serve::raise_fd_limit();
         let clock = config.clock.clone();
         let (index, _) = index::Index::open(&config.data_dir, clock.now_ms()).await?;
         // New ids stay above every id held, whatever the clock says now.
@@ -103,6 +105,7 @@ impl Server {
         engine_config.idle_timeout = config.idle_timeout;
         engine_config.free_space_reserve = config.free_space_reserve;
         engine_config.clock = clock.clone();
+        engine_config.max_connections = config.max_rtmp_connections;
         let engine = Arc::new(Engine::start(engine_config).await?);
         let engine_facts = engine
             .take_facts()
@@ -154,14 +157,8 @@ impl Server {
         };
         let app = http::router(state, policy, vod);
         let stopping = live_events.closed();
-        let http_task = tokio::spawn(async move {
-            if let Err(err) = axum::serve(listener, app)
-                .with_graceful_shutdown(stopping)
-                .await
-            {
-                tracing::error!(%err, "HTTP server stopped");
-            }
-        });
+        let limits = config.http_limits;
+        let http_task = tokio::spawn(http_serve::serve(listener, app, limits, stopping));
         Ok(Server {
             engine,
             http_addr,

@@ -45,6 +45,16 @@ struct ServeArgs {
     /// A host name the API answers to, besides IP addresses and localhost (repeatable).
     #[arg(long = "allowed-host")]
     allowed_hosts: Vec<String>,
+    /// Open HTTP connections at most; more are refused at accept [default: 2048].
+    #[arg(long)]
+    max_http_connections: Option<usize>,
+    /// Open RTMP connections at most; more are refused at accept [default: 2048].
+    #[arg(long)]
+    max_rtmp_connections: Option<usize>,
+    /// Seconds a client has to send a request's headers, from connecting or from its previous
+    /// response [default: 10].
+    #[arg(long)]
+    http_header_timeout: Option<u64>,
     /// A web origin allowed to read /vod from a page (repeatable) [default: any].
     #[arg(long = "vod-cors-origin")]
     vod_cors_origins: Vec<String>,
@@ -91,6 +101,9 @@ impl ServeArgs {
             public_url: None,
             reserve_mb: self.reserve_mb,
             token_file: self.token_file.clone(),
+            max_http_connections: self.max_http_connections,
+            max_rtmp_connections: self.max_rtmp_connections,
+            http_header_timeout: self.http_header_timeout,
             allowed_hosts: (!self.allowed_hosts.is_empty()).then(|| self.allowed_hosts.clone()),
             vod_cors_origins: (!self.vod_cors_origins.is_empty())
                 .then(|| self.vod_cors_origins.clone()),
