@@ -13,6 +13,7 @@ DEBS=(
   webkit2gtk-driver xvfb xauth dbus dbus-x11 imagemagick x11-utils
   fonts-noto-core fonts-wqy-microhei
   ffmpeg nginx-light libnginx-mod-rtmp procps
+  chromium
 )
 missing=()
 for p in "${DEBS[@]}"; do
