@@ -1,5 +1,10 @@
 //! Where segments start and end: at a video keyframe once the interval is reached (audio-only:
-//! at any frame), so the next segment begins exactly where the previous one ended.
+//! at any frame), so the next segment begins exactly where the previous one ended. A stream
+//! that stops sending keyframes is still cut, [`FORCED_CUT_AFTER_MS`] past the interval: a
+//! segment never grows without bound (the next one then starts mid-GOP).
+
+/// How far past its interval a segment may run while waiting for a keyframe.
+pub const FORCED_CUT_AFTER_MS: u64 = 10_000;
 
 /// What to do with the frame just seen.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -49,7 +54,10 @@ impl Splitter {
                 Decision::Open
             }
             None => Decision::Skip,
-            Some(start) if can_start && ms.saturating_sub(start) >= self.interval_ms => {
+            Some(start)
+                if (can_start && ms.saturating_sub(start) >= self.interval_ms)
+                    || ms.saturating_sub(start) >= self.interval_ms + FORCED_CUT_AFTER_MS =>
+            {
                 self.segment_start = Some(ms);
                 Decision::Cut
             }
@@ -80,6 +88,26 @@ mod tests {
         assert_eq!(s.on_frame(33, false), Decision::Skip);
         assert_eq!(s.on_frame(66, true), Decision::Open);
         assert_eq!(s.segment_start(), Some(66));
+    }
+
+    #[test]
+    fn a_stream_without_keyframes_is_cut_a_bounded_time_past_the_interval() {
+        // One keyframe at the start, then none (a GOP longer than the whole run).
+        let cuts: Vec<u64> = run(10_000, 1_000_000, 2_000)
+            .into_iter()
+            .filter(|(_, d)| *d == Decision::Cut)
+            .map(|(ms, _)| ms)
+            .collect();
+        assert_eq!(cuts.len(), 3, "{cuts:?}");
+        for pair in std::iter::once(0)
+            .chain(cuts.iter().copied())
+            .collect::<Vec<_>>()
+            .windows(2)
+        {
+            let length = pair[1] - pair[0];
+            assert!(length <= 10_000 + FORCED_CUT_AFTER_MS + 34, "{length}");
+            assert!(length >= 10_000 + FORCED_CUT_AFTER_MS, "{length}");
+        }
     }
 
     #[test]

@@ -150,12 +150,9 @@ pub fn finalize_part(part: &Path, out: &Path) -> Result<RemuxOutcome> {
         .count();
     outcome.audio_samples = samples.len() - outcome.video_samples;
     outcome.duration_ms = durations[0].max(durations[1]);
-    if samples.is_empty()
-        || (outcome.video_samples > 0
-            && !samples
-                .iter()
-                .any(|s| s.kind == TrackKind::Video && s.keyframe))
-    {
+    // A segment cut without a keyframe (a stream that stopped sending them) is still kept:
+    // its audio plays and its video decodes from the next keyframe a player finds.
+    if samples.is_empty() {
         return Err(EngineError::NothingRecorded(part.to_path_buf()));
     }
 
