@@ -5,7 +5,6 @@
 mod common;
 
 use std::path::{Path, PathBuf};
-use std::time::Duration;
 
 use axum::http::header;
 use axum::response::IntoResponse;
@@ -60,14 +59,7 @@ async fn a_page_on_another_origin_plays_hls_and_mp4_from_signed_links_but_cannot
     tokio::task::spawn_blocking(move || publish(&push, 6))
         .await
         .unwrap();
-    let mut rows = Vec::new();
-    for _ in 0..100 {
-        rows = server.recordings().await;
-        if rows.len() == 2 {
-            break;
-        }
-        tokio::time::sleep(Duration::from_millis(100)).await;
-    }
+    let rows = server.wait_recordings(2).await;
     let url_of = |format: &str| {
         rows.iter().find(|r| r["format"] == format).unwrap()["url"]
             .as_str()

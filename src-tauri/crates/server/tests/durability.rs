@@ -13,16 +13,8 @@ use reqwest::Client;
 use serde_json::{json, Value};
 use tally_testkit::ServerProcess;
 
-/// Polls `/v1/recordings` until `want` rows are listed (or 30 s pass); returns them.
 async fn wait_rows(server: &ServerProcess, want: usize) -> Vec<Value> {
-    for _ in 0..300 {
-        let rows = server.recordings().await;
-        if rows.len() >= want {
-            return rows;
-        }
-        tokio::time::sleep(Duration::from_millis(100)).await;
-    }
-    server.recordings().await
+    server.wait_recordings(want).await
 }
 
 /// The fields a rebuilt index must give back, by file id.

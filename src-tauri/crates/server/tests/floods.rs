@@ -62,14 +62,7 @@ async fn idle_floods_and_a_slowloris_client_do_not_stop_a_publisher_or_the_api()
     tokio::task::spawn_blocking(move || publish(&push, 3))
         .await
         .unwrap();
-    let mut rows = Vec::new();
-    for _ in 0..50 {
-        rows = server.recordings().await;
-        if !rows.is_empty() {
-            break;
-        }
-        tokio::time::sleep(Duration::from_millis(100)).await;
-    }
+    let rows = server.wait_recordings(1).await;
     assert_eq!(
         rows.len(),
         1,

@@ -33,14 +33,7 @@ async fn a_half_open_publisher_is_dropped_within_the_idle_timeout_and_the_code_p
     let _ = Command::new("kill").args(["-CONT", &pid]).status();
     let _ = frozen.kill();
     let _ = frozen.wait();
-    let mut rows = Vec::new();
-    for _ in 0..100 {
-        rows = server.recordings().await;
-        if rows.len() >= 2 {
-            break;
-        }
-        tokio::time::sleep(Duration::from_millis(100)).await;
-    }
+    let rows = server.wait_recordings(2).await;
     assert_eq!(
         rows.len(),
         2,

@@ -26,8 +26,13 @@ impl Drop for ServerProcess {
 
 /// The command for `bin serve` on `data` with loopback port 0 and the test appid / bizid.
 pub fn serve_command(bin: &Path, data: &Path, extra: &[&str]) -> Command {
+    serve_command_on(bin, data, "127.0.0.1:0", extra)
+}
+
+/// [`serve_command`] with the API on `http` (to come back on the same port after a restart).
+pub fn serve_command_on(bin: &Path, data: &Path, http: &str, extra: &[&str]) -> Command {
     let mut cmd = Command::new(bin);
-    cmd.args(["serve", "--http", "127.0.0.1:0", "--rtmp", "127.0.0.1:0"])
+    cmd.args(["serve", "--http", http, "--rtmp", "127.0.0.1:0"])
         .args(["--appid", "1400", "--bizid", "8888"])
         .arg("--data")
         .arg(data)
@@ -83,6 +88,18 @@ impl ServerProcess {
             .json()
             .await
             .expect("a JSON answer")
+    }
+
+    /// Polls the recordings until at least `n` are listed (or 10 s pass); returns them.
+    pub async fn wait_recordings(&self, n: usize) -> Vec<Value> {
+        let until = Instant::now() + Duration::from_secs(10);
+        loop {
+            let rows = self.recordings().await;
+            if rows.len() >= n || Instant::now() > until {
+                return rows;
+            }
+            tokio::time::sleep(Duration::from_millis(100)).await;
+        }
     }
 
     /// Every recording the server lists (all pages).

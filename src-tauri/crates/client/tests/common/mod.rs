@@ -1,9 +1,11 @@
-//! A real `tally-server` process and an ffmpeg publisher for the client's tests.
+//! A real `tally-server` process and an ffmpeg publisher for the client's tests: the test kit,
+//! bound to this workspace's server binary.
 #![allow(dead_code)] // each test binary uses part of this
 
-use std::io::{BufRead, BufReader};
 use std::path::{Path, PathBuf};
-use std::process::{Child, Command, Stdio};
+use std::process::{Command, Stdio};
+
+pub use tally_testkit::ServerProcess as Server;
 
 /// The `tally-server` binary of this workspace. A workspace test run builds it; a run of this
 /// crate alone builds it when it is missing.
@@ -23,59 +25,19 @@ pub fn server_bin() -> PathBuf {
     bin
 }
 
-/// A running server, killed on drop.
-pub struct Server {
-    child: Child,
-    /// `http://host:port`
-    pub http: String,
-    /// `rtmp://host:port`
-    pub rtmp: String,
-}
-
-impl Drop for Server {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
-}
-
-/// Starts `tally-server serve` on `data` with loopback addresses (`127.0.0.1:0` picks ports).
+/// Starts `tally-server serve` on `data` with the API on `http` (`127.0.0.1:0` picks a port).
 pub fn start_server(data: &Path, http: &str, extra: &[&str]) -> Server {
-    let mut child = Command::new(server_bin())
-        .args(["serve", "--http", http, "--rtmp", "127.0.0.1:0"])
-        .args(["--bizid", "8888"])
-        .arg("--data")
-        .arg(data)
-        .args(extra)
-        .stdout(Stdio::piped())
-        .spawn()
-        .unwrap();
-    let mut line = String::new();
-    BufReader::new(child.stdout.take().unwrap())
-        .read_line(&mut line)
-        .unwrap();
-    let addrs: serde_json::Value =
-        serde_json::from_str(&line).unwrap_or_else(|e| panic!("{line:?}: {e}"));
-    Server {
-        http: format!("http://{}", addrs["http"].as_str().unwrap()),
-        rtmp: format!("rtmp://{}", addrs["rtmp"].as_str().unwrap()),
-        child,
-    }
+    tally_testkit::server::start_command(tally_testkit::server::serve_command_on(
+        &server_bin(),
+        data,
+        http,
+        extra,
+    ))
 }
 
 /// ffmpeg publishing test video and audio to `url` for `seconds`.
 pub fn publisher(url: &str, seconds: u32) -> Command {
-    let mut cmd = Command::new("ffmpeg");
-    cmd.args(["-hide_banner", "-loglevel", "error", "-re"])
-        .args([
-            "-f",
-            "lavfi",
-            "-i",
-            &format!("testsrc2=size=320x240:rate=25:duration={seconds}"),
-        ])
-        .args(["-f", "lavfi", "-i", &format!("sine=duration={seconds}")])
-        .args(["-c:v", "libx264", "-preset", "ultrafast", "-g", "25"])
-        .args(["-c:a", "aac", "-f", "flv", url])
-        .stdin(Stdio::null());
+    let mut cmd = tally_testkit::ffmpeg_publish(url, seconds);
+    cmd.stdin(Stdio::null());
     cmd
 }

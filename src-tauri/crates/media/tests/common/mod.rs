@@ -214,22 +214,7 @@ pub fn mp4_boxes(path: &Path) -> Vec<String> {
 
 /// Every file under `dir`, recursively, sorted.
 pub fn files(dir: &Path) -> Vec<PathBuf> {
-    fn walk(d: &Path, out: &mut Vec<PathBuf>) {
-        if let Ok(rd) = std::fs::read_dir(d) {
-            for e in rd.flatten() {
-                let p = e.path();
-                if p.is_dir() {
-                    walk(&p, out)
-                } else {
-                    out.push(p)
-                }
-            }
-        }
-    }
-    let mut v = Vec::new();
-    walk(dir, &mut v);
-    v.sort();
-    v
+    tally_testkit::walk(dir)
 }
 
 /// True once the stream ended and every opened segment has been closed.
