@@ -53,25 +53,34 @@ fn local_file(row: &CachedRecording) -> Option<&str> {
 pub async fn open_recording(
     app: tauri::AppHandle,
     library: tauri::State<'_, Library>,
+    console: tauri::State<'_, Console>,
     server_id: i64,
     file_id: String,
     lang: Lang,
 ) -> Result<(), ApiError> {
     let row = cached(&library, server_id, &file_id, lang).await?;
     let opener = app.opener();
-    let opened = match local_file(&row) {
-        Some(path) => opener.open_path(path, None::<&str>),
-        // Only web links reach the system opener: a server cannot make it run `file://` or
-        // `javascript:` targets.
-        None if is_web_link(&row.url) => opener.open_url(&row.url, None::<&str>),
-        None => {
-            return Err(failure(
-                ErrorCode::BadLink,
-                lang,
-                format!("not a web link: {}", row.url),
-            ))
-        }
+    if let Some(path) = local_file(&row) {
+        return opener
+            .open_path(path, None::<&str>)
+            .map_err(|e| failure(ErrorCode::Internal, lang, e));
+    }
+    // A cached link may have expired: ask for a fresh one, use the cached one offline.
+    let fresh = match row_server(&library, &console, server_id, lang).await {
+        Ok(server) => server.recording(&file_id).await.ok().map(|r| r.url),
+        Err(_) => None,
     };
+    let url = fresh.unwrap_or(row.url);
+    // Only web links reach the system opener: a server cannot make it run `file://` or
+    // `javascript:` targets.
+    if !is_web_link(&url) {
+        return Err(failure(
+            ErrorCode::BadLink,
+            lang,
+            format!("not a web link: {url}"),
+        ));
+    }
+    let opened = opener.open_url(&url, None::<&str>);
     opened.map_err(|e| failure(ErrorCode::Internal, lang, e))
 }
 

@@ -199,6 +199,19 @@ impl TallyClient {
             .await
     }
 
+    /// One recording as the server lists it now (with a freshly signed link).
+    pub async fn recording(
+        &self,
+        file_id: &str,
+    ) -> Result<tally_api::recordings::Recording, ApiError> {
+        self.call(
+            reqwest::Method::GET,
+            &format!("/v1/recordings/{file_id}"),
+            None::<&()>,
+        )
+        .await
+    }
+
     /// Every delivery attempt of `file_id`'s callbacks, oldest first.
     pub async fn callbacks(&self, file_id: &str) -> Result<Vec<CallbackAttempt>, ApiError> {
         self.call(
