@@ -143,6 +143,8 @@ pub struct EngineConfig {
     pub clock: crate::clock::SharedClock,
     /// Open RTMP connections at most; more are refused at accept (logged).
     pub max_connections: usize,
+    /// Manual recordings running or waiting for their stream at most (each has a thread).
+    pub max_manual_recordings: usize,
 }
 
 impl EngineConfig {
@@ -160,6 +162,7 @@ impl EngineConfig {
             merged_read: DEFAULT_MERGED_READ,
             clock: crate::clock::system(),
             max_connections: 2048,
+            max_manual_recordings: 512,
         }
     }
 }

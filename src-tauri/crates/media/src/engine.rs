@@ -154,6 +154,15 @@ impl Engine {
             if busy {
                 return Err(EngineError::AlreadyRecording(req.stream_code));
             }
+            // Each waits on a thread of its own: starts for streams that never come must not
+            // pile up without bound.
+            let running = manual
+                .values()
+                .filter(|s| matches!(s, ManualState::Running(..)))
+                .count();
+            if running >= cfg.max_manual_recordings {
+                return Err(EngineError::TooManyRecordings(running));
+            }
             manual.insert(
                 id,
                 ManualState::Running(req.app.clone(), req.stream_code.clone()),

@@ -79,6 +79,9 @@ pub enum EngineError {
     /// A request carried invalid values.
     #[error("invalid request: {0}")]
     Invalid(String),
+    /// As many manual recordings as the engine takes are running or waiting.
+    #[error("{0} manual recordings are running or waiting already")]
+    TooManyRecordings(usize),
     /// A leftover segment holds no complete frame: there is nothing to keep.
     #[error("{0}: nothing was recorded in it")]
     NothingRecorded(PathBuf),
@@ -110,7 +113,9 @@ impl EngineError {
             EngineError::NoSuchRecording(_) => codes::NO_SUCH_RECORDING,
             EngineError::AlreadyStopped(_) => codes::ALREADY_STOPPED,
             EngineError::AlreadyRecording(_) => codes::ALREADY_RECORDING,
-            EngineError::Stopped | EngineError::Bind { .. } => codes::NO_RECORDER,
+            EngineError::Stopped | EngineError::Bind { .. } | EngineError::TooManyRecordings(_) => {
+                codes::NO_RECORDER
+            }
             _ => codes::INTERNAL,
         }
     }

@@ -92,3 +92,30 @@ async fn no_recording_starts_below_the_free_space_reserve() {
         "no media file below the reserve: {media:?}"
     );
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn manual_starts_waiting_for_streams_that_never_come_are_capped() {
+    let (engine, _dir) = engine(|c| c.max_manual_recordings = 3).await;
+    let request = |code: &str| RecordRequest {
+        app: "live".into(),
+        stream_code: code.into(),
+        formats: Formats::MP4,
+        interval: Duration::from_secs(60),
+        audio_only: false,
+        label: String::new(),
+    };
+    let mut ids = Vec::new();
+    for i in 0..3 {
+        ids.push(
+            engine
+                .start_recording(request(&format!("never{i}")))
+                .await
+                .unwrap(),
+        );
+    }
+    let err = engine.start_recording(request("never3")).await.unwrap_err();
+    assert_eq!(err.code(), 30_000_207, "{err}");
+    // Stopping one frees its place.
+    engine.stop_recording(ids[0]).await.unwrap();
+    engine.start_recording(request("never3")).await.unwrap();
+}

@@ -292,7 +292,7 @@ fn engine_error(e: EngineError) -> (ErrorCode, String) {
     let code = match &e {
         EngineError::DiskBelowReserve { .. } => ErrorCode::StorageFull,
         EngineError::AlreadyRecording(_) => ErrorCode::AlreadyRecording,
-        EngineError::Stopped => ErrorCode::NoRecorder,
+        EngineError::Stopped | EngineError::TooManyRecordings(_) => ErrorCode::NoRecorder,
         _ => ErrorCode::Internal,
     };
     (code, e.to_string())
