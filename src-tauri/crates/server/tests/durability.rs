@@ -70,15 +70,7 @@ async fn member(http: &Client, server: &ServerProcess, room: &str, user: &str) -
         )
         .await;
     assert_eq!(status, 200, "{member}");
-    member["push"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .find(|p| p["source"] == "camera")
-        .unwrap()["url"]
-        .as_str()
-        .unwrap()
-        .to_owned()
+    common::camera_url(&member)
 }
 
 fn record_op(op: &str, room: &str, user: &str) -> Value {

@@ -3,7 +3,7 @@
 
 mod common;
 
-use common::{spawn_publisher, start_server, ServerProcess};
+use common::{camera_url, spawn_publisher, start_server, ServerProcess};
 use reqwest::Client;
 use serde_json::{json, Value};
 
@@ -11,18 +11,6 @@ async fn post(http: &Client, server: &ServerProcess, path: &str, body: Value) ->
     let (status, body) = server.post_json(http, path, body).await;
     assert_eq!(status, 200, "{path}: {body}");
     body
-}
-
-fn camera_url(member: &Value) -> String {
-    member["push"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .find(|p| p["source"] == "camera")
-        .unwrap()["url"]
-        .as_str()
-        .unwrap()
-        .to_owned()
 }
 
 #[tokio::test(flavor = "multi_thread")]

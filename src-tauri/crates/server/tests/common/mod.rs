@@ -10,6 +10,19 @@ pub use tally_testkit::{
     ServerProcess,
 };
 
+/// The camera push URL of a member as `POST /v1/rooms/{room}/members` answers it.
+pub fn camera_url(member: &serde_json::Value) -> String {
+    member["push"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|p| p["source"] == "camera")
+        .unwrap()["url"]
+        .as_str()
+        .unwrap()
+        .to_owned()
+}
+
 /// The `tally-server` binary built with these tests.
 pub fn server_bin() -> &'static Path {
     Path::new(env!("CARGO_BIN_EXE_tally-server"))
