@@ -13,7 +13,7 @@ DEBS=(
   webkit2gtk-driver xvfb xauth dbus dbus-x11 imagemagick x11-utils
   fonts-noto-core fonts-wqy-microhei
   ffmpeg nginx-light libnginx-mod-rtmp procps
-  chromium
+  chromium python3-venv
 )
 missing=()
 for p in "${DEBS[@]}"; do
@@ -33,4 +33,12 @@ fi
 if [ ! -d ui/node_modules ] || [ ui/package-lock.json -nt ui/node_modules/.package-lock.json ]; then
   echo "setup: npm ci"
   (cd ui && npm ci --no-audit --no-fund)
+fi
+
+# schemathesis, for the API's property tests, in a virtualenv of the checkout.
+if [ ! -x .venv/bin/schemathesis ] || [ scripts/requirements-api-fuzz.txt -nt .venv/.installed ]; then
+  echo "setup: installing schemathesis into .venv"
+  python3 -m venv .venv
+  .venv/bin/pip install --quiet --disable-pip-version-check -r scripts/requirements-api-fuzz.txt
+  touch .venv/.installed
 fi

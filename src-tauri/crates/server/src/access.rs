@@ -4,9 +4,10 @@
 //!   `evil.example` rebound to 127.0.0.1 still sends `Host: evil.example`.
 //! - **Origin**, when a browser sends one to the API, must be this server's own; the API answers
 //!   no CORS, so a page on another origin can neither read it nor drive it (403).
-//! - **State changes** (POST) must be `application/json` (415): a `text/plain` form post needs
-//!   no CORS preflight, JSON does.
 //! - **Token**: the bearer token, compared in constant time (401).
+//! - **State changes** (POST) must be `application/json` (415): a `text/plain` form post needs
+//!   no CORS preflight, JSON does. Checked once a route matched, so a method a path does not
+//!   have is a plain 405.
 //!
 //! `/vod` has its own rules (`vod.rs`): the token or a signed link, and CORS for players.
 
@@ -135,11 +136,10 @@ fn check_json(req: &Request) -> Result<(), HttpError> {
     }
 }
 
-/// The API's gate: Host, Origin, JSON and token, in that order.
+/// The API's gate: Host, Origin and token, in that order.
 pub async fn guard_api(State(policy): State<AccessPolicy>, req: Request, next: Next) -> Response {
     let checked = check_host(&policy, &req)
         .and_then(|_| check_origin(&req))
-        .and_then(|_| check_json(&req))
         .and_then(|_| {
             if policy.token_ok(req.headers()) {
                 Ok(())
@@ -148,6 +148,14 @@ pub async fn guard_api(State(policy): State<AccessPolicy>, req: Request, next: N
             }
         });
     match checked {
+        Ok(()) => next.run(req).await,
+        Err(e) => e.into_response(),
+    }
+}
+
+/// A matched route's state change: JSON only.
+pub async fn require_json(req: Request, next: Next) -> Response {
+    match check_json(&req) {
         Ok(()) => next.run(req).await,
         Err(e) => e.into_response(),
     }

@@ -100,15 +100,15 @@ pub fn router(state: AppState, policy: AccessPolicy, vod: crate::vod::VodState) 
         .route("/recordings/{file_id}/callbacks", get(recording_callbacks))
         .route(
             "/rooms",
-            post(rooms_api::create_room).get(rooms_api::list_rooms),
+            post_json(rooms_api::create_room).get(rooms_api::list_rooms),
         )
         .route("/rooms/{room_id}", get(rooms_api::get_room))
-        .route("/rooms/{room_id}/members", post(rooms_api::join_room))
+        .route("/rooms/{room_id}/members", post_json(rooms_api::join_room))
         .route(
             "/rooms/{room_id}/members/{user_id}",
             delete(rooms_api::leave_room),
         )
-        .route("/record", post(rooms_api::record))
+        .route("/record", post_json(rooms_api::record))
         .route("/play-info", get(play_info))
         .route("/usage", get(usage))
         .route("/events", get(live_events))
@@ -133,6 +133,16 @@ pub fn router(state: AppState, policy: AccessPolicy, vod: crate::vod::VodState) 
         .route("/vod/{*path}", any(crate::vod::serve))
         .with_state(vod);
     public.merge(guarded).merge(vod)
+}
+
+/// A POST route that takes only JSON. The check sits on the method itself, so a method the
+/// path does not have stays a plain 405.
+fn post_json<H, T>(handler: H) -> axum::routing::MethodRouter<AppState>
+where
+    H: axum::handler::Handler<T, AppState>,
+    T: 'static,
+{
+    post(handler).route_layer(middleware::from_fn(access::require_json))
 }
 
 /// A query string, or the table's bad-parameter answer.
@@ -270,18 +280,39 @@ pub(crate) async fn recording_callbacks(
     ))
 }
 
-#[utoipa::path(get, path = "/v1/play-info", tag = "recordings", params(RecordingQuery),
+/// `GET /v1/play-info`.
+#[derive(serde::Deserialize, utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
+pub(crate) struct PlayInfoQuery {
+    /// The file name given when the recording started.
+    #[param(required = true, min_length = 1)]
+    file_name: Option<String>,
+    /// `next_cursor` of the page before.
+    #[param(pattern = "^-?[0-9]{1,18}_")]
+    cursor: Option<String>,
+    /// Rows per page, 1–1000 (default 100; beyond the range it is clamped).
+    #[param(format = Int64, minimum = 0, maximum = 4294967295_u32)]
+    limit: Option<u32>,
+}
+
+#[utoipa::path(get, path = "/v1/play-info", tag = "recordings", params(PlayInfoQuery),
     responses((status = 200, body = RecordingPage), (status = "4XX", description = "An error of the table: code, message, advice, retryable", body = tally_api::ApiError)))]
 /// `DescribeVodPlayInfo`: every file recorded under a file name, with its URL.
 pub(crate) async fn play_info(
     State(state): State<AppState>,
     headers: HeaderMap,
-    query: Result<Query<RecordingQuery>, QueryRejection>,
+    query: Result<Query<PlayInfoQuery>, QueryRejection>,
 ) -> Result<Json<RecordingPage>, HttpError> {
     let query = parsed(query, &headers)?;
-    if query.file_name.as_deref().unwrap_or("").is_empty() {
+    let Some(file_name) = query.file_name.filter(|name| !name.is_empty()) else {
         return Err(HttpError::new(ErrorCode::MissingFileName, &headers, ""));
-    }
+    };
+    let query = RecordingQuery {
+        file_name: Some(file_name),
+        cursor: query.cursor,
+        limit: query.limit,
+        ..RecordingQuery::default()
+    };
     recording_page(&state, &headers, &query).await
 }
 
@@ -289,6 +320,7 @@ pub(crate) async fn play_info(
 #[into_params(parameter_in = Query)]
 pub(crate) struct UsageQuery {
     /// `YYYY-MM`
+    #[param(pattern = "^[0-9]{4}-(0[1-9]|1[0-2])$")]
     month: String,
 }
 
@@ -317,7 +349,7 @@ pub(crate) async fn usage(
 }
 
 #[utoipa::path(get, path = "/metrics", tag = "health",
-    responses((status = 200, description = "Prometheus text format", content_type = "text/plain", body = String)))]
+    responses((status = 200, description = "Prometheus text format", content_type = "text/plain", body = String), (status = "4XX", description = "An error of the table: code, message, advice, retryable", body = tally_api::ApiError)))]
 /// Prometheus metrics: the index, the outbox, live streams and recordings in progress.
 pub(crate) async fn metrics(
     State(state): State<AppState>,

@@ -89,7 +89,11 @@ pub struct RecordingQuery {
     pub to: Option<i64>,
     /// Only rows changed at or after this (unix ms): incremental sync.
     pub updated_since: Option<i64>,
+    /// `next_cursor` of the page before.
+    #[param(pattern = "^-?[0-9]{1,18}_")]
     pub cursor: Option<String>,
+    /// Rows per page, 1–1000 (default 100; beyond the range it is clamped).
+    #[param(format = Int64, minimum = 0, maximum = 4294967295_u32)]
     pub limit: Option<u32>,
 }
 

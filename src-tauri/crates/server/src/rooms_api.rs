@@ -68,7 +68,7 @@ pub async fn list_rooms(
     Ok(Json(state.rooms.list().await.map_err(internal(&headers))?))
 }
 
-#[utoipa::path(get, path = "/v1/rooms/{room_id}", tag = "rooms", params(("room_id" = String, Path)),
+#[utoipa::path(get, path = "/v1/rooms/{room_id}", tag = "rooms", params(("room_id" = String, Path, pattern = "^[A-Za-z0-9_-]{1,64}$")),
     responses((status = 200, body = Room), (status = "4XX", description = "An error of the table: code, message, advice, retryable", body = tally_api::ApiError)))]
 pub async fn get_room(
     State(state): State<AppState>,
@@ -86,7 +86,7 @@ pub async fn get_room(
     }
 }
 
-#[utoipa::path(post, path = "/v1/rooms/{room_id}/members", tag = "rooms", params(("room_id" = String, Path)), request_body = JoinRoom,
+#[utoipa::path(post, path = "/v1/rooms/{room_id}/members", tag = "rooms", params(("room_id" = String, Path, pattern = "^[A-Za-z0-9_-]{1,64}$")), request_body = JoinRoom,
     responses((status = 200, body = Membership), (status = "4XX", description = "An error of the table: code, message, advice, retryable", body = tally_api::ApiError)))]
 pub async fn join_room(
     State(state): State<AppState>,
@@ -128,7 +128,7 @@ pub async fn join_room(
 }
 
 #[utoipa::path(delete, path = "/v1/rooms/{room_id}/members/{user_id}", tag = "rooms",
-    params(("room_id" = String, Path), ("user_id" = String, Path)),
+    params(("room_id" = String, Path, pattern = "^[A-Za-z0-9_-]{1,64}$"), ("user_id" = String, Path, pattern = "^[A-Za-z0-9_-]{1,64}$")),
     responses((status = 200, body = Room), (status = "4XX", description = "An error of the table: code, message, advice, retryable", body = tally_api::ApiError)))]
 pub async fn leave_room(
     State(state): State<AppState>,
@@ -204,7 +204,7 @@ fn check(req: RecordRequest, headers: &HeaderMap) -> Result<RecordCall, HttpErro
     })
 }
 
-#[utoipa::path(post, path = "/v1/record", tag = "recording", request_body = tally_api::rooms::RecordRequest,
+#[utoipa::path(post, path = "/v1/record", tag = "recording", request_body = tally_api::rooms::DocumentedRecordRequest,
     responses((status = 200, body = RecordResponse), (status = "4XX", description = "An error of the table: code, message, advice, retryable", body = tally_api::ApiError)))]
 pub async fn record(
     State(state): State<AppState>,

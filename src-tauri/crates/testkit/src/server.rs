@@ -15,6 +15,8 @@ pub struct ServerProcess {
     pub http: String,
     /// `rtmp://host:port`.
     pub rtmp: String,
+    /// Sent as the bearer token by the helpers below, once set with [`ServerProcess::with_token`].
+    token: Option<String>,
 }
 
 impl Drop for ServerProcess {
@@ -62,10 +64,17 @@ pub fn start_command(mut cmd: Command) -> ServerProcess {
         child,
         http: format!("http://{}", addrs["http"].as_str().expect("http address")),
         rtmp: format!("rtmp://{}", addrs["rtmp"].as_str().expect("rtmp address")),
+        token: None,
     }
 }
 
 impl ServerProcess {
+    /// The helpers send `token` from now on (a server started with one).
+    pub fn with_token(mut self, token: &str) -> ServerProcess {
+        self.token = Some(token.to_owned());
+        self
+    }
+
     /// POSTs `body` as JSON to `path` (no token); the status and the JSON answer.
     pub async fn post_json(&self, http: &reqwest::Client, path: &str, body: Value) -> (u16, Value) {
         let res = http
@@ -80,9 +89,14 @@ impl ServerProcess {
         )
     }
 
-    /// GETs `path` (no token) and parses the JSON answer.
+    /// GETs `path` (with the token, if set) and parses the JSON answer.
     pub async fn get_json(&self, path: &str) -> Value {
-        reqwest::get(format!("{}{path}", self.http))
+        let mut request = reqwest::Client::new().get(format!("{}{path}", self.http));
+        if let Some(token) = &self.token {
+            request = request.bearer_auth(token);
+        }
+        request
+            .send()
             .await
             .expect("request sent")
             .json()
