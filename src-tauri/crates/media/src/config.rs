@@ -145,6 +145,11 @@ pub struct EngineConfig {
     pub max_connections: usize,
     /// Manual recordings running or waiting for their stream at most (each has a thread).
     pub max_manual_recordings: usize,
+    /// Media bytes queued from a publisher's connection to its stream at most; the
+    /// connection stops reading (TCP pushes back) while they are in flight.
+    pub publisher_buffer_bytes: usize,
+    /// Media bytes queued for one recording at most; the stream waits for a slow disk.
+    pub recorder_buffer_bytes: usize,
 }
 
 impl EngineConfig {
@@ -163,6 +168,8 @@ impl EngineConfig {
             clock: crate::clock::system(),
             max_connections: 2048,
             max_manual_recordings: 512,
+            publisher_buffer_bytes: 16 << 20,
+            recorder_buffer_bytes: 16 << 20,
         }
     }
 }

@@ -10,6 +10,7 @@ use std::time::Duration;
 
 use tokio::sync::{mpsc, oneshot};
 
+use crate::budget::{ByteBudget, Spent};
 use crate::codec::Codecs;
 use crate::config::{Format, Formats};
 use crate::disk::{self, with_suffix};
@@ -63,8 +64,9 @@ pub enum RecordMsg {
     /// The stream's decoder configurations changed (or are sent for the first time).
     Codecs(Box<Codecs>),
     /// Frames in order, each with its wall-clock time (unix ms). Batched (≈100 ms of media) so
-    /// the recording thread wakes a few times a second rather than once per frame.
-    Frames(Vec<(Frame, i64)>),
+    /// the recording thread wakes a few times a second rather than once per frame. Their
+    /// bytes stay spent from the recording's budget until they are written.
+    Frames(Vec<(Frame, i64)>, Spent),
     /// The publisher left: close the open segment, keep the session for a reconnect.
     Pause,
     /// End the recording; the reply gets every segment it produced.
@@ -78,6 +80,8 @@ pub struct RecordHandle {
     /// Started through the API.
     pub manual: bool,
     tx: mpsc::Sender<RecordMsg>,
+    /// Bytes queued for the recording thread.
+    budget: ByteBudget,
 }
 
 impl RecordHandle {
@@ -88,6 +92,7 @@ impl RecordHandle {
             id: spec.id,
             manual: spec.manual,
             tx,
+            budget: ByteBudget::new("recording", shared.config.recorder_buffer_bytes),
         };
         std::thread::Builder::new()
             .name(format!("rec-{}", spec.id))
@@ -98,6 +103,13 @@ impl RecordHandle {
     /// Sends a message; waits when the recording is behind (backpressure to the publisher).
     pub async fn send(&self, msg: RecordMsg) {
         let _ = self.tx.send(msg).await;
+    }
+
+    /// Queues frames; waits while the recording has its budget's worth of bytes queued.
+    pub async fn frames(&self, frames: Vec<(Frame, i64)>) {
+        let bytes = frames.iter().map(|(f, _)| f.body.len()).sum();
+        let spent = self.budget.take(bytes).await;
+        self.send(RecordMsg::Frames(frames, spent)).await;
     }
 
     /// Ends the recording and returns all its segments.
@@ -161,10 +173,11 @@ impl RecordTask {
         while let Some(msg) = rx.blocking_recv() {
             match msg {
                 RecordMsg::Codecs(c) => self.codecs = *c,
-                RecordMsg::Frames(frames) => {
+                RecordMsg::Frames(frames, spent) => {
                     for (f, wall) in frames {
                         self.on_frame(f, wall);
                     }
+                    drop(spent);
                 }
                 RecordMsg::Pause => self.pause(),
                 RecordMsg::Close(reason, reply) => {

@@ -231,14 +231,13 @@ pub async fn connect(url: &str) -> Result<(TcpStream, ClientSession), ReplayErro
     Ok((sock, session))
 }
 
-/// Publishes `clip` (an FLV) to `url` in a loop, in real time, for `duration` (forever when
-/// `None`). Timestamps continue across loops; the decoder configurations are sent once.
-pub async fn replay(url: &str, clip: Bytes, duration: Option<Duration>) -> Result<(), ReplayError> {
-    let (tags, period) = load_clip(&clip)?;
-    let (sock, mut session) = connect(url).await?;
-    let (mut rd, mut wr) = sock.into_split();
-    // Drain what the server sends (acks, pings); its EOF ends the replay.
-    let mut drain = tokio::spawn(async move {
+/// The write half of `sock`, and a task reading (and dropping) what the server sends: acks
+/// and pings must not fill the socket. The task ends at the server's EOF.
+fn split_draining(
+    sock: TcpStream,
+) -> (tokio::net::tcp::OwnedWriteHalf, tokio::task::JoinHandle<()>) {
+    let (mut rd, wr) = sock.into_split();
+    let drain = tokio::spawn(async move {
         let mut b = vec![0u8; 4096];
         while let Ok(n) = rd.read(&mut b).await {
             if n == 0 {
@@ -246,6 +245,52 @@ pub async fn replay(url: &str, clip: Bytes, duration: Option<Duration>) -> Resul
             }
         }
     });
+    (wr, drain)
+}
+
+/// A tag to publish: video or audio, its RTMP timestamp (ms) and its FLV tag body.
+pub struct Tag {
+    /// A video tag (else audio).
+    pub video: bool,
+    /// RTMP timestamp, ms.
+    pub ts: u32,
+    /// The FLV tag body.
+    pub body: Bytes,
+}
+
+/// Publishes `tags` to `url` as fast as the server takes them, then closes. For publishers
+/// that real encoders are not (huge messages, no keyframes), in tests and benchmarks.
+pub async fn push_tags(url: &str, tags: impl IntoIterator<Item = Tag>) -> Result<(), ReplayError> {
+    let (sock, mut session) = connect(url).await?;
+    let (mut wr, drain) = split_draining(sock);
+    for t in tags {
+        let stamp = RtmpTimestamp::new(t.ts);
+        let r = if t.video {
+            session.publish_video_data(t.body, stamp, false)
+        } else {
+            session.publish_audio_data(t.body, stamp, false)
+        };
+        if let ClientSessionResult::OutboundResponse(p) =
+            r.map_err(|e| ReplayError::Rtmp(format!("{e:?}")))?
+        {
+            wr.write_all(&p.bytes)
+                .await
+                .map_err(|e| ReplayError::Io("write", e))?;
+        }
+    }
+    wr.shutdown()
+        .await
+        .map_err(|e| ReplayError::Io("shutdown", e))?;
+    drain.abort();
+    Ok(())
+}
+
+/// Publishes `clip` (an FLV) to `url` in a loop, in real time, for `duration` (forever when
+/// `None`). Timestamps continue across loops; the decoder configurations are sent once.
+pub async fn replay(url: &str, clip: Bytes, duration: Option<Duration>) -> Result<(), ReplayError> {
+    let (tags, period) = load_clip(&clip)?;
+    let (sock, mut session) = connect(url).await?;
+    let (mut wr, mut drain) = split_draining(sock);
     let start = Instant::now();
     let end = duration.map(|d| start + d);
     let mut out = Vec::with_capacity(64 * 1024);

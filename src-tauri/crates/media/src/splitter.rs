@@ -1,9 +1,12 @@
 //! Where segments start and end: at a video keyframe once the interval is reached (audio-only:
 //! at any frame), so the next segment begins exactly where the previous one ended. A stream
 //! that stops sending keyframes is still cut, [`FORCED_CUT_AFTER_MS`] past the interval: a
-//! segment never grows without bound (the next one then starts mid-GOP).
+//! segment never grows without bound (the next one then starts mid-GOP). One that never sends a
+//! keyframe at all is recorded too: the first segment opens after [`FORCED_CUT_AFTER_MS`] of
+//! waiting for one.
 
-/// How far past its interval a segment may run while waiting for a keyframe.
+/// How far past its interval a segment may run while waiting for a keyframe, and how long a
+/// recording waits for its first one.
 pub const FORCED_CUT_AFTER_MS: u64 = 10_000;
 
 /// What to do with the frame just seen.
@@ -24,6 +27,8 @@ pub enum Decision {
 pub struct Splitter {
     interval_ms: u64,
     segment_start: Option<u64>,
+    /// While no segment is open: the first frame seen that could not start one.
+    waiting_since: Option<u64>,
 }
 
 impl Splitter {
@@ -32,6 +37,7 @@ impl Splitter {
         Splitter {
             interval_ms: interval_ms.max(1),
             segment_start: None,
+            waiting_since: None,
         }
     }
 
@@ -43,14 +49,19 @@ impl Splitter {
     /// Forgets the open segment (it was closed for another reason: disconnect, disk, stop).
     pub fn reset(&mut self) {
         self.segment_start = None;
+        self.waiting_since = None;
     }
 
     /// Decides for a frame at `ms`. `can_start` is true for frames a segment may begin with:
     /// video keyframes, or any frame of a recording without video.
     pub fn on_frame(&mut self, ms: u64, can_start: bool) -> Decision {
         match self.segment_start {
-            None if can_start => {
+            None if can_start
+                || ms.saturating_sub(*self.waiting_since.get_or_insert(ms))
+                    >= FORCED_CUT_AFTER_MS =>
+            {
                 self.segment_start = Some(ms);
+                self.waiting_since = None;
                 Decision::Open
             }
             None => Decision::Skip,
@@ -108,6 +119,37 @@ mod tests {
             assert!(length <= 10_000 + FORCED_CUT_AFTER_MS + 34, "{length}");
             assert!(length >= 10_000 + FORCED_CUT_AFTER_MS, "{length}");
         }
+    }
+
+    #[test]
+    fn a_stream_that_never_sends_a_keyframe_is_recorded_from_a_bounded_wait_on() {
+        let mut s = Splitter::new(10_000);
+        let decisions: Vec<(u64, Decision)> = (0..1_500)
+            .map(|i| {
+                let ms = i * 1000 / 30;
+                (ms, s.on_frame(ms, false))
+            })
+            .collect();
+        let opened: Vec<u64> = decisions
+            .iter()
+            .filter(|(_, d)| *d == Decision::Open)
+            .map(|(ms, _)| *ms)
+            .collect();
+        assert_eq!(opened, vec![10_000]);
+        let first_cut = 10_000 + 10_000 + FORCED_CUT_AFTER_MS;
+        let cuts: Vec<u64> = decisions
+            .iter()
+            .filter(|(_, d)| *d == Decision::Cut)
+            .map(|(ms, _)| *ms)
+            .collect();
+        assert_eq!(cuts, vec![first_cut]);
+        // A keyframe ends the wait at once, and a reset starts a new one.
+        let mut s = Splitter::new(10_000);
+        assert_eq!(s.on_frame(0, false), Decision::Skip);
+        assert_eq!(s.on_frame(9_000, false), Decision::Skip);
+        s.reset();
+        assert_eq!(s.on_frame(12_000, false), Decision::Skip);
+        assert_eq!(s.on_frame(12_500, true), Decision::Open);
     }
 
     #[test]

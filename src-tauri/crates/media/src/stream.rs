@@ -27,6 +27,8 @@ pub struct MediaMsg {
     pub raw_ts: u32,
     /// The frame (its `dts` is filled in by the actor).
     pub frame: Frame,
+    /// Its bytes in the publisher's budget, given back once the actor has handled it.
+    pub spent: crate::budget::Spent,
 }
 
 /// Control messages to a stream actor.
@@ -185,6 +187,8 @@ struct StreamActor {
     last_params: Option<PushParams>,
     /// Frames not yet handed to the recordings.
     batch: Vec<(Frame, i64)>,
+    /// Payload bytes in `batch`.
+    batch_bytes: usize,
     /// Frames since the last keyframe, for recordings started mid-GOP.
     gop: GopCache,
     /// Bitrate, frame rate and keyframe interval of the current publish.
@@ -195,6 +199,8 @@ struct StreamActor {
 const BATCH_MS: u64 = 100;
 /// Frames a batch may hold.
 const BATCH_MAX_FRAMES: usize = 64;
+/// Payload bytes a batch may hold (past this it goes at once, whatever its length).
+const BATCH_MAX_BYTES: usize = 1 << 20;
 
 async fn recv_media(p: &mut Option<Publisher>) -> Option<MediaMsg> {
     match p {
@@ -222,6 +228,7 @@ impl StreamActor {
             last_media: None,
             last_params: None,
             batch: Vec::new(),
+            batch_bytes: 0,
             gop: GopCache::default(),
             meter: Meter::default(),
         }
@@ -378,7 +385,7 @@ impl StreamActor {
                         // Start from the last keyframe rather than wait for the next one.
                         let cached = self.gop.frames();
                         if !cached.is_empty() {
-                            h.send(RecordMsg::Frames(cached)).await;
+                            h.frames(cached).await;
                         }
                         self.manual.push(h);
                         Ok(())
@@ -571,9 +578,11 @@ impl StreamActor {
         }
         let first = self.batch.first().map(|(f, _)| f.dts);
         let dts = frame.dts;
+        self.batch_bytes += frame.body.len();
         self.batch.push((frame, wall));
         if config_changed
             || self.batch.len() >= BATCH_MAX_FRAMES
+            || self.batch_bytes >= BATCH_MAX_BYTES
             || first.is_some_and(|d| dts.saturating_sub(d) >= BATCH_MS)
         {
             self.flush_batch().await;
@@ -587,8 +596,9 @@ impl StreamActor {
             return;
         }
         let batch = std::mem::take(&mut self.batch);
+        self.batch_bytes = 0;
         for r in self.auto.iter().chain(&self.manual) {
-            r.send(RecordMsg::Frames(batch.clone())).await;
+            r.frames(batch.clone()).await;
         }
     }
 

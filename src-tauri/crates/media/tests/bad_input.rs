@@ -110,6 +110,16 @@ async fn hostile_connections_are_closed_while_a_live_stream_keeps_recording() {
         .unwrap();
     assert_closed_by_server(s, "oversize chunk size").await;
 
+    // A 4 MiB message (of a type that is otherwise ignored) before publishing, in one chunk
+    // after raising the chunk size: no connection that has not been let in to publish may make
+    // us assemble big messages.
+    let mut s = handshaken(addr).await;
+    s.write_all(&chunk(2, 1, 0, &(8u32 << 20).to_be_bytes()))
+        .await
+        .unwrap();
+    let _ = s.write_all(&chunk(3, 30, 0, &noise(4 << 20, 11))).await;
+    assert_closed_by_server(s, "a big message before publishing").await;
+
     // A command whose AMF0 string claims more bytes than the message has.
     let mut s = handshaken(addr).await;
     s.write_all(&chunk(

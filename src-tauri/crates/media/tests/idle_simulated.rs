@@ -5,6 +5,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use bytes::Bytes;
+use tally_media::budget::ByteBudget;
 use tally_media::events::{EndReason, EngineEvent};
 use tally_media::flv::{parse_header, parse_tag};
 use tally_media::frame;
@@ -30,7 +31,8 @@ fn shared_with_facts(
 }
 
 /// The bundled clip's frames, first `ms` milliseconds.
-fn clip_frames(ms: u32) -> Vec<MediaMsg> {
+async fn clip_frames(ms: u32) -> Vec<MediaMsg> {
+    let budget = ByteBudget::new("test", usize::MAX);
     let clip = Bytes::from_static(SAMPLE_CLIP);
     let mut pos = parse_header(&clip).unwrap();
     let mut out = Vec::new();
@@ -39,6 +41,7 @@ fn clip_frames(ms: u32) -> Vec<MediaMsg> {
             if let Some(f) = frame::parse_tag(tag.tag_type, clip.slice_ref(tag.body)).unwrap() {
                 out.push(MediaMsg {
                     raw_ts: tag.timestamp,
+                    spent: budget.take(f.body.len()).await,
                     frame: f,
                 });
             }
@@ -63,7 +66,7 @@ async fn publish(s: &Arc<Shared>, ms: u32) -> mpsc::Sender<MediaMsg> {
         },
     );
     answer.await.unwrap().unwrap();
-    for m in clip_frames(ms) {
+    for m in clip_frames(ms).await {
         tx.send(m).await.unwrap();
     }
     tx

@@ -34,6 +34,8 @@ pub struct FileConfig {
     pub max_http_connections: Option<usize>,
     /// Open RTMP connections at most [default: 2048].
     pub max_rtmp_connections: Option<usize>,
+    /// MiB of media queued per publisher, and per recording, at most [default: 16].
+    pub media_buffer_mb: Option<usize>,
     /// Seconds a client has to send a request's headers [default: 10].
     pub http_header_timeout: Option<u64>,
     /// Host names the API answers to besides IP literals, `localhost` and `public_url`'s host.
@@ -69,6 +71,7 @@ impl FileConfig {
             token_file: over.token_file.or(self.token_file),
             max_http_connections: over.max_http_connections.or(self.max_http_connections),
             max_rtmp_connections: over.max_rtmp_connections.or(self.max_rtmp_connections),
+            media_buffer_mb: over.media_buffer_mb.or(self.media_buffer_mb),
             http_header_timeout: over.http_header_timeout.or(self.http_header_timeout),
             allowed_hosts: over.allowed_hosts.or(self.allowed_hosts),
             vod_cors_origins: over.vod_cors_origins.or(self.vod_cors_origins),
@@ -104,6 +107,8 @@ pub struct ServerConfig {
     pub http_limits: crate::http_serve::HttpLimits,
     /// RTMP connection cap.
     pub max_rtmp_connections: usize,
+    /// Bytes of media queued per publisher, and per recording, at most.
+    pub media_buffer_bytes: usize,
     pub push_key: Option<String>,
     pub callback_url: Option<String>,
     pub callback_key: String,
@@ -173,6 +178,7 @@ impl ServerConfig {
                 header_timeout: Duration::from_secs(file.http_header_timeout.unwrap_or(10).max(1)),
             },
             max_rtmp_connections: file.max_rtmp_connections.unwrap_or(2048).max(1),
+            media_buffer_bytes: file.media_buffer_mb.unwrap_or(16).clamp(1, 4095) << 20,
             push_key: file.push_key.filter(|k| !k.is_empty()),
             callback_url: file.callback_url.filter(|u| !u.is_empty()),
             callback_key: file.callback_key.unwrap_or_default(),

@@ -106,6 +106,8 @@ impl Server {
         engine_config.free_space_reserve = config.free_space_reserve;
         engine_config.clock = clock.clone();
         engine_config.max_connections = config.max_rtmp_connections;
+        engine_config.publisher_buffer_bytes = config.media_buffer_bytes;
+        engine_config.recorder_buffer_bytes = config.media_buffer_bytes;
         let engine = Arc::new(Engine::start(engine_config).await?);
         let engine_facts = engine
             .take_facts()

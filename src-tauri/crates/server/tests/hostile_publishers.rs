@@ -1,13 +1,18 @@
-//! Publishers that misbehave do not keep a stream code from its real owner: a half-open
-//! publisher (its app froze or its network vanished without a FIN) is dropped once it has sent
-//! nothing for the idle timeout, and the same stream code can be published again.
+//! Publishers that misbehave do not keep a stream code from its real owner, nor the server's
+//! memory, nor a segment open forever: a half-open publisher (its app froze or its network
+//! vanished without a FIN) is dropped once it has sent nothing for the idle timeout and the
+//! same stream code can be published again; one that sends the biggest messages RTMP allows
+//! is recorded in bounded memory; one that never sends a keyframe still gets its segments cut.
 
 mod common;
 
 use std::process::Command;
 use std::time::Duration;
 
+use bytes::{BufMut, Bytes, BytesMut};
 use common::{ffprobe_plays, publish, spawn_publisher, start_server};
+use tally_media::flv::{parse_header, parse_tag};
+use tally_media::replay::{push_tags, Tag, SAMPLE_CLIP};
 
 #[tokio::test(flavor = "multi_thread")]
 async fn a_half_open_publisher_is_dropped_within_the_idle_timeout_and_the_code_publishes_again() {
@@ -49,4 +54,158 @@ async fn a_half_open_publisher_is_dropped_within_the_idle_timeout_and_the_code_p
         .join("vod")
         .join(common::vod_path(newest["url"].as_str().unwrap()));
     assert!(ffprobe_plays(&file));
+}
+
+/// The bundled clip's video tags: its decoder configuration, a keyframe and inter frames.
+struct ClipVideo {
+    config: Bytes,
+    keyframe: Bytes,
+    inter: Vec<Bytes>,
+}
+
+fn clip_video() -> ClipVideo {
+    let clip = Bytes::from_static(SAMPLE_CLIP);
+    let mut pos = parse_header(&clip).unwrap();
+    let (mut config, mut keyframe, mut inter) = (None, None, Vec::new());
+    while let Some((tag, n)) = parse_tag(&clip[pos..], pos).unwrap() {
+        if tag.tag_type == 9 && tag.body.len() > 5 {
+            let body = clip.slice_ref(tag.body);
+            match (tag.body[0] >> 4, tag.body[1]) {
+                (_, 0) => config = config.or(Some(body)),
+                (1, 1) => keyframe = keyframe.or(Some(body)),
+                (2, 1) => inter.push(body),
+                _ => {}
+            }
+        }
+        pos += n;
+    }
+    ClipVideo {
+        config: config.unwrap(),
+        keyframe: keyframe.unwrap(),
+        inter,
+    }
+}
+
+/// Peak resident memory of a process (`VmHWM`), bytes.
+fn peak_rss(pid: u32) -> u64 {
+    let status = std::fs::read_to_string(format!("/proc/{pid}/status")).unwrap();
+    let kb: u64 = status
+        .lines()
+        .find_map(|l| l.strip_prefix("VmHWM:"))
+        .and_then(|v| v.trim().trim_end_matches("kB").trim().parse().ok())
+        .unwrap();
+    kb * 1024
+}
+
+/// What the server may hold for one publisher of the largest messages, as docs/security.md
+/// states it: one message being received, one waiting for the stream's budget, one waiting for
+/// the recording's budget, one being written and the HLS writer's two working copies (Annex B,
+/// PES): six messages of 16 MiB, and as much again for the allocator's slack. The same run
+/// without the budgets holds nearly everything sent (over 300 MiB).
+const PUBLISHER_MEMORY_BOUND: u64 = 10 * (16 << 20);
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_publisher_of_16_mib_messages_is_recorded_in_bounded_memory() {
+    let data = tempfile::tempdir().unwrap();
+    let server = start_server(data.path(), &[]);
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    let before = peak_rss(server.pid());
+
+    // Keyframes grown to the largest message RTMP can carry with a filler NAL unit (type 12),
+    // one a second: each is a whole 16 MiB message.
+    const MAX_MESSAGE: usize = (1 << 24) - 1;
+    let video = clip_video();
+    let mut huge = BytesMut::with_capacity(MAX_MESSAGE);
+    huge.put_slice(&video.keyframe);
+    let filler = MAX_MESSAGE - huge.len() - 4;
+    huge.put_u32(filler as u32);
+    huge.put_u8(0x0c);
+    huge.put_bytes(0xff, filler - 2);
+    huge.put_u8(0x80);
+    let huge = huge.freeze();
+    let messages = 24u32;
+    let tags = std::iter::once(Tag {
+        video: true,
+        ts: 0,
+        body: video.config.clone(),
+    })
+    .chain((0..messages).map(|i| Tag {
+        video: true,
+        ts: i * 1000,
+        body: huge.clone(),
+    }));
+    let url = format!("{}/live/8888_huge?record=flv,hls", server.rtmp);
+    push_tags(&url, tags).await.unwrap();
+
+    let rows = server.wait_recordings(2).await;
+    let peak = peak_rss(server.pid());
+    let grew = peak.saturating_sub(before);
+    println!(
+        "{{\"peak_rss_bytes\":{peak},\"grew_bytes\":{grew},\"bound_bytes\":{PUBLISHER_MEMORY_BOUND},\"sent_bytes\":{}}}",
+        u64::from(messages) * MAX_MESSAGE as u64
+    );
+    assert!(
+        grew < PUBLISHER_MEMORY_BOUND,
+        "memory grew by {} MiB for one publisher (bound {} MiB)",
+        grew >> 20,
+        PUBLISHER_MEMORY_BOUND >> 20
+    );
+    // Every message was recorded, not dropped.
+    assert_eq!(rows.len(), 2, "{rows:#?}");
+    for row in &rows {
+        let size = row["size"].as_u64().unwrap();
+        assert!(
+            size > u64::from(messages - 1) * MAX_MESSAGE as u64,
+            "{} holds {size} bytes",
+            row["format"]
+        );
+    }
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_publisher_that_never_sends_a_keyframe_still_gets_its_segments_cut() {
+    let data = tempfile::tempdir().unwrap();
+    let server = start_server(data.path(), &[]);
+    // 45 s of inter frames (25 fps), sent at once: segments are cut on media time.
+    let video = clip_video();
+    let frames = 45 * 25;
+    let tags = std::iter::once(Tag {
+        video: true,
+        ts: 0,
+        body: video.config.clone(),
+    })
+    .chain((0..frames).map(|i| Tag {
+        video: true,
+        ts: i * 40,
+        body: video.inter[i as usize % video.inter.len()].clone(),
+    }));
+    let url = format!(
+        "{}/live/8888_nokey?record=flv,mp4&record_interval=10",
+        server.rtmp
+    );
+    push_tags(&url, tags).await.unwrap();
+
+    // Recorded from 10 s in (FORCED_CUT_AFTER_MS of waiting for a keyframe), cut at
+    // interval + 10 s: 10–30 s and 30–45 s.
+    let rows = server.wait_recordings(4).await;
+    for format in ["flv", "mp4"] {
+        let durations: Vec<i64> = rows
+            .iter()
+            .filter(|r| r["format"] == format)
+            .map(|r| r["duration_ms"].as_i64().unwrap())
+            .collect();
+        assert_eq!(durations.len(), 2, "{format}: {rows:#?}");
+        for d in &durations {
+            assert!(*d <= 20_000 + 40, "{format}: a segment of {d} ms");
+        }
+        let total: i64 = durations.iter().sum();
+        assert!(total >= 34_900, "{format}: {durations:?}");
+    }
+    for row in &rows {
+        let file = data
+            .path()
+            .join("vod")
+            .join(common::vod_path(row["url"].as_str().unwrap()));
+        assert!(ffprobe_plays(&file), "{}", file.display());
+    }
 }

@@ -69,6 +69,11 @@ pub fn start_command(mut cmd: Command) -> ServerProcess {
 }
 
 impl ServerProcess {
+    /// The server's process id.
+    pub fn pid(&self) -> u32 {
+        self.child.id()
+    }
+
     /// The helpers send `token` from now on (a server started with one).
     pub fn with_token(mut self, token: &str) -> ServerProcess {
         self.token = Some(token.to_owned());

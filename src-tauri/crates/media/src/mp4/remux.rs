@@ -125,6 +125,20 @@ fn read_samples(part: &Path, file: &File, len: u64) -> Result<Vec<SampleMeta>> {
     Ok(samples)
 }
 
+/// A segment without a keyframe (cut from a stream that stopped sending them, or from one that
+/// never does, such as intra refresh) is still kept: its first video sample is marked as the
+/// sync sample, as an MP4 needs one, so players start there and the picture builds up from
+/// the refresh. Without it the muxer refuses the file and the recording would be lost.
+fn mark_a_sync_sample(samples: &mut [SampleMeta]) {
+    let video = |s: &SampleMeta| s.kind == TrackKind::Video;
+    if samples.iter().any(|s| video(s) && s.keyframe) {
+        return;
+    }
+    if let Some(first) = samples.iter_mut().find(|s| video(s)) {
+        first.keyframe = true;
+    }
+}
+
 /// Turns `part` (fragmented) into `out` (faststart) with the durable order, then removes
 /// `part`. Errors if the part holds no complete fragment.
 pub fn finalize_part(part: &Path, out: &Path) -> Result<RemuxOutcome> {
@@ -133,7 +147,8 @@ pub fn finalize_part(part: &Path, out: &Path) -> Result<RemuxOutcome> {
         .metadata()
         .map_err(|e| EngineError::io("stat", part, e))?
         .len();
-    let samples = read_samples(part, &file, len)?;
+    let mut samples = read_samples(part, &file, len)?;
+    mark_a_sync_sample(&mut samples);
     let mut outcome = RemuxOutcome::default();
     let mut durations = [0u64; 2]; // per track, in ms
     for s in &samples {
@@ -150,8 +165,6 @@ pub fn finalize_part(part: &Path, out: &Path) -> Result<RemuxOutcome> {
         .count();
     outcome.audio_samples = samples.len() - outcome.video_samples;
     outcome.duration_ms = durations[0].max(durations[1]);
-    // A segment cut without a keyframe (a stream that stopped sending them) is still kept:
-    // its audio plays and its video decodes from the next keyframe a player finds.
     if samples.is_empty() {
         return Err(EngineError::NothingRecorded(part.to_path_buf()));
     }

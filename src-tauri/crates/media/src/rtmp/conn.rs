@@ -15,6 +15,7 @@ use tokio::net::TcpStream;
 use tokio::sync::{mpsc, oneshot};
 
 use crate::auth::check_push;
+use crate::budget::ByteBudget;
 use crate::flv::reader::parse_all_tags;
 use crate::frame::{self, Frame};
 use crate::params::{is_safe_name, PushParams};
@@ -32,6 +33,10 @@ const IDLE_BEFORE_PUBLISH: Duration = Duration::from_secs(30);
 /// legal (rml_rtmp accepts up to 2^31 - 1) but only a message of at most 2^24 - 1 bytes can
 /// follow, so anything beyond this is a peer making us buffer for nothing.
 const MAX_UNPRODUCTIVE_BYTES: usize = 1 << 25;
+/// Bytes a connection may send while it is not publishing. Connecting and asking to publish
+/// take a few hundred bytes; without this, every one of thousands of unauthenticated
+/// connections could make us assemble a 16 MiB message.
+const MAX_BYTES_BEFORE_PUBLISH: usize = 1 << 20;
 /// One read takes up to this much (a merged read of a fast stream takes several).
 const READ_BUFFER: usize = 16 * 1024;
 /// RTMP aggregate message type.
@@ -91,6 +96,10 @@ struct Conn<'a> {
     out: Vec<u8>,
     /// Frames of the accepted publish go here; dropping it ends the publish.
     media: Option<mpsc::Sender<MediaMsg>>,
+    /// Bytes of media on their way to the stream (`EngineConfig::publisher_buffer_bytes`).
+    budget: ByteBudget,
+    /// Bytes received while not publishing.
+    before_publish: usize,
     app: Option<String>,
     /// Set when the connection must close after flushing `out`.
     closing: Option<Close>,
@@ -112,6 +121,8 @@ async fn run(socket: &mut TcpStream, id: u64, shared: &Arc<Shared>) -> Result<()
         session,
         out: Vec::new(),
         media: None,
+        budget: ByteBudget::new("publisher", shared.config.publisher_buffer_bytes),
+        before_publish: 0,
         app: None,
         closing: None,
         unproductive: 0,
@@ -222,6 +233,15 @@ impl Conn<'_> {
     async fn input(&mut self, bytes: &[u8]) {
         if bytes.is_empty() || self.closing.is_some() {
             return;
+        }
+        if self.media.is_none() {
+            self.before_publish += bytes.len();
+            if self.before_publish > MAX_BYTES_BEFORE_PUBLISH {
+                return self.close(format!(
+                    "{} bytes without publishing (the limit is {MAX_BYTES_BEFORE_PUBLISH})",
+                    self.before_publish
+                ));
+            }
         }
         // rml_rtmp 0.8 panics on AMF0 commands with fewer than three values (found by
         // `fuzz/` target rtmp_session): a panic here must cost only this connection, with a reason.
@@ -407,7 +427,15 @@ impl Conn<'_> {
         };
         match frame::parse_tag(tag_type, data) {
             Ok(Some(frame)) => {
-                if tx.send(MediaMsg { raw_ts: ts, frame }).await.is_err() {
+                // Waits while the stream has the budget's worth of our media in hand: we stop
+                // reading and TCP pushes back on the publisher.
+                let spent = self.budget.take(frame.body.len()).await;
+                let msg = MediaMsg {
+                    raw_ts: ts,
+                    frame,
+                    spent,
+                };
+                if tx.send(msg).await.is_err() {
                     self.close("publish ended by the stream (replaced or shut down)");
                 }
             }

@@ -51,6 +51,10 @@ struct ServeArgs {
     /// Open RTMP connections at most; more are refused at accept [default: 2048].
     #[arg(long)]
     max_rtmp_connections: Option<usize>,
+    /// MiB of media queued per publisher, and again per recording, before the publisher is
+    /// paused (TCP pushes back) [default: 16].
+    #[arg(long)]
+    media_buffer_mb: Option<usize>,
     /// Seconds a client has to send a request's headers, from connecting or from its previous
     /// response [default: 10].
     #[arg(long)]
@@ -103,6 +107,7 @@ impl ServeArgs {
             token_file: self.token_file.clone(),
             max_http_connections: self.max_http_connections,
             max_rtmp_connections: self.max_rtmp_connections,
+            media_buffer_mb: self.media_buffer_mb,
             http_header_timeout: self.http_header_timeout,
             allowed_hosts: (!self.allowed_hosts.is_empty()).then(|| self.allowed_hosts.clone()),
             vod_cors_origins: (!self.vod_cors_origins.is_empty())
