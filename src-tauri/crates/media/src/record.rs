@@ -342,6 +342,8 @@ impl RecordTask {
                 codecs: self.codecs.clone(),
                 audio_only: self.spec.audio_only,
                 start_wall_ms: wall,
+                max_duration_ms: self.spec.interval.as_millis() as u64
+                    + crate::splitter::FORCED_CUT_AFTER_MS,
             };
             // The sidecar is written first: recovery uses it to finalize and report the file.
             let sidecar = with_suffix(&path, ".part.json");

@@ -17,6 +17,9 @@ pub struct SegmentSpec {
     pub audio_only: bool,
     /// Wall-clock time of the segment's first frame, unix ms.
     pub start_wall_ms: i64,
+    /// The longest the segment can run: its interval and the forced-cut bound (writers size
+    /// their indexes from it).
+    pub max_duration_ms: u64,
 }
 
 impl SegmentSpec {

@@ -46,6 +46,7 @@ fn spec(dir: &Path, name: &str, codecs: Codecs) -> SegmentSpec {
         codecs,
         audio_only: false,
         start_wall_ms: 1_800_000_000_000,
+        max_duration_ms: 60_000,
     }
 }
 
@@ -90,6 +91,163 @@ fn mp4_writer_produces_faststart_mp4_with_both_tracks() {
     );
     assert_eq!(stream_types(&s.path), vec!["video", "audio"]);
     assert!((duration_s(&s.path) - 5.0).abs() < 0.1);
+}
+
+/// Bytes this thread has passed to `write()` so far.
+fn written_by_this_thread() -> u64 {
+    let io = std::fs::read_to_string("/proc/thread-self/io").unwrap();
+    io.lines()
+        .find_map(|l| l.strip_prefix("wchar: "))
+        .unwrap()
+        .parse()
+        .unwrap()
+}
+
+/// Reads every sample of `path` with the `mp4` crate (a reader independent of the muxer):
+/// (video payloads, audio payloads).
+fn samples_read_back(path: &Path) -> (Vec<Vec<u8>>, Vec<Vec<u8>>) {
+    let file = std::fs::File::open(path).unwrap();
+    let size = file.metadata().unwrap().len();
+    let mut reader = mp4::Mp4Reader::read_header(std::io::BufReader::new(file), size).unwrap();
+    let mut tracks: Vec<(u32, bool, u32)> = reader
+        .tracks()
+        .values()
+        .map(|t| {
+            let video = t.track_type().unwrap() == mp4::TrackType::Video;
+            (t.track_id(), video, t.sample_count())
+        })
+        .collect();
+    tracks.sort();
+    let (mut video, mut audio) = (Vec::new(), Vec::new());
+    for (id, is_video, count) in tracks {
+        for n in 1..=count {
+            let sample = reader.read_sample(id, n).unwrap().unwrap();
+            if is_video {
+                video.push(sample.bytes.to_vec());
+            } else {
+                audio.push(sample.bytes.to_vec());
+            }
+        }
+    }
+    (video, audio)
+}
+
+/// The payloads the writer was given, per kind.
+fn payloads(frames: &[Frame], kind: Kind) -> Vec<Vec<u8>> {
+    frames
+        .iter()
+        .filter(|f| f.kind == kind)
+        .map(|f| f.body[f.payload_offset..].to_vec())
+        .collect()
+}
+
+#[test]
+fn an_mp4_is_finished_in_place_faststart_with_every_sample_and_written_once() {
+    let dir = tempfile::tempdir().unwrap();
+    let (codecs, frames) = clip(6_000);
+    let s = spec(dir.path(), "once.mp4", codecs);
+    let before = written_by_this_thread();
+    let mut w = Box::new(Mp4Writer::create(&s).unwrap());
+    write_all(w.as_mut(), &frames);
+    let size = w.finish(6_000).unwrap();
+    let written = written_by_this_thread() - before;
+    assert_eq!(size, s.path.metadata().unwrap().len());
+    assert!(
+        written as f64 <= 1.02 * size as f64,
+        "{written} bytes written for a {size}-byte file"
+    );
+    let boxes = mp4_boxes(&s.path);
+    assert_eq!(boxes[..2], ["ftyp", "moov"], "{boxes:?}");
+    assert!(boxes.contains(&"mdat".to_owned()), "{boxes:?}");
+    assert!(!boxes.contains(&"moof".to_owned()), "{boxes:?}");
+    // Every sample, byte for byte, where the moov says it is.
+    let (video, audio) = samples_read_back(&s.path);
+    assert_eq!(video, payloads(&frames, Kind::Video));
+    assert_eq!(audio, payloads(&frames, Kind::Audio));
+    assert!(first_video_frame_is_keyframe(&s.path));
+    assert!((duration_s(&s.path) - 6.0).abs() < 0.1);
+}
+
+#[test]
+fn a_moov_that_outgrows_its_room_goes_after_the_samples_and_nothing_is_copied() {
+    let dir = tempfile::tempdir().unwrap();
+    let (codecs, frames) = clip(6_000);
+    // Room for one second of samples, six seconds recorded.
+    let s = SegmentSpec {
+        max_duration_ms: 0,
+        ..spec(dir.path(), "late.mp4", codecs)
+    };
+    let before = written_by_this_thread();
+    let mut w = Box::new(Mp4Writer::create(&s).unwrap());
+    write_all(w.as_mut(), &frames);
+    let size = w.finish(6_000).unwrap();
+    assert!((written_by_this_thread() - before) as f64 <= 1.02 * size as f64);
+    let boxes = mp4_boxes(&s.path);
+    let at = |name: &str| boxes.iter().position(|b| b == name).unwrap();
+    assert!(at("mdat") < at("moov"), "{boxes:?}");
+    let (video, audio) = samples_read_back(&s.path);
+    assert_eq!(video, payloads(&frames, Kind::Video));
+    assert_eq!(audio, payloads(&frames, Kind::Audio));
+    assert!((duration_s(&s.path) - 6.0).abs() < 0.1);
+}
+
+#[test]
+fn a_part_whose_head_a_crash_tore_is_finished_to_the_same_file() {
+    let dir = tempfile::tempdir().unwrap();
+    let (codecs, frames) = clip(5_000);
+    let s = spec(dir.path(), "d.mp4", codecs);
+    let mut w = Mp4Writer::create(&s).unwrap();
+    write_all(&mut w, &frames);
+    drop(w); // killed: the fragments on disk stay, the open one is lost
+    let part = dir.path().join("d.mp4.part");
+    let torn = dir.path().join("e.mp4.part");
+    std::fs::copy(&part, &torn).unwrap();
+    // The head was being rewritten when the power went.
+    let file = std::fs::OpenOptions::new().write(true).open(&torn).unwrap();
+    std::os::unix::fs::FileExt::write_all_at(&file, &[0xa5; 300], 0).unwrap();
+    drop(file);
+    finalize_part(&part, &s.path).unwrap();
+    let again = dir.path().join("e.mp4");
+    finalize_part(&torn, &again).unwrap();
+    assert!(
+        std::fs::read(&s.path).unwrap() == std::fs::read(&again).unwrap(),
+        "both finish to the same bytes"
+    );
+    assert_eq!(mp4_boxes(&again)[..2], ["ftyp", "moov"]);
+}
+
+#[test]
+fn closing_a_600_mb_mp4_reads_its_fragment_headers_only() {
+    let dir = tempfile::tempdir().unwrap();
+    let (codecs, frames) = clip(1_000);
+    let s = spec(dir.path(), "big.mp4", codecs);
+    let keyframe = frames
+        .iter()
+        .find(|f| f.kind == Kind::Video && f.keyframe)
+        .unwrap()
+        .clone();
+    let mut big = keyframe.body.to_vec();
+    big.resize(2 << 20, 0);
+    let mut w = Box::new(Mp4Writer::create(&s).unwrap());
+    for i in 0..300u64 {
+        let f = Frame {
+            dts: i * 40,
+            body: Bytes::from(big.clone()),
+            ..keyframe.clone()
+        };
+        w.write(&f, f.dts).unwrap();
+    }
+    let started = std::time::Instant::now();
+    let size = w.finish(12_000).unwrap();
+    let took = started.elapsed();
+    assert!(size > 600 << 20, "{size}");
+    println!("{{\"mp4_bytes\":{size},\"close_ms\":{}}}", took.as_millis());
+    assert!(
+        took < std::time::Duration::from_secs(1),
+        "closing took {took:?}"
+    );
+    assert_eq!(mp4_boxes(&s.path)[..2], ["ftyp", "moov"]);
+    assert!((duration_s(&s.path) - 12.0).abs() < 0.1);
 }
 
 #[test]

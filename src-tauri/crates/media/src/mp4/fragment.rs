@@ -1,10 +1,11 @@
-//! Fragmented MP4 writer: `ftyp`+`moov` once, then `moof`+`mdat` per fragment (at each video
-//! keyframe, and at least every second), fsynced per fragment, never per sample. A crash
-//! loses at most the open fragment: ≤ 1 s.
+//! Fragmented MP4 writer: after the head of the hybrid layout (`finalize.rs`), `ftyp`+`moov`
+//! once, then `moof`+`mdat` per fragment (at each video keyframe, and at least every second),
+//! fsynced per fragment, never per sample. A crash loses at most the open fragment: ≤ 1 s.
 
 use std::fs::File;
-use std::io::{BufWriter, Write};
+use std::io::{BufWriter, Seek, SeekFrom, Write};
 use std::num::NonZeroU32;
+use std::os::unix::fs::FileExt;
 use std::path::PathBuf;
 
 use bytes::Bytes;
@@ -15,7 +16,7 @@ use shiguredo_mp4::TrackKind;
 use crate::disk::with_suffix;
 use crate::error::{EngineError, Result};
 use crate::frame::{Frame, Kind};
-use crate::mp4::remux::finalize_part;
+use crate::mp4::finalize::{finalize_part, hybrid_muxer, moov_reservation};
 use crate::segment::{SegmentSpec, SegmentWriter};
 
 /// Video timescale: 90 kHz, the common choice (RTMP gives ms, so durations are exact).
@@ -84,11 +85,22 @@ pub struct Mp4Writer {
 }
 
 impl Mp4Writer {
-    /// Creates `<path>.part`; nothing is written until the first fragment completes.
+    /// Creates `<path>.part` with the head of the hybrid layout; media follows with the first
+    /// fragment.
     pub fn create(spec: &SegmentSpec) -> Result<Self> {
         let path = spec.path.clone();
         let part = with_suffix(&path, ".part");
-        let file = File::create(&part).map_err(|e| EngineError::io("create", &part, e))?;
+        let mut file = File::create(&part).map_err(|e| EngineError::io("create", &part, e))?;
+        // ftyp and the free box's header; its payload, the moov's room, stays a hole.
+        let head = hybrid_muxer(moov_reservation(spec))?
+            .initial_boxes_bytes()
+            .to_vec();
+        let mdat_header = head.len() - 16;
+        let ftyp = u32::from_be_bytes([head[0], head[1], head[2], head[3]]) as usize;
+        file.write_all(&head[..ftyp + 8])
+            .and_then(|_| file.write_all_at(&head[mdat_header..], mdat_header as u64))
+            .and_then(|_| file.seek(SeekFrom::Start(head.len() as u64)).map(|_| ()))
+            .map_err(|e| EngineError::io("write", &part, e))?;
         let muxer = Fmp4SegmentMuxer::new().map_err(|e| mux_err(&path, e))?;
         let video = spec
             .codecs
@@ -117,7 +129,7 @@ impl Mp4Writer {
             out: BufWriter::with_capacity(32 * 1024, file),
             part,
             path,
-            written: 0,
+            written: head.len() as u64,
             muxer,
             video,
             audio,

@@ -1,9 +1,13 @@
 //! MP4: a fragmented `.part` file while recording (every fragment fsynced, so a crash loses at
-//! most one fragment), remuxed into a normal faststart MP4 at close. The same remux finalizes
-//! leftover `.part` files at startup, so the recovery path runs on every recording.
+//! most one fragment), finished in place at close into a normal faststart MP4 without copying
+//! a sample (`finalize.rs`). The same function finishes leftover `.part` files at startup, so
+//! the recovery path runs on every recording.
 
+mod finalize;
 pub mod fragment;
-pub mod remux;
+mod remux;
+mod samples;
 
+pub use finalize::finalize_part;
 pub use fragment::Mp4Writer;
-pub use remux::{finalize_part, RemuxOutcome};
+pub use samples::Mp4Outcome;
