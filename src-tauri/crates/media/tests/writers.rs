@@ -217,6 +217,29 @@ fn a_part_whose_head_a_crash_tore_is_finished_to_the_same_file() {
 }
 
 #[test]
+fn a_plain_fragmented_part_from_an_older_version_is_still_finished() {
+    let dir = tempfile::tempdir().unwrap();
+    let (codecs, frames) = clip(5_000);
+    let s = spec(dir.path(), "f.mp4", codecs);
+    let mut w = Mp4Writer::create(&s).unwrap();
+    write_all(&mut w, &frames);
+    drop(w);
+    // Older versions wrote the fragmented MP4 alone: what sits inside the hybrid head's mdat.
+    let hybrid = std::fs::read(dir.path().join("f.mp4.part")).unwrap();
+    let size_at = |at: usize| u32::from_be_bytes(hybrid[at..at + 4].try_into().unwrap()) as usize;
+    let mdat = size_at(0) + size_at(size_at(0));
+    assert_eq!(&hybrid[mdat + 4..mdat + 8], b"mdat");
+    let plain = dir.path().join("g.mp4.part");
+    std::fs::write(&plain, &hybrid[mdat + 16..]).unwrap();
+    finalize_part(&dir.path().join("f.mp4.part"), &s.path).unwrap();
+    let old = dir.path().join("g.mp4");
+    finalize_part(&plain, &old).unwrap();
+    assert!(!plain.exists());
+    assert_eq!(mp4_boxes(&old)[..2], ["ftyp", "moov"]);
+    assert_eq!(samples_read_back(&old), samples_read_back(&s.path));
+}
+
+#[test]
 fn closing_a_600_mb_mp4_reads_its_fragment_headers_only() {
     let dir = tempfile::tempdir().unwrap();
     let (codecs, frames) = clip(1_000);
