@@ -258,9 +258,25 @@ pub struct Tag {
     pub body: Bytes,
 }
 
-/// Publishes `tags` to `url` as fast as the server takes them, then closes. For publishers
-/// that real encoders are not (huge messages, no keyframes), in tests and benchmarks.
-pub async fn push_tags(url: &str, tags: impl IntoIterator<Item = Tag>) -> Result<(), ReplayError> {
+/// A publisher that has sent its tags and still holds the connection; dropping it closes.
+pub struct Held {
+    _writer: tokio::net::tcp::OwnedWriteHalf,
+    drain: tokio::task::JoinHandle<()>,
+}
+
+impl Drop for Held {
+    fn drop(&mut self) {
+        self.drain.abort();
+    }
+}
+
+/// Publishes `tags` to `url` as fast as the server takes them and keeps the connection open
+/// (still publishing) until the returned [`Held`] is dropped. For publishers that real
+/// encoders are not (huge messages, no keyframes), in tests and benchmarks.
+pub async fn push_tags(
+    url: &str,
+    tags: impl IntoIterator<Item = Tag>,
+) -> Result<Held, ReplayError> {
     let (sock, mut session) = connect(url).await?;
     let (mut wr, drain) = split_draining(sock);
     for t in tags {
@@ -278,11 +294,7 @@ pub async fn push_tags(url: &str, tags: impl IntoIterator<Item = Tag>) -> Result
                 .map_err(|e| ReplayError::Io("write", e))?;
         }
     }
-    wr.shutdown()
-        .await
-        .map_err(|e| ReplayError::Io("shutdown", e))?;
-    drain.abort();
-    Ok(())
+    Ok(Held { _writer: wr, drain })
 }
 
 /// Publishes `clip` (an FLV) to `url` in a loop, in real time, for `duration` (forever when

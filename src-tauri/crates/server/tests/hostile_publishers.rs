@@ -9,10 +9,8 @@ mod common;
 use std::process::Command;
 use std::time::Duration;
 
-use bytes::{BufMut, Bytes, BytesMut};
-use common::{ffprobe_plays, publish, spawn_publisher, start_server};
-use tally_media::flv::{parse_header, parse_tag};
-use tally_media::replay::{push_tags, Tag, SAMPLE_CLIP};
+use common::{clip_video, ffprobe_plays, largest_keyframe, publish, spawn_publisher, start_server};
+use tally_media::replay::{push_tags, Tag};
 
 #[tokio::test(flavor = "multi_thread")]
 async fn a_half_open_publisher_is_dropped_within_the_idle_timeout_and_the_code_publishes_again() {
@@ -56,36 +54,6 @@ async fn a_half_open_publisher_is_dropped_within_the_idle_timeout_and_the_code_p
     assert!(ffprobe_plays(&file));
 }
 
-/// The bundled clip's video tags: its decoder configuration, a keyframe and inter frames.
-struct ClipVideo {
-    config: Bytes,
-    keyframe: Bytes,
-    inter: Vec<Bytes>,
-}
-
-fn clip_video() -> ClipVideo {
-    let clip = Bytes::from_static(SAMPLE_CLIP);
-    let mut pos = parse_header(&clip).unwrap();
-    let (mut config, mut keyframe, mut inter) = (None, None, Vec::new());
-    while let Some((tag, n)) = parse_tag(&clip[pos..], pos).unwrap() {
-        if tag.tag_type == 9 && tag.body.len() > 5 {
-            let body = clip.slice_ref(tag.body);
-            match (tag.body[0] >> 4, tag.body[1]) {
-                (_, 0) => config = config.or(Some(body)),
-                (1, 1) => keyframe = keyframe.or(Some(body)),
-                (2, 1) => inter.push(body),
-                _ => {}
-            }
-        }
-        pos += n;
-    }
-    ClipVideo {
-        config: config.unwrap(),
-        keyframe: keyframe.unwrap(),
-        inter,
-    }
-}
-
 /// Peak resident memory of a process (`VmHWM`), bytes.
 fn peak_rss(pid: u32) -> u64 {
     let status = std::fs::read_to_string(format!("/proc/{pid}/status")).unwrap();
@@ -111,18 +79,9 @@ async fn a_publisher_of_16_mib_messages_is_recorded_in_bounded_memory() {
     tokio::time::sleep(Duration::from_millis(300)).await;
     let before = peak_rss(server.pid());
 
-    // Keyframes grown to the largest message RTMP can carry with a filler NAL unit (type 12),
-    // one a second: each is a whole 16 MiB message.
-    const MAX_MESSAGE: usize = (1 << 24) - 1;
+    // Keyframes as large as an RTMP message can be, one a second.
     let video = clip_video();
-    let mut huge = BytesMut::with_capacity(MAX_MESSAGE);
-    huge.put_slice(&video.keyframe);
-    let filler = MAX_MESSAGE - huge.len() - 4;
-    huge.put_u32(filler as u32);
-    huge.put_u8(0x0c);
-    huge.put_bytes(0xff, filler - 2);
-    huge.put_u8(0x80);
-    let huge = huge.freeze();
+    let huge = largest_keyframe(&video);
     let messages = 24u32;
     let tags = std::iter::once(Tag {
         video: true,
@@ -135,14 +94,14 @@ async fn a_publisher_of_16_mib_messages_is_recorded_in_bounded_memory() {
         body: huge.clone(),
     }));
     let url = format!("{}/live/8888_huge?record=flv,hls", server.rtmp);
-    push_tags(&url, tags).await.unwrap();
+    drop(push_tags(&url, tags).await.unwrap());
 
     let rows = server.wait_recordings(2).await;
     let peak = peak_rss(server.pid());
     let grew = peak.saturating_sub(before);
     println!(
         "{{\"peak_rss_bytes\":{peak},\"grew_bytes\":{grew},\"bound_bytes\":{PUBLISHER_MEMORY_BOUND},\"sent_bytes\":{}}}",
-        u64::from(messages) * MAX_MESSAGE as u64
+        u64::from(messages) * huge.len() as u64
     );
     assert!(
         grew < PUBLISHER_MEMORY_BOUND,
@@ -155,7 +114,7 @@ async fn a_publisher_of_16_mib_messages_is_recorded_in_bounded_memory() {
     for row in &rows {
         let size = row["size"].as_u64().unwrap();
         assert!(
-            size > u64::from(messages - 1) * MAX_MESSAGE as u64,
+            size > u64::from(messages - 1) * huge.len() as u64,
             "{} holds {size} bytes",
             row["format"]
         );
@@ -183,7 +142,7 @@ async fn a_publisher_that_never_sends_a_keyframe_still_gets_its_segments_cut() {
         "{}/live/8888_nokey?record=flv,mp4&record_interval=10",
         server.rtmp
     );
-    push_tags(&url, tags).await.unwrap();
+    drop(push_tags(&url, tags).await.unwrap());
 
     // Recorded from 10 s in (FORCED_CUT_AFTER_MS of waiting for a keyframe), cut at
     // interval + 10 s: 10–30 s and 30–45 s.
