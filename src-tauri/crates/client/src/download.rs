@@ -43,6 +43,8 @@ pub enum DownloadError {
         #[source]
         source: std::io::Error,
     },
+    #[error("the playlist at {url} could not be read: {why}")]
+    Playlist { url: String, why: String },
     #[error("{path} has {got} bytes but the recording has {expected}; kept as .part, not saved")]
     SizeMismatch {
         path: PathBuf,
@@ -172,4 +174,195 @@ pub async fn download(
         }
     }
     Ok(req.dest.clone())
+}
+
+/// Downloads an HLS recording (`req.url` is its playlist) as one `.ts` file: its chunks in
+/// playlist order, joined. A TS stream may be cut and joined at packet boundaries and every
+/// chunk starts with its PAT/PMT, so the result plays like the recording; its size is the sum
+/// of the chunks, the size the index gives an HLS recording. Resumes an existing `.part`: the
+/// chunks it already holds are skipped by their sizes (HEAD), the one it was cut in is resumed
+/// with a Range request.
+pub async fn download_hls(
+    client: &reqwest::Client,
+    req: &DownloadRequest,
+    mut progress: impl FnMut(Progress),
+) -> Result<PathBuf, DownloadError> {
+    let part = part_path(&req.dest);
+    let io = |path: &Path| {
+        let path = path.to_path_buf();
+        move |source| DownloadError::Io { path, source }
+    };
+    if let Some(dir) = part.parent() {
+        tokio::fs::create_dir_all(dir).await.map_err(io(dir))?;
+    }
+    let chunks = playlist_chunks(client, req).await?;
+    let mut have = match tokio::fs::metadata(&part).await {
+        Ok(m) if m.len() <= req.expected_size => m.len(),
+        _ => 0, // nothing, or more than the recording: not to be trusted
+    };
+    let out = OpenOptions::new()
+        .create(true)
+        .write(true)
+        .truncate(have == 0)
+        .open(&part)
+        .await
+        .map_err(io(&part))?;
+    out.set_len(have).await.map_err(io(&part))?;
+    let mut out = tokio::io::BufWriter::new(out);
+    tokio::io::AsyncSeekExt::seek(&mut out, std::io::SeekFrom::Start(have))
+        .await
+        .map_err(io(&part))?;
+    progress(Progress {
+        bytes: have,
+        total: req.expected_size,
+    });
+    let mut chunk_start = 0u64;
+    for url in &chunks {
+        // The token goes with a chunk only when it is on the playlist's own origin.
+        let token = req
+            .token
+            .as_ref()
+            .filter(|_| crate::http::same_origin(url, &req.url));
+        let send = |request: reqwest::RequestBuilder| {
+            let request = match token {
+                Some(t) => request.header(AUTHORIZATION, format!("Bearer {t}")),
+                None => request,
+            };
+            async move {
+                request.send().await.map_err(|source| DownloadError::Http {
+                    url: url.clone(),
+                    source,
+                })
+            }
+        };
+        if have > chunk_start {
+            // Resuming: is this chunk already whole in the `.part`?
+            let head = send(client.head(url)).await?;
+            // The header itself: reqwest's `content_length()` is the (empty) body's for HEAD.
+            let len = head
+                .headers()
+                .get(reqwest::header::CONTENT_LENGTH)
+                .and_then(|v| v.to_str().ok())
+                .and_then(|v| v.parse::<u64>().ok());
+            let Some(len) = len.filter(|_| head.status().is_success()) else {
+                return Err(DownloadError::Status {
+                    url: url.clone(),
+                    status: head.status(),
+                });
+            };
+            if chunk_start + len <= have {
+                chunk_start += len;
+                continue;
+            }
+        }
+        let skip = have - chunk_start;
+        let mut request = client.get(url);
+        if skip > 0 {
+            request = request.header(RANGE, format!("bytes={skip}-"));
+        }
+        let mut response = send(request).await?;
+        let status = response.status();
+        if !status.is_success() {
+            return Err(DownloadError::Status {
+                url: url.clone(),
+                status,
+            });
+        }
+        // A server that ignores Range sends the whole chunk: drop what we already have.
+        let mut drop_first = if status == StatusCode::PARTIAL_CONTENT {
+            0
+        } else {
+            skip
+        };
+        loop {
+            let chunk = match response.chunk().await {
+                Ok(Some(chunk)) => chunk,
+                Ok(None) => break,
+                Err(source) => {
+                    out.flush().await.map_err(io(&part))?;
+                    return Err(DownloadError::Http {
+                        url: url.clone(),
+                        source,
+                    });
+                }
+            };
+            let chunk = chunk.slice((drop_first.min(chunk.len() as u64)) as usize..);
+            drop_first = drop_first.saturating_sub(chunk.len() as u64);
+            if have + chunk.len() as u64 > req.expected_size {
+                out.flush().await.map_err(io(&part))?;
+                return Err(DownloadError::SizeMismatch {
+                    path: part.clone(),
+                    expected: req.expected_size,
+                    got: have + chunk.len() as u64,
+                });
+            }
+            out.write_all(&chunk).await.map_err(io(&part))?;
+            have += chunk.len() as u64;
+            progress(Progress {
+                bytes: have,
+                total: req.expected_size,
+            });
+        }
+        chunk_start = have;
+    }
+    out.flush().await.map_err(io(&part))?;
+    out.get_ref().sync_all().await.map_err(io(&part))?;
+    drop(out);
+    if have != req.expected_size {
+        return Err(DownloadError::SizeMismatch {
+            path: part,
+            expected: req.expected_size,
+            got: have,
+        });
+    }
+    tokio::fs::rename(&part, &req.dest)
+        .await
+        .map_err(io(&req.dest))?;
+    Ok(req.dest.clone())
+}
+
+/// The chunk URLs of the playlist at `req.url`, resolved against it. A playlist is small: one
+/// over 4 MiB is not one.
+async fn playlist_chunks(
+    client: &reqwest::Client,
+    req: &DownloadRequest,
+) -> Result<Vec<String>, DownloadError> {
+    const MAX_PLAYLIST: usize = 4 << 20;
+    let bad = |why: String| DownloadError::Playlist {
+        url: req.url.clone(),
+        why,
+    };
+    let mut request = client.get(&req.url);
+    if let Some(token) = &req.token {
+        request = request.header(AUTHORIZATION, format!("Bearer {token}"));
+    }
+    let http = |source| DownloadError::Http {
+        url: req.url.clone(),
+        source,
+    };
+    let mut response = request.send().await.map_err(http)?;
+    if !response.status().is_success() {
+        return Err(DownloadError::Status {
+            url: req.url.clone(),
+            status: response.status(),
+        });
+    }
+    let mut text = Vec::new();
+    while let Some(chunk) = response.chunk().await.map_err(http)? {
+        if text.len() + chunk.len() > MAX_PLAYLIST {
+            return Err(bad("longer than 4 MiB".into()));
+        }
+        text.extend_from_slice(&chunk);
+    }
+    let playlist = m3u8_rs::parse_media_playlist_res(&text).map_err(|e| bad(e.to_string()))?;
+    let base = reqwest::Url::parse(&req.url).map_err(|e| bad(e.to_string()))?;
+    playlist
+        .segments
+        .iter()
+        .map(|s| {
+            base.join(&s.uri)
+                .map(String::from)
+                .map_err(|e| bad(format!("chunk {:?}: {e}", s.uri)))
+        })
+        .collect()
 }

@@ -8,7 +8,9 @@ use serde::{Deserialize, Serialize};
 use ts_rs::TS;
 
 use crate::cache::{CacheError, CachedRecording, DownloadState, RecordingCache};
-use crate::download::{download, part_path, DownloadError, DownloadRequest, Progress};
+use crate::download::{
+    download, download_hls, part_path, DownloadError, DownloadRequest, Progress,
+};
 use crate::sync::ServerRef;
 
 /// A download's progress as the UI shows it.
@@ -52,7 +54,8 @@ pub fn local_file_name(row: &CachedRecording) -> String {
     // From the recording's own format, never from the URL a server sent (`x.mp4?.exe`).
     let ext = match row.format.as_str() {
         "flv" => "flv",
-        "hls" => "m3u8",
+        // The chunks joined into one stream (see `download_hls`).
+        "hls" => "ts",
         _ => "mp4",
     };
     let stem = match row.file_name.trim() {
@@ -105,14 +108,17 @@ pub async fn download_recording(
             .filter(|_| crate::http::same_origin(&row.url, &server.base_url)),
     };
     let mut last_percent = None;
-    let result = download(http, &request, |p| {
+    let on_progress = |p| {
         let p = DownloadProgress::from(p);
         if last_percent != Some(p.percent) {
             last_percent = Some(p.percent);
             progress(p);
         }
-    })
-    .await;
+    };
+    let result = match row.format.as_str() {
+        "hls" => download_hls(http, &request, on_progress).await,
+        _ => download(http, &request, on_progress).await,
+    };
     match result {
         Ok(path) => {
             cache
