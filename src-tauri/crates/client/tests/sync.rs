@@ -1,10 +1,12 @@
 //! Sync from a real `tally-server`: new and changed rows reach the cache, a cut sync resumes
-//! without duplicates, and the cache answers offline.
+//! without duplicates, a change committed behind the cache's cursor (a slow callback delivery)
+//! still arrives, and the cache answers offline.
 
 mod common;
 
 use std::net::TcpListener;
-use std::time::Duration;
+use std::sync::Arc;
+use std::time::{Duration, Instant};
 
 use common::{publisher, start_server};
 use tally_client::cache::SearchQuery;
@@ -186,4 +188,85 @@ async fn recording_deleted_on_the_server_is_hidden_in_the_cache_after_sync() {
         .rows;
     assert_eq!(all.len(), 1, "kept as a tombstone, not duplicated");
     assert!(all[0].deleted);
+}
+
+/// A callback receiver that takes `slow` over the first file callback of `code`; it answers
+/// everything else at once.
+async fn slow_receiver(code: &'static str, slow: Duration) -> String {
+    use std::sync::atomic::{AtomicBool, Ordering};
+    let slowed = Arc::new(AtomicBool::new(false));
+    let app = axum::Router::new().route(
+        "/cb",
+        axum::routing::post(move |body: String| {
+            let slowed = slowed.clone();
+            async move {
+                let file_of_code = body.contains("\"event_type\":100") && body.contains(code);
+                if file_of_code && !slowed.swap(true, Ordering::SeqCst) {
+                    tokio::time::sleep(slow).await;
+                }
+                "ok"
+            }
+        }),
+    );
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let url = format!("http://{}/cb", listener.local_addr().unwrap());
+    tokio::spawn(async move { axum::serve(listener, app).await.unwrap() });
+    url
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_callback_state_that_changes_during_a_slow_delivery_still_reaches_the_cache() {
+    let data = tempfile::tempdir().unwrap();
+    let local = tempfile::tempdir().unwrap();
+    let callback_url = slow_receiver("8888_slow_a", Duration::from_secs(8)).await;
+    let server = start_server(
+        data.path(),
+        "127.0.0.1:0",
+        &["--callback-key", "k", "--callback-url", &callback_url],
+    );
+    // A's file callback is slow; B's row is written while it is under way.
+    publish(format!("{}/live/8888_slow_a?record=flv", server.rtmp), 2).await;
+    publish(format!("{}/live/8888_slow_b?record=flv", server.rtmp), 2).await;
+    let http = reqwest::Client::new();
+    let remote = ServerRef {
+        base_url: server.http.clone(),
+        token: None,
+    };
+    let (cache, _) = RecordingCache::open(&local.path().join("cache.db"))
+        .await
+        .unwrap();
+    let server_id = cache.server_id(&server.http).await.unwrap();
+    let state_of = |code: &'static str| {
+        let cache = cache.clone();
+        async move {
+            let rows = cache.search(&SearchQuery::default()).await.unwrap().rows;
+            rows.into_iter()
+                .find(|r| r.stream_code == code)
+                .map(|r| r.callback_state)
+        }
+    };
+    let until = Instant::now() + Duration::from_secs(5);
+    loop {
+        sync(&http, &cache, &remote, 50, None).await.unwrap();
+        if state_of("8888_slow_b").await.is_some() {
+            break;
+        }
+        assert!(Instant::now() < until, "B's row did not reach the cache");
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    }
+    assert_eq!(state_of("8888_slow_a").await.as_deref(), Some("pending"));
+
+    // A's delivery ends after the cache synced past B: the next syncs must still bring it.
+    let until = Instant::now() + Duration::from_secs(15);
+    loop {
+        sync(&http, &cache, &remote, 50, None).await.unwrap();
+        if state_of("8888_slow_a").await.as_deref() == Some("delivered") {
+            break;
+        }
+        assert!(
+            Instant::now() < until,
+            "A's delivered callback never reached the cache (server {server_id})"
+        );
+        tokio::time::sleep(Duration::from_millis(300)).await;
+    }
 }

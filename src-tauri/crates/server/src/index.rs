@@ -103,6 +103,21 @@ pub struct Index {
     pool: SqlitePool,
 }
 
+/// The `updated_ms` a write gives a row (`?N` is the clock's time): past every row's current
+/// one, so a change always sorts after the cursor of any sync page read before it committed.
+/// A stamp taken from the clock alone can land behind one: a callback delivery stamped when
+/// it started and committed seconds later, after a sync had moved past newer rows, would never
+/// sync. SQLite writes one transaction at a time, so the stamps only grow.
+macro_rules! next_stamp {
+    ($n:literal) => {
+        concat!(
+            "MAX(?",
+            $n,
+            ", (SELECT COALESCE(MAX(updated_ms), 0) + 1 FROM recordings))"
+        )
+    };
+}
+
 const COLUMNS: &str = "file_id, video_id, record_file_id, stream_code, channel_id, room_id, \
     user_id, record_id, file_name, tags, format, rel_path, size, start_ms, end_ms, duration_ms, \
     video_codec, audio_codec, width, height, created_ms, updated_ms, callback_state, recovered, \
@@ -181,15 +196,16 @@ impl Index {
     pub async fn insert_file(&self, file: &NewFile, now_ms: i64) -> Result<bool, IndexError> {
         let r = &file.recording;
         let mut tx = self.pool.begin().await?;
-        let inserted = sqlx::query(
+        let inserted = sqlx::query(concat!(
             "INSERT INTO recordings (file_id, video_id, record_file_id, stream_code, channel_id,
                 app, room_id, user_id, record_id, file_name, tags, format, rel_path, stream_param,
                 size, start_ms, end_ms, duration_ms, video_codec, audio_codec, width, height,
                 created_ms, updated_ms, callback_state, recovered)
              VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17,
-                ?18, ?19, ?20, ?21, ?22, ?23, ?23, ?24, ?25)
-             ON CONFLICT DO NOTHING",
-        )
+                ?18, ?19, ?20, ?21, ?22, ?23, ",
+            next_stamp!(23),
+            ", ?24, ?25) ON CONFLICT DO NOTHING"
+        ))
         .bind(&r.file_id)
         .bind(&r.video_id)
         .bind(&r.record_file_id)
@@ -335,10 +351,11 @@ impl Index {
         file_id: &str,
         now_ms: i64,
     ) -> Result<Option<String>, IndexError> {
-        Ok(sqlx::query_scalar(
-            "UPDATE recordings SET deleted_ms = ?2, updated_ms = MAX(updated_ms + 1, ?2)
-             WHERE file_id = ?1 AND deleted_ms IS NULL RETURNING rel_path",
-        )
+        Ok(sqlx::query_scalar(concat!(
+            "UPDATE recordings SET deleted_ms = ?2, updated_ms = ",
+            next_stamp!(2),
+            " WHERE file_id = ?1 AND deleted_ms IS NULL RETURNING rel_path"
+        ))
         .bind(file_id)
         .bind(now_ms)
         .fetch_optional(&self.pool)
@@ -368,10 +385,11 @@ impl Index {
         missing: bool,
         now_ms: i64,
     ) -> Result<(), IndexError> {
-        sqlx::query(
-            "UPDATE recordings SET missing_ms = CASE WHEN ?2 THEN ?3 END,
-                updated_ms = MAX(updated_ms + 1, ?3) WHERE file_id = ?1",
-        )
+        sqlx::query(concat!(
+            "UPDATE recordings SET missing_ms = CASE WHEN ?2 THEN ?3 END, updated_ms = ",
+            next_stamp!(3),
+            " WHERE file_id = ?1"
+        ))
         .bind(file_id)
         .bind(missing)
         .bind(now_ms)
@@ -529,9 +547,11 @@ impl Index {
         .fetch_one(&mut *tx)
         .await?;
         if let (Some(file_id), true) = (file_id, outcome.state != "pending") {
-            sqlx::query(
-                "UPDATE recordings SET callback_state = ?2, updated_ms = ?3 WHERE file_id = ?1",
-            )
+            sqlx::query(concat!(
+                "UPDATE recordings SET callback_state = ?2, updated_ms = ",
+                next_stamp!(3),
+                " WHERE file_id = ?1"
+            ))
             .bind(file_id)
             .bind(outcome.state)
             .bind(outcome.at_ms)
