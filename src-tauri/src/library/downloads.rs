@@ -64,7 +64,10 @@ fn error_code(err: &SaveError) -> ErrorCode {
         SaveError::Download(DownloadError::Http { .. } | DownloadError::Status { .. }) => {
             ErrorCode::ServerUnreachable
         }
-        SaveError::Download(DownloadError::SizeMismatch { .. }) => ErrorCode::DownloadSizeMismatch,
+        // An unreadable HLS playlist is a damaged download too: try again, or the file is bad.
+        SaveError::Download(
+            DownloadError::SizeMismatch { .. } | DownloadError::Playlist { .. },
+        ) => ErrorCode::DownloadSizeMismatch,
         SaveError::Download(DownloadError::Io { .. }) => ErrorCode::SaveFailed,
         SaveError::Cache(_) => ErrorCode::Internal,
     }

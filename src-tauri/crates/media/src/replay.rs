@@ -297,10 +297,35 @@ pub async fn push_tags(
     Ok(Held { _writer: wr, drain })
 }
 
+/// How well a replay kept to real time.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct Pacing {
+    /// Media tags sent.
+    pub frames: u64,
+    /// Tags handed to the socket more than [`LATE_AFTER`] after they were due: the server (by
+    /// TCP backpressure) or this publisher fell behind.
+    pub late_frames: u64,
+    /// The latest a tag went out, ms after it was due.
+    pub max_late_ms: u64,
+}
+
+/// A tag this far behind its time is late.
+pub const LATE_AFTER: Duration = Duration::from_millis(100);
+
 /// Publishes `clip` (an FLV) to `url` in a loop, in real time, for `duration` (forever when
 /// `None`). Timestamps continue across loops; the decoder configurations are sent once.
 pub async fn replay(url: &str, clip: Bytes, duration: Option<Duration>) -> Result<(), ReplayError> {
+    replay_paced(url, clip, duration).await.map(|_| ())
+}
+
+/// [`replay`], and how well it kept to real time (for load generators).
+pub async fn replay_paced(
+    url: &str,
+    clip: Bytes,
+    duration: Option<Duration>,
+) -> Result<Pacing, ReplayError> {
     let (tags, period) = load_clip(&clip)?;
+    let mut pacing = Pacing::default();
     let (sock, mut session) = connect(url).await?;
     let (mut wr, mut drain) = split_draining(sock);
     let start = Instant::now();
@@ -327,7 +352,7 @@ pub async fn replay(url: &str, clip: Bytes, duration: Option<Duration>) -> Resul
                 wr.write_all(&out)
                     .await
                     .map_err(|e| ReplayError::Io("write", e))?;
-                return Ok(());
+                return Ok(pacing);
             }
             if due > Instant::now() {
                 // Batch everything due before sleeping: one write per wake-up, not per tag.
@@ -340,6 +365,10 @@ pub async fn replay(url: &str, clip: Bytes, duration: Option<Duration>) -> Resul
                     _ = &mut drain => return Err(ReplayError::Rtmp("server closed the connection".into())),
                 }
             }
+            let late = Instant::now().saturating_duration_since(due);
+            pacing.frames += 1;
+            pacing.late_frames += u64::from(late > LATE_AFTER);
+            pacing.max_late_ms = pacing.max_late_ms.max(late.as_millis() as u64);
             let stamp = RtmpTimestamp::new(ts as u32);
             let r = if t.video {
                 session.publish_video_data(t.body.clone(), stamp, false)

@@ -80,7 +80,9 @@ async fn every_operation_answers_as_its_document_says() {
     let examples = env_or("TALLY_API_FUZZ_EXAMPLES", "15");
     let seed = env_or("TALLY_API_FUZZ_SEED", "20261202");
     let mut cmd = Command::new(&st);
-    cmd.arg("--config-file")
+    // Its cache goes in the temporary directory, not the checkout.
+    cmd.current_dir(data.path())
+        .arg("--config-file")
         .arg(config(data.path(), &file_ids))
         .arg("run")
         .arg(format!("{}/v1/openapi.json", server.http))

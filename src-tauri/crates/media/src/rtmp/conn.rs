@@ -38,7 +38,7 @@ const MAX_UNPRODUCTIVE_BYTES: usize = 1 << 25;
 /// connections could make us assemble a 16 MiB message.
 const MAX_BYTES_BEFORE_PUBLISH: usize = 1 << 20;
 /// One read takes up to this much (a merged read of a fast stream takes several).
-const READ_BUFFER: usize = 16 * 1024;
+const READ_BUFFER: usize = 64 * 1024;
 /// RTMP aggregate message type.
 const AGGREGATE: u8 = 22;
 
