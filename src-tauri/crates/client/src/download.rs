@@ -67,14 +67,7 @@ pub async fn download(
     req: &DownloadRequest,
     mut progress: impl FnMut(Progress),
 ) -> Result<PathBuf, DownloadError> {
-    let part = part_path(&req.dest);
-    let io = |path: &Path| {
-        let path = path.to_path_buf();
-        move |source| DownloadError::Io { path, source }
-    };
-    if let Some(dir) = part.parent() {
-        tokio::fs::create_dir_all(dir).await.map_err(io(dir))?;
-    }
+    let part = part_beside(&req.dest).await?;
     let have = match tokio::fs::metadata(&part).await {
         Ok(m) => m.len(),
         Err(_) => 0,
@@ -158,6 +151,25 @@ pub async fn download(
     }
 
     let got = tokio::fs::metadata(&part).await.map_err(io(&part))?.len();
+    into_place(part, got, req).await
+}
+
+/// The partial file beside `dest`, its directory created.
+async fn part_beside(dest: &Path) -> Result<PathBuf, DownloadError> {
+    let part = part_path(dest);
+    if let Some(dir) = part.parent() {
+        tokio::fs::create_dir_all(dir).await.map_err(io(dir))?;
+    }
+    Ok(part)
+}
+
+/// Renames a complete, fsynced `part` of `got` bytes to the request's destination, unless its
+/// size is not the recording's (it then stays `.part` and is reported).
+async fn into_place(
+    part: PathBuf,
+    got: u64,
+    req: &DownloadRequest,
+) -> Result<PathBuf, DownloadError> {
     if got != req.expected_size {
         return Err(DownloadError::SizeMismatch {
             path: part,
@@ -176,6 +188,12 @@ pub async fn download(
     Ok(req.dest.clone())
 }
 
+/// An I/O error on `path`.
+fn io(path: &Path) -> impl FnOnce(std::io::Error) -> DownloadError {
+    let path = path.to_path_buf();
+    move |source| DownloadError::Io { path, source }
+}
+
 /// Downloads an HLS recording (`req.url` is its playlist) as one `.ts` file: its chunks in
 /// playlist order, joined. A TS stream may be cut and joined at packet boundaries and every
 /// chunk starts with its PAT/PMT, so the result plays like the recording; its size is the sum
@@ -187,14 +205,7 @@ pub async fn download_hls(
     req: &DownloadRequest,
     mut progress: impl FnMut(Progress),
 ) -> Result<PathBuf, DownloadError> {
-    let part = part_path(&req.dest);
-    let io = |path: &Path| {
-        let path = path.to_path_buf();
-        move |source| DownloadError::Io { path, source }
-    };
-    if let Some(dir) = part.parent() {
-        tokio::fs::create_dir_all(dir).await.map_err(io(dir))?;
-    }
+    let part = part_beside(&req.dest).await?;
     let chunks = playlist_chunks(client, req).await?;
     let mut have = match tokio::fs::metadata(&part).await {
         Ok(m) if m.len() <= req.expected_size => m.len(),
@@ -308,17 +319,7 @@ pub async fn download_hls(
     out.flush().await.map_err(io(&part))?;
     out.get_ref().sync_all().await.map_err(io(&part))?;
     drop(out);
-    if have != req.expected_size {
-        return Err(DownloadError::SizeMismatch {
-            path: part,
-            expected: req.expected_size,
-            got: have,
-        });
-    }
-    tokio::fs::rename(&part, &req.dest)
-        .await
-        .map_err(io(&req.dest))?;
-    Ok(req.dest.clone())
+    into_place(part, have, req).await
 }
 
 /// The chunk URLs of the playlist at `req.url`, resolved against it. A playlist is small: one
