@@ -3,7 +3,6 @@
 
 mod common;
 
-use std::path::Path;
 use std::time::Duration;
 
 use common::{publisher, start_server};
@@ -11,27 +10,6 @@ use tally_client::download::part_path;
 use tally_client::recording_download::download_recording;
 use tally_client::sync::{sync, ServerRef};
 use tally_client::RecordingCache;
-
-fn plays(path: &Path) -> f64 {
-    let out = std::process::Command::new("ffprobe")
-        .args([
-            "-v",
-            "error",
-            "-show_entries",
-            "format=duration",
-            "-of",
-            "csv=p=0",
-        ])
-        .arg(path)
-        .output()
-        .unwrap();
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    String::from_utf8_lossy(&out.stdout).trim().parse().unwrap()
-}
 
 #[tokio::test(flavor = "multi_thread")]
 async fn an_hls_recording_downloads_whole_as_one_ts_and_resumes_mid_chunk() {
@@ -69,7 +47,8 @@ async fn an_hls_recording_downloads_whole_as_one_ts_and_resumes_mid_chunk() {
     let whole = std::fs::read(&path).unwrap();
     assert_eq!(whole.len() as u64, size);
     assert_eq!(seen.last(), Some(&100));
-    assert!((plays(&path) - 9.0).abs() < 1.0, "{}", plays(&path));
+    let duration = tally_testkit::ffprobe_duration(&path).expect("the .ts plays");
+    assert!((duration - 9.0).abs() < 1.0, "{duration}");
     let server_id = cache.server_id(&server.http).await.unwrap();
     let row = cache.get(server_id, &file_id).await.unwrap().unwrap();
     assert_eq!(row.download_state, "done");

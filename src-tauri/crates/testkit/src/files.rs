@@ -45,6 +45,11 @@ pub fn finished_files(data: &Path) -> Vec<String> {
 
 /// True when ffprobe opens the file and finds a stream with a positive duration.
 pub fn ffprobe_plays(path: &Path) -> bool {
+    ffprobe_duration(path).is_some_and(|d| d > 0.0)
+}
+
+/// The duration ffprobe reads from the file, seconds; `None` when it cannot open it.
+pub fn ffprobe_duration(path: &Path) -> Option<f64> {
     let out = Command::new("ffprobe")
         .args([
             "-v",
@@ -57,11 +62,10 @@ pub fn ffprobe_plays(path: &Path) -> bool {
         .arg(path)
         .output()
         .expect("ffprobe is installed (scripts/setup.sh)");
-    out.status.success()
-        && String::from_utf8_lossy(&out.stdout)
-            .trim()
-            .parse::<f64>()
-            .is_ok_and(|d| d > 0.0)
+    if !out.status.success() {
+        return None;
+    }
+    String::from_utf8_lossy(&out.stdout).trim().parse().ok()
 }
 
 /// Lower-case hex MD5.

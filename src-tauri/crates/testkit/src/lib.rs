@@ -6,7 +6,7 @@ pub mod publisher;
 pub mod receiver;
 pub mod server;
 
-pub use files::{ffprobe_plays, finished_files, md5_hex, vod_path, walk};
+pub use files::{ffprobe_duration, ffprobe_plays, finished_files, md5_hex, vod_path, walk};
 pub use publisher::{ffmpeg_publish, publish, spawn_publisher};
 pub use receiver::{callback_receiver, Received};
 pub use server::{start_server, ServerProcess};
