@@ -81,27 +81,17 @@ pub async fn download(
         if have > 0 {
             request = request.header(RANGE, format!("bytes={have}-"));
         }
-        if let Some(token) = &req.token {
-            request = request.header(AUTHORIZATION, format!("Bearer {token}"));
-        }
         let http = |source| DownloadError::Http {
             url: req.url.clone(),
             source,
         };
-        let mut response = request.send().await.map_err(http)?;
-        let status = response.status();
-        let resumed = status == StatusCode::PARTIAL_CONTENT
+        let mut response = send_ok(request, &req.url, req.token.as_deref()).await?;
+        let resumed = response.status() == StatusCode::PARTIAL_CONTENT
             && response
                 .headers()
                 .get(CONTENT_RANGE)
                 .and_then(|v| v.to_str().ok())
                 .is_some_and(|v| v.starts_with(&format!("bytes {have}-")));
-        if !status.is_success() {
-            return Err(DownloadError::Status {
-                url: req.url.clone(),
-                status,
-            });
-        }
         // A server that ignores Range sends the whole file: start over rather than append.
         let mut offset = if resumed { have } else { 0 };
         let mut out = OpenOptions::new()
@@ -232,30 +222,18 @@ pub async fn download_hls(
         // The token goes with a chunk only when it is on the playlist's own origin.
         let token = req
             .token
-            .as_ref()
+            .as_deref()
             .filter(|_| crate::http::same_origin(url, &req.url));
-        let send = |request: reqwest::RequestBuilder| {
-            let request = match token {
-                Some(t) => request.header(AUTHORIZATION, format!("Bearer {t}")),
-                None => request,
-            };
-            async move {
-                request.send().await.map_err(|source| DownloadError::Http {
-                    url: url.clone(),
-                    source,
-                })
-            }
-        };
         if have > chunk_start {
             // Resuming: is this chunk already whole in the `.part`?
-            let head = send(client.head(url)).await?;
+            let head = send_ok(client.head(url), url, token).await?;
             // The header itself: reqwest's `content_length()` is the (empty) body's for HEAD.
             let len = head
                 .headers()
                 .get(reqwest::header::CONTENT_LENGTH)
                 .and_then(|v| v.to_str().ok())
                 .and_then(|v| v.parse::<u64>().ok());
-            let Some(len) = len.filter(|_| head.status().is_success()) else {
+            let Some(len) = len else {
                 return Err(DownloadError::Status {
                     url: url.clone(),
                     status: head.status(),
@@ -271,16 +249,9 @@ pub async fn download_hls(
         if skip > 0 {
             request = request.header(RANGE, format!("bytes={skip}-"));
         }
-        let mut response = send(request).await?;
-        let status = response.status();
-        if !status.is_success() {
-            return Err(DownloadError::Status {
-                url: url.clone(),
-                status,
-            });
-        }
+        let mut response = send_ok(request, url, token).await?;
         // A server that ignores Range sends the whole chunk: drop what we already have.
-        let mut drop_first = if status == StatusCode::PARTIAL_CONTENT {
+        let mut drop_first = if response.status() == StatusCode::PARTIAL_CONTENT {
             0
         } else {
             skip
@@ -333,21 +304,11 @@ async fn playlist_chunks(
         url: req.url.clone(),
         why,
     };
-    let mut request = client.get(&req.url);
-    if let Some(token) = &req.token {
-        request = request.header(AUTHORIZATION, format!("Bearer {token}"));
-    }
     let http = |source| DownloadError::Http {
         url: req.url.clone(),
         source,
     };
-    let mut response = request.send().await.map_err(http)?;
-    if !response.status().is_success() {
-        return Err(DownloadError::Status {
-            url: req.url.clone(),
-            status: response.status(),
-        });
-    }
+    let mut response = send_ok(client.get(&req.url), &req.url, req.token.as_deref()).await?;
     let mut text = Vec::new();
     while let Some(chunk) = response.chunk().await.map_err(http)? {
         if text.len() + chunk.len() > MAX_PLAYLIST {
@@ -366,4 +327,28 @@ async fn playlist_chunks(
                 .map_err(|e| bad(format!("chunk {:?}: {e}", s.uri)))
         })
         .collect()
+}
+
+/// Sends `request` for `url`, with the bearer `token` when there is one; a failure to send is
+/// `Http`, an answer other than 2xx is `Status`.
+async fn send_ok(
+    request: reqwest::RequestBuilder,
+    url: &str,
+    token: Option<&str>,
+) -> Result<reqwest::Response, DownloadError> {
+    let request = match token {
+        Some(token) => request.header(AUTHORIZATION, format!("Bearer {token}")),
+        None => request,
+    };
+    let response = request.send().await.map_err(|source| DownloadError::Http {
+        url: url.to_owned(),
+        source,
+    })?;
+    if !response.status().is_success() {
+        return Err(DownloadError::Status {
+            url: url.to_owned(),
+            status: response.status(),
+        });
+    }
+    Ok(response)
 }
