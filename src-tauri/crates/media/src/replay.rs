@@ -248,6 +248,25 @@ fn split_draining(
     (wr, drain)
 }
 
+/// The bytes that publish one video or audio tag at `ts` (ms) on `session`.
+fn media_packet(
+    session: &mut ClientSession,
+    video: bool,
+    body: Bytes,
+    ts: u32,
+) -> Result<Option<Vec<u8>>, ReplayError> {
+    let stamp = RtmpTimestamp::new(ts);
+    let r = if video {
+        session.publish_video_data(body, stamp, false)
+    } else {
+        session.publish_audio_data(body, stamp, false)
+    };
+    match r.map_err(|e| ReplayError::Rtmp(format!("{e:?}")))? {
+        ClientSessionResult::OutboundResponse(p) => Ok(Some(p.bytes)),
+        _ => Ok(None),
+    }
+}
+
 /// A tag to publish: video or audio, its RTMP timestamp (ms) and its FLV tag body.
 pub struct Tag {
     /// A video tag (else audio).
@@ -280,16 +299,8 @@ pub async fn push_tags(
     let (sock, mut session) = connect(url).await?;
     let (mut wr, drain) = split_draining(sock);
     for t in tags {
-        let stamp = RtmpTimestamp::new(t.ts);
-        let r = if t.video {
-            session.publish_video_data(t.body, stamp, false)
-        } else {
-            session.publish_audio_data(t.body, stamp, false)
-        };
-        if let ClientSessionResult::OutboundResponse(p) =
-            r.map_err(|e| ReplayError::Rtmp(format!("{e:?}")))?
-        {
-            wr.write_all(&p.bytes)
+        if let Some(bytes) = media_packet(&mut session, t.video, t.body, t.ts)? {
+            wr.write_all(&bytes)
                 .await
                 .map_err(|e| ReplayError::Io("write", e))?;
         }
@@ -332,15 +343,8 @@ pub async fn replay_paced(
     let end = duration.map(|d| start + d);
     let mut out = Vec::with_capacity(64 * 1024);
     for t in tags.iter().filter(|t| t.config) {
-        let r = if t.video {
-            session.publish_video_data(t.body.clone(), RtmpTimestamp::new(0), false)
-        } else {
-            session.publish_audio_data(t.body.clone(), RtmpTimestamp::new(0), false)
-        };
-        if let ClientSessionResult::OutboundResponse(p) =
-            r.map_err(|e| ReplayError::Rtmp(format!("{e:?}")))?
-        {
-            out.extend_from_slice(&p.bytes);
+        if let Some(bytes) = media_packet(&mut session, t.video, t.body.clone(), 0)? {
+            out.extend_from_slice(&bytes);
         }
     }
     let mut base: u64 = 0;
@@ -369,16 +373,8 @@ pub async fn replay_paced(
             pacing.frames += 1;
             pacing.late_frames += u64::from(late > LATE_AFTER);
             pacing.max_late_ms = pacing.max_late_ms.max(late.as_millis() as u64);
-            let stamp = RtmpTimestamp::new(ts as u32);
-            let r = if t.video {
-                session.publish_video_data(t.body.clone(), stamp, false)
-            } else {
-                session.publish_audio_data(t.body.clone(), stamp, false)
-            };
-            if let ClientSessionResult::OutboundResponse(p) =
-                r.map_err(|e| ReplayError::Rtmp(format!("{e:?}")))?
-            {
-                out.extend_from_slice(&p.bytes);
+            if let Some(bytes) = media_packet(&mut session, t.video, t.body.clone(), ts as u32)? {
+                out.extend_from_slice(&bytes);
             }
         }
         base += u64::from(period);
