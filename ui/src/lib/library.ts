@@ -92,19 +92,41 @@ export function formatBytes(bytes: number): string {
   return `${unit === 0 ? value : value.toFixed(1)} ${units[unit]}`;
 }
 
-/** `1:02:03` or `2:03`. */
+/** `1:02:03`, `0:02:03`: always hours, so a column of durations lines up. */
 export function formatDuration(ms: number): string {
-  const total = Math.round(ms / 1000);
+  const total = Math.max(0, Math.round(ms / 1000));
   const h = Math.floor(total / 3600);
   const m = Math.floor((total % 3600) / 60);
   const s = total % 60;
   const pad = (n: number) => String(n).padStart(2, "0");
-  return h > 0 ? `${h}:${pad(m)}:${pad(s)}` : `${m}:${pad(s)}`;
+  return `${h}:${pad(m)}:${pad(s)}`;
 }
 
-/** Local date and time, `2026-11-25 08:03`. */
-export function formatTime(ms: number): string {
+/** Local date and time, `2026-11-25 08:03` (or `08:03:12` with seconds). */
+export function formatTime(ms: number, withSeconds = false): string {
   const d = new Date(ms);
   const pad = (n: number) => String(n).padStart(2, "0");
-  return `${d.getFullYear()}-${pad(d.getMonth() + 1)}-${pad(d.getDate())} ${pad(d.getHours())}:${pad(d.getMinutes())}`;
+  const day = `${d.getFullYear()}-${pad(d.getMonth() + 1)}-${pad(d.getDate())}`;
+  const time = `${pad(d.getHours())}:${pad(d.getMinutes())}`;
+  return `${day} ${time}${withSeconds ? `:${pad(d.getSeconds())}` : ""}`;
+}
+
+/** `1280×720`, or `—` for audio-only files. */
+export function formatResolution(row: Pick<CachedRecording, "width" | "height">): string {
+  return row.width && row.height ? `${row.width}×${row.height}` : "—";
+}
+
+/** `H264 / AAC`, `AAC`, or `—` when neither is known. */
+export function formatCodecs(row: Pick<CachedRecording, "video_codec" | "audio_codec">): string {
+  const codecs = [row.video_codec, row.audio_codec].filter((c): c is string => !!c);
+  return codecs.length ? codecs.map((c) => c.toUpperCase()).join(" / ") : "—";
+}
+
+/** The callback states a recording can be in (`Recording.callback_state` on the server). */
+export const CALLBACK_STATES = ["pending", "delivered", "gave_up", "none"] as const;
+export type CallbackState = (typeof CALLBACK_STATES)[number];
+
+/** The known state, or `null` for one this console does not know yet. */
+export function callbackState(value: string): CallbackState | null {
+  return (CALLBACK_STATES as readonly string[]).includes(value) ? (value as CallbackState) : null;
 }
