@@ -2,6 +2,7 @@
 
 use std::net::SocketAddr;
 use std::path::PathBuf;
+use std::sync::Arc;
 use std::time::Duration;
 
 use serde::{Deserialize, Serialize};
@@ -143,13 +144,53 @@ pub struct EngineConfig {
     pub clock: crate::clock::SharedClock,
     /// Open RTMP connections at most; more are refused at accept (logged).
     pub max_connections: usize,
-    /// Manual recordings running or waiting for their stream at most (each has a thread).
+    /// Manual recordings running or waiting for their stream at most.
     pub max_manual_recordings: usize,
     /// Media bytes queued from a publisher's connection to its stream at most; the
     /// connection stops reading (TCP pushes back) while they are in flight.
     pub publisher_buffer_bytes: usize,
     /// Media bytes queued for one recording at most; the stream waits for a slow disk.
     pub recorder_buffer_bytes: usize,
+    /// Streams that keep their last GOP in memory so a manual start begins at once.
+    pub instant_start: InstantStart,
+}
+
+/// Which streams keep a GOP cache (`gop.rs`): a manual start on one of them begins from the
+/// last keyframe instead of waiting for the next. It costs about a GOP of media per stream,
+/// so a service keeps it only for streams a manual start can target (room members'), not for
+/// the many that record automatically from their first frame.
+#[derive(Clone, Default)]
+pub struct InstantStart(Option<StreamFilter>);
+
+/// A test on a stream code.
+type StreamFilter = Arc<dyn Fn(&str) -> bool + Send + Sync>;
+
+impl InstantStart {
+    /// Every stream keeps a GOP cache (the default).
+    pub fn all() -> Self {
+        InstantStart(None)
+    }
+
+    /// Only streams whose code `wanted` accepts; asked again at every keyframe, so a stream
+    /// that becomes startable while it is live gets its cache from the next GOP on.
+    pub fn only(wanted: impl Fn(&str) -> bool + Send + Sync + 'static) -> Self {
+        InstantStart(Some(Arc::new(wanted)))
+    }
+
+    /// Whether `stream_code` keeps a GOP cache.
+    pub fn wants(&self, stream_code: &str) -> bool {
+        self.0.as_ref().is_none_or(|wanted| wanted(stream_code))
+    }
+}
+
+impl std::fmt::Debug for InstantStart {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(if self.0.is_some() {
+            "InstantStart(some streams)"
+        } else {
+            "InstantStart(all streams)"
+        })
+    }
 }
 
 impl EngineConfig {
@@ -170,6 +211,7 @@ impl EngineConfig {
             max_manual_recordings: 512,
             publisher_buffer_bytes: 16 << 20,
             recorder_buffer_bytes: 16 << 20,
+            instant_start: InstantStart::all(),
         }
     }
 }

@@ -9,11 +9,13 @@
 pub mod auth;
 pub mod budget;
 pub mod clock;
+mod closer;
 pub mod codec;
 pub mod config;
 pub mod crashpoint;
 pub mod error;
 pub mod frame;
+pub mod gather;
 pub mod gop;
 pub mod ids;
 pub mod meter;
@@ -21,7 +23,7 @@ pub mod params;
 pub mod splitter;
 pub mod timeline;
 
-pub use config::{EngineConfig, Format, Formats};
+pub use config::{EngineConfig, Format, Formats, InstantStart};
 pub use error::{EngineError, Result};
 pub mod disk;
 pub mod engine;
@@ -31,10 +33,12 @@ pub mod hls;
 pub mod manifest;
 pub mod mp4;
 pub mod record;
+pub mod recorders;
 pub mod recovery;
 pub mod rtmp;
 pub mod segment;
 pub mod stream;
+pub mod syncer;
 
 pub use clock::{Clock, SharedClock};
 pub use engine::{Engine, RecordRequest};

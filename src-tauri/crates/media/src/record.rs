@@ -1,16 +1,18 @@
 //! `RecordTask`: one recording (a session from start to stop), cut into segment files.
 //!
-//! Each recording runs on its own thread, fed by its stream's actor through a bounded channel:
-//! file writes and fsyncs block, and must never stall the tokio workers that read sockets.
-//! The task owns the splitter, the open segment's writers and the list of closed segments.
+//! Each recording runs on one of the engine's recorder threads (`recorders.rs`), fed by its
+//! stream's actor: file writes and fsyncs block, and must never stall the tokio workers that
+//! read sockets. The task owns the splitter, the open segment's writers and the list of closed
+//! segments.
 
 use std::path::PathBuf;
 use std::sync::Arc;
 use std::time::Duration;
 
-use tokio::sync::{mpsc, oneshot};
+use tokio::sync::oneshot;
 
 use crate::budget::{ByteBudget, Spent};
+use crate::closer::{report, Closer, OpenFile};
 use crate::codec::Codecs;
 use crate::config::{Format, Formats};
 use crate::disk::{self, with_suffix};
@@ -19,11 +21,12 @@ use crate::events::{EndReason, EngineEvent, Fact, RecordingId, SegmentClosed};
 use crate::flv::FlvWriter;
 use crate::frame::{Frame, Kind};
 use crate::hls::HlsWriter;
+use crate::ids;
 use crate::mp4::Mp4Writer;
+use crate::recorders::Lane;
 use crate::segment::{SegmentSpec, SegmentWriter};
 use crate::splitter::{Decision, Splitter};
 use crate::stream::Shared;
-use crate::{crashpoint, ids, manifest};
 
 /// How often free space is re-checked while the disk is below the reserve (ms of media).
 const DISK_RECHECK_MS: u64 = 2_000;
@@ -73,60 +76,68 @@ pub enum RecordMsg {
     Close(EndReason, oneshot::Sender<Vec<SegmentClosed>>),
 }
 
-/// The stream actor's handle on a running recording.
+/// The stream actor's handle on a running recording. Dropped without [`RecordHandle::close`],
+/// the recording still finishes its files.
 pub struct RecordHandle {
     /// The recording's id.
     pub id: RecordingId,
     /// Started through the API.
     pub manual: bool,
-    tx: mpsc::Sender<RecordMsg>,
-    /// Bytes queued for the recording thread.
+    lane: Lane,
+    /// Bytes queued for the recording's thread.
     budget: ByteBudget,
+    closed: bool,
 }
 
 impl RecordHandle {
-    /// Starts the recording's thread.
+    /// Starts the recording on one of the engine's recorder threads.
     pub fn spawn(spec: RecordSpec, codecs: Codecs, shared: Arc<Shared>) -> std::io::Result<Self> {
-        let (tx, rx) = mpsc::channel(512);
-        let handle = RecordHandle {
-            id: spec.id,
-            manual: spec.manual,
-            tx,
-            budget: ByteBudget::new("recording", shared.config.recorder_buffer_bytes),
-        };
-        std::thread::Builder::new()
-            .name(format!("rec-{}", spec.id))
-            .spawn(move || RecordTask::new(spec, codecs, shared).run(rx))?;
-        Ok(handle)
+        let (id, manual) = (spec.id, spec.manual);
+        let budget = ByteBudget::new("recording", shared.config.recorder_buffer_bytes);
+        let lane = shared
+            .recorders
+            .start(id, Box::new(RecordTask::new(spec, codecs, shared.clone())))?;
+        Ok(RecordHandle {
+            id,
+            manual,
+            lane,
+            budget,
+            closed: false,
+        })
     }
 
-    /// Sends a message; waits when the recording is behind (backpressure to the publisher).
+    /// Sends a message. Frames wait on the budget (backpressure to the publisher); the other
+    /// messages are few and small.
     pub async fn send(&self, msg: RecordMsg) {
-        let _ = self.tx.send(msg).await;
+        self.lane.send(self.id, msg);
     }
 
-    /// Queues frames; waits while the recording has its budget's worth of bytes queued.
+    /// Queues frames; waits while the recording has its budget's worth of bytes queued (their
+    /// bookkeeping counts, so a flood of tiny frames is bounded too).
     pub async fn frames(&self, frames: Vec<(Frame, i64)>) {
-        let bytes = frames.iter().map(|(f, _)| f.body.len()).sum();
+        let bytes = frames
+            .iter()
+            .map(|(f, _)| f.body.len() + std::mem::size_of::<(Frame, i64)>())
+            .sum();
         let spent = self.budget.take(bytes).await;
         self.send(RecordMsg::Frames(frames, spent)).await;
     }
 
     /// Ends the recording and returns all its segments.
-    pub async fn close(self, reason: EndReason) -> Vec<SegmentClosed> {
+    pub async fn close(mut self, reason: EndReason) -> Vec<SegmentClosed> {
         let (reply, rx) = oneshot::channel();
-        if self.tx.send(RecordMsg::Close(reason, reply)).await.is_err() {
-            return Vec::new();
-        }
+        self.closed = true;
+        self.lane.send(self.id, RecordMsg::Close(reason, reply));
         rx.await.unwrap_or_default()
     }
 }
 
-struct OpenFile {
-    format: Format,
-    writer: Box<dyn SegmentWriter>,
-    meta: SegmentClosed,
-    sidecar: PathBuf,
+impl Drop for RecordHandle {
+    fn drop(&mut self) {
+        if !self.closed {
+            self.lane.abandon(self.id);
+        }
+    }
 }
 
 struct OpenSegment {
@@ -137,13 +148,13 @@ struct OpenSegment {
     next_progress_rel: u64,
 }
 
-struct RecordTask {
+pub(crate) struct RecordTask {
     spec: RecordSpec,
     codecs: Codecs,
     shared: Arc<Shared>,
     splitter: Splitter,
     segment: Option<OpenSegment>,
-    closed: Vec<SegmentClosed>,
+    closer: Closer,
     last_dts: u64,
     last_step: u64,
     /// While the disk is below the reserve: media time of the next free-space check.
@@ -156,12 +167,12 @@ struct RecordTask {
 impl RecordTask {
     fn new(spec: RecordSpec, codecs: Codecs, shared: Arc<Shared>) -> Self {
         RecordTask {
+            closer: Closer::new(shared.clone(), spec.id, spec.stream_code.clone()),
             splitter: Splitter::new(spec.interval.as_millis() as u64),
             spec,
             codecs,
             shared,
             segment: None,
-            closed: Vec::new(),
             last_dts: 0,
             last_step: 0,
             disk_blocked_until: None,
@@ -169,37 +180,42 @@ impl RecordTask {
         }
     }
 
-    fn run(mut self, mut rx: mpsc::Receiver<RecordMsg>) {
-        while let Some(msg) = rx.blocking_recv() {
-            match msg {
-                RecordMsg::Codecs(c) => self.codecs = *c,
-                RecordMsg::Frames(frames, spent) => {
-                    for (f, wall) in frames {
-                        self.on_frame(f, wall);
-                    }
-                    drop(spent);
+    /// Handles one message; true when the recording has ended.
+    pub(crate) fn handle(&mut self, msg: RecordMsg) -> bool {
+        match msg {
+            RecordMsg::Codecs(c) => self.codecs = *c,
+            RecordMsg::Frames(frames, spent) => {
+                for (f, wall) in frames {
+                    self.on_frame(f, wall);
                 }
-                RecordMsg::Pause => self.pause(),
-                RecordMsg::Close(reason, reply) => {
-                    self.pause();
-                    self.shared.fact(Fact::RecordingEnded {
-                        recording: self.spec.id,
-                        manual: self.spec.manual,
-                        label: self.spec.label.clone(),
-                        stream_code: self.spec.stream_code.clone(),
-                        reason,
-                    });
-                    self.emit(EngineEvent::RecordingEnded {
-                        recording: self.spec.id,
-                        stream_code: self.spec.stream_code.clone(),
-                        reason,
-                    });
-                    let _ = reply.send(std::mem::take(&mut self.closed));
-                    return;
-                }
+                drop(spent);
+            }
+            RecordMsg::Pause => self.pause(),
+            RecordMsg::Close(reason, reply) => {
+                self.pause();
+                // The recording ends after its files: every close has finished first.
+                let closed = self.closer.wait();
+                self.shared.fact(Fact::RecordingEnded {
+                    recording: self.spec.id,
+                    manual: self.spec.manual,
+                    label: self.spec.label.clone(),
+                    stream_code: self.spec.stream_code.clone(),
+                    reason,
+                });
+                self.emit(EngineEvent::RecordingEnded {
+                    recording: self.spec.id,
+                    stream_code: self.spec.stream_code.clone(),
+                    reason,
+                });
+                let _ = reply.send(closed);
+                return true;
             }
         }
-        // The stream actor vanished (engine dropped): still finish the files.
+        false
+    }
+
+    /// The stream actor vanished (its handle dropped, the engine gone): still finish the files.
+    pub(crate) fn abandon(&mut self) {
         self.pause();
     }
 
@@ -208,13 +224,13 @@ impl RecordTask {
     }
 
     fn error(&self, code: u32, detail: String) {
-        tracing::warn!(recording = %self.spec.id, stream = %self.spec.stream_code, code, %detail, "recorder error");
-        self.emit(EngineEvent::RecorderError {
-            recording: Some(self.spec.id),
-            stream_code: self.spec.stream_code.clone(),
+        report(
+            &self.shared,
+            self.spec.id,
+            &self.spec.stream_code,
             code,
             detail,
-        });
+        );
     }
 
     fn has_video_track(&self) -> bool {
@@ -344,6 +360,7 @@ impl RecordTask {
                 start_wall_ms: wall,
                 max_duration_ms: self.spec.interval.as_millis() as u64
                     + crate::splitter::FORCED_CUT_AFTER_MS,
+                syncer: self.shared.syncer.clone(),
             };
             // The sidecar is written first: recovery uses it to finalize and report the file.
             let sidecar = with_suffix(&path, ".part.json");
@@ -450,7 +467,7 @@ impl RecordTask {
         } else if let Some(seg) = self.segment.as_mut() {
             let f = seg.files.remove(i);
             let duration = dts.saturating_sub(seg.start_dts);
-            self.finish_file(f, duration);
+            self.closer.close(f, duration);
         }
     }
 
@@ -466,62 +483,7 @@ impl RecordTask {
         };
         let duration = end_dts.saturating_sub(seg.start_dts);
         for f in seg.files {
-            self.finish_file(f, duration);
+            self.closer.close(f, duration);
         }
-    }
-
-    /// Finishes one file in the durable order (`docs/design.md`): the sidecar learns the exact
-    /// duration, the file is finalized and renamed, its manifest is written, and only then is
-    /// the sidecar removed and the file reported. A crash at any step leaves either the sidecar
-    /// (startup recovery finishes the job) or the manifest (startup reconcile indexes it).
-    fn finish_file(&mut self, f: OpenFile, duration_ms: u64) {
-        let mut meta = f.meta;
-        meta.duration_ms = duration_ms;
-        meta.end_ms = meta.start_ms + duration_ms as i64;
-        if let Err(e) = serde_json::to_vec(&meta)
-            .map_err(|e| EngineError::Invalid(e.to_string()))
-            .and_then(|json| disk::write_atomic(&f.sidecar, &json))
-        {
-            // The sidecar written at open stays: recovery measures the duration itself.
-            tracing::warn!(error = %e, "could not update the sidecar before closing");
-        }
-        let size = match f.writer.finish(duration_ms) {
-            Ok(size) => size,
-            Err(e) => {
-                // The `.part` and its sidecar stay; finalized when space returns (or at start).
-                self.shared.defer(f.sidecar);
-                self.error(
-                    e.code(),
-                    format!(
-                        "closing {}: {e}; kept, finalized later",
-                        meta.path.display()
-                    ),
-                );
-                return;
-            }
-        };
-        crashpoint::here("after_rename");
-        meta.size = size;
-        match manifest::write(&meta) {
-            Ok(()) => {
-                crashpoint::here("after_manifest");
-                if let Err(e) = std::fs::remove_file(&f.sidecar) {
-                    tracing::warn!(sidecar = %f.sidecar.display(), error = %e, "could not remove a sidecar");
-                }
-                crashpoint::here("after_sidecar_removal");
-            }
-            // The file is whole: it is reported now; the sidecar stays until its manifest can
-            // be written (retried with the deferred files, or at the next start).
-            Err(e) => {
-                self.shared.defer(f.sidecar);
-                self.error(
-                    e.code(),
-                    format!("manifest of {}: {e}", meta.path.display()),
-                );
-            }
-        }
-        self.shared.fact(Fact::FileClosed(Box::new(meta.clone())));
-        self.emit(EngineEvent::SegmentClosed(meta.clone()));
-        self.closed.push(meta);
     }
 }

@@ -20,6 +20,8 @@ pub struct SegmentSpec {
     /// The longest the segment can run: its interval and the forced-cut bound (writers size
     /// their indexes from it).
     pub max_duration_ms: u64,
+    /// Where fragment fsyncs go.
+    pub syncer: crate::syncer::Syncer,
 }
 
 impl SegmentSpec {

@@ -101,6 +101,12 @@ pub struct Shared {
     pub deferred: Mutex<Vec<std::path::PathBuf>>,
     /// Open RTMP connections (at most `config.max_connections`).
     pub connections: std::sync::atomic::AtomicUsize,
+    /// The threads recordings run on.
+    pub recorders: crate::recorders::RecorderThreads,
+    /// Where MP4 fragments are fsynced.
+    pub syncer: crate::syncer::Syncer,
+    /// The threads files are closed on.
+    pub(crate) closers: crate::closer::CloseThreads,
 }
 
 impl Shared {
@@ -116,6 +122,9 @@ impl Shared {
             manual: Mutex::new(HashMap::new()),
             deferred: Mutex::new(Vec::new()),
             connections: std::sync::atomic::AtomicUsize::new(0),
+            recorders: crate::recorders::RecorderThreads::per_core(),
+            syncer: crate::syncer::Syncer::spawn(),
+            closers: crate::closer::CloseThreads::new(CLOSE_THREADS),
         });
         (shared, facts_rx)
     }
@@ -191,10 +200,14 @@ struct StreamActor {
     batch_bytes: usize,
     /// Frames since the last keyframe, for recordings started mid-GOP.
     gop: GopCache,
+    /// Whether this stream keeps `gop` (`EngineConfig::instant_start`, asked at keyframes).
+    keep_gop: bool,
     /// Bitrate, frame rate and keyframe interval of the current publish.
     meter: Meter,
 }
 
+/// Files closing at the same time at most (`closer.rs`).
+const CLOSE_THREADS: usize = 4;
 /// Media time a batch of frames may span before it goes to the recordings.
 const BATCH_MS: u64 = 100;
 /// Frames a batch may hold.
@@ -230,6 +243,7 @@ impl StreamActor {
             batch: Vec::new(),
             batch_bytes: 0,
             gop: GopCache::default(),
+            keep_gop: false,
             meter: Meter::default(),
         }
     }
@@ -567,7 +581,14 @@ impl StreamActor {
             }
         }
         if self.codecs.video.is_some() {
-            self.gop.push(&frame, wall);
+            if frame.kind == Kind::Video && frame.keyframe {
+                self.keep_gop = self.shared.config.instant_start.wants(&self.code);
+            }
+            if self.keep_gop {
+                self.gop.push(&frame, wall);
+            } else {
+                self.gop.clear();
+            }
         }
         if matches!(frame.kind, Kind::Video | Kind::Audio) {
             let video = frame.kind == Kind::Video;

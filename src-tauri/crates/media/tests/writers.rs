@@ -14,6 +14,7 @@ use tally_media::mp4::{finalize_part, Mp4Writer};
 use tally_media::recovery::{recover, ts_duration_ms};
 use tally_media::replay::SAMPLE_CLIP;
 use tally_media::segment::{SegmentSpec, SegmentWriter};
+use tally_media::syncer::Syncer;
 use tally_media::{hls::HlsWriter, Format};
 
 /// The clip's configurations and its media frames up to `ms`, with dts = clip timestamp.
@@ -47,6 +48,7 @@ fn spec(dir: &Path, name: &str, codecs: Codecs) -> SegmentSpec {
         audio_only: false,
         start_wall_ms: 1_800_000_000_000,
         max_duration_ms: 60_000,
+        syncer: Syncer::inline(),
     }
 }
 

@@ -98,7 +98,9 @@ impl Server {
             .map_err(|e| StartError::Signing(config.data_dir.clone(), e))?;
         let urls = urls::Urls::new(&base, signer.clone(), clock.clone());
 
+        let rooms = rooms::RoomBook::open(index.clone(), config.bizid).await?;
         let mut engine_config = EngineConfig::new(&config.data_dir);
+        engine_config.instant_start = rooms.instant_start();
         engine_config.rtmp_addr = config.rtmp_addr;
         engine_config.push_key = config.push_key.clone();
         engine_config.default_formats = config.default_formats;
@@ -136,7 +138,7 @@ impl Server {
         let facts = facts::spawn(engine_facts, indexer, tasks.clone());
 
         let state = http::AppState {
-            rooms: rooms::RoomBook::new(index.clone()),
+            rooms,
             index,
             urls,
             tasks,

@@ -1,7 +1,11 @@
 //! Rooms and their members, stored beside the index; push URLs for members' streams.
 
+use std::collections::HashSet;
+use std::sync::{Arc, RwLock};
+
 use tally_api::rooms::{PushUrl, Room, RoomKind, Source};
 use tally_api::ErrorCode;
+use tally_media::InstantStart;
 
 use crate::ids::md5_hex;
 use crate::index::{Index, IndexError};
@@ -10,6 +14,9 @@ use crate::index::{Index, IndexError};
 #[derive(Clone)]
 pub struct RoomBook {
     index: Index,
+    bizid: u64,
+    /// Stream codes of current members: the streams a manual start can target.
+    member_streams: Arc<RwLock<HashSet<String>>>,
 }
 
 /// Where a user stands in a room.
@@ -45,9 +52,48 @@ pub fn valid_id(id: &str) -> bool {
 }
 
 impl RoomBook {
-    /// Rooms in the index's database.
-    pub fn new(index: Index) -> RoomBook {
-        RoomBook { index }
+    /// Rooms in the index's database; members' stream codes are derived with `bizid`.
+    pub async fn open(index: Index, bizid: u64) -> Result<RoomBook, IndexError> {
+        let members: Vec<(String, String)> =
+            sqlx::query_as("SELECT room_id, user_id FROM members WHERE left_ms IS NULL")
+                .fetch_all(index.pool())
+                .await?;
+        let book = RoomBook {
+            index,
+            bizid,
+            member_streams: Arc::default(),
+        };
+        for (room_id, user_id) in members {
+            book.mark_member(&room_id, &user_id, true);
+        }
+        Ok(book)
+    }
+
+    /// Only members' streams keep a GOP cache for instant manual starts: the engine asks
+    /// this at each keyframe.
+    pub fn instant_start(&self) -> InstantStart {
+        let streams = self.member_streams.clone();
+        InstantStart::only(move |code| {
+            streams
+                .read()
+                .unwrap_or_else(|p| p.into_inner())
+                .contains(code)
+        })
+    }
+
+    fn mark_member(&self, room_id: &str, user_id: &str, present: bool) {
+        let mut streams = self
+            .member_streams
+            .write()
+            .unwrap_or_else(|p| p.into_inner());
+        for source in [Source::Camera, Source::Screen] {
+            let code = stream_code(self.bizid, room_id, user_id, source);
+            if present {
+                streams.insert(code);
+            } else {
+                streams.remove(&code);
+            }
+        }
     }
 
     /// Creates a room; `RoomExists` when the id is taken.
@@ -131,6 +177,7 @@ impl RoomBook {
         .bind(now_ms)
         .execute(self.index.pool())
         .await?;
+        self.mark_member(room_id, user_id, true);
         Ok(true)
     }
 
@@ -148,6 +195,9 @@ impl RoomBook {
             .execute(self.index.pool())
             .await?
             .rows_affected();
+        if n == 1 {
+            self.mark_member(room_id, user_id, false);
+        }
         Ok(n == 1)
     }
 
@@ -215,6 +265,29 @@ pub fn push_url(
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[tokio::test]
+    async fn only_current_members_streams_keep_a_gop_for_instant_starts() {
+        let dir = tempfile::tempdir().unwrap();
+        let (index, _) = Index::open(dir.path(), 0).await.unwrap();
+        let book = RoomBook::open(index.clone(), 8888).await.unwrap();
+        let instant = book.instant_start();
+        let camera = stream_code(8888, "r1", "alice", Source::Camera);
+        let screen = stream_code(8888, "r1", "alice", Source::Screen);
+        book.create("r1", RoomKind::Multi, 0)
+            .await
+            .unwrap()
+            .unwrap();
+        assert!(!instant.wants(&camera), "not a member yet");
+        assert!(book.join("r1", "alice", 1).await.unwrap());
+        assert!(instant.wants(&camera) && instant.wants(&screen));
+        assert!(!instant.wants("8888_someone_else"));
+        // Reopened (a restart), the members' streams are known again.
+        let reopened = RoomBook::open(index, 8888).await.unwrap().instant_start();
+        assert!(reopened.wants(&camera));
+        assert!(book.leave("r1", "alice", 2).await.unwrap());
+        assert!(!instant.wants(&camera) && !instant.wants(&screen));
+    }
 
     #[test]
     fn stream_codes_follow_the_bizid_md5_rule() {

@@ -2,31 +2,39 @@
 //! onMetaData whose `duration` and `filesize` are patched in place at close.
 
 use std::fs::File;
-use std::io::{BufWriter, Seek, SeekFrom, Write};
+use std::io::{Seek, SeekFrom, Write};
+
+use bytes::Bytes;
 use std::path::PathBuf;
 
 use crate::disk::{durable_rename, with_suffix};
 use crate::error::{EngineError, Result};
 use crate::frame::{Frame, TAG_SCRIPT};
+use crate::gather::Gather;
 use crate::recovery::recover_flv;
 use crate::segment::{SegmentSpec, SegmentWriter};
 
-/// Hand buffered tags to the kernel at least this often (ms of media): a killed process then
+/// Hand queued tags to the kernel at least this often (ms of media): a killed process then
 /// loses at most this much. The fsync itself happens once, at close (FLV is streamable, and
 /// recovery cuts a torn tail), which keeps the FLV path as cheap as nginx-rtmp's.
 const FLUSH_EVERY_MS: u64 = 1_000;
+/// ... or once this many bytes are queued (they are held by reference, not copied).
+const FLUSH_AT_BYTES: usize = 64 * 1024;
 
 /// Writes one `.flv` segment through a `.flv.part` file.
 pub struct FlvWriter {
     part: PathBuf,
     path: PathBuf,
-    out: BufWriter<File>,
+    file: File,
+    queue: Gather,
     written: u64,
     /// Byte offsets of the f64 values of `duration` and `filesize` in onMetaData.
     duration_at: u64,
     filesize_at: u64,
     has_video: bool,
     last_flush_ms: u64,
+    /// A write failed: the file on disk may end inside a tag.
+    torn: bool,
 }
 
 impl FlvWriter {
@@ -36,7 +44,8 @@ impl FlvWriter {
         let part = with_suffix(&path, ".part");
         let file = File::create(&part).map_err(|e| EngineError::io("create", &part, e))?;
         let mut w = FlvWriter {
-            out: BufWriter::with_capacity(64 * 1024, file),
+            file,
+            queue: Gather::default(),
             part,
             path,
             written: 0,
@@ -44,47 +53,46 @@ impl FlvWriter {
             filesize_at: 0,
             has_video: spec.has_video(),
             last_flush_ms: 0,
+            torn: false,
         };
         let flags = (u8::from(spec.has_audio()) << 2) | u8::from(spec.has_video());
-        w.put(&[b'F', b'L', b'V', 1, flags, 0, 0, 0, 9, 0, 0, 0, 0])?;
+        w.head(&[b'F', b'L', b'V', 1, flags, 0, 0, 0, 9, 0, 0, 0, 0]);
 
         let (meta, duration_at, filesize_at) = on_metadata(spec);
         let body_start = w.written + 11;
-        w.tag(TAG_SCRIPT, 0, &[&meta])?;
+        w.tag(TAG_SCRIPT, 0, meta.into());
         w.duration_at = body_start + duration_at as u64;
         w.filesize_at = body_start + filesize_at as u64;
         if let Some(v) = spec.codecs.video.as_ref().filter(|_| spec.has_video()) {
-            w.tag(9, 0, &[&[0x17, 0, 0, 0, 0], &v.record])?;
+            w.tag(9, 0, [&[0x17, 0, 0, 0, 0], &v.record[..]].concat().into());
         }
         if let Some(a) = &spec.codecs.audio {
-            w.tag(8, 0, &[&[0xaf, 0], &a.record])?;
+            w.tag(8, 0, [&[0xaf, 0], &a.record[..]].concat().into());
         }
+        w.flush()?;
         Ok(w)
     }
 
-    fn put(&mut self, b: &[u8]) -> Result<()> {
-        self.out
-            .write_all(b)
-            .map_err(|e| EngineError::io("write", &self.part, e))?;
+    fn head(&mut self, b: &[u8]) {
+        self.queue.head(b);
         self.written += b.len() as u64;
-        Ok(())
     }
 
-    fn tag(&mut self, tag_type: u8, ts: u32, parts: &[&[u8]]) -> Result<()> {
-        let size: usize = parts.iter().map(|p| p.len()).sum();
+    /// Queues a tag: its header, its body (by reference) and the back-pointer after it.
+    fn tag(&mut self, tag_type: u8, ts: u32, body: Bytes) {
+        let size = body.len();
         let s = (size as u32).to_be_bytes();
         let t = ts.to_be_bytes();
-        self.put(&[tag_type, s[1], s[2], s[3], t[1], t[2], t[3], t[0], 0, 0, 0])?;
-        for p in parts {
-            self.put(p)?;
-        }
-        self.put(&((11 + size) as u32).to_be_bytes())
+        self.head(&[tag_type, s[1], s[2], s[3], t[1], t[2], t[3], t[0], 0, 0, 0]);
+        self.written += size as u64;
+        self.queue.body(body);
+        self.head(&((11 + size) as u32).to_be_bytes());
     }
 
     fn flush(&mut self) -> Result<()> {
-        self.out
-            .flush()
-            .map_err(|e| EngineError::io("write", &self.part, e))
+        let written = self.queue.write_to(&self.file);
+        self.torn |= written.is_err();
+        written.map_err(|e| EngineError::io("write", &self.part, e))
     }
 }
 
@@ -93,8 +101,8 @@ impl SegmentWriter for FlvWriter {
         if !frame.is_audio() && !self.has_video {
             return Ok(());
         }
-        self.tag(frame.tag_type(), rel_ms as u32, &[&frame.body])?;
-        if rel_ms >= self.last_flush_ms + FLUSH_EVERY_MS {
+        self.tag(frame.tag_type(), rel_ms as u32, frame.body.clone());
+        if rel_ms >= self.last_flush_ms + FLUSH_EVERY_MS || self.queue.queued() >= FLUSH_AT_BYTES {
             self.last_flush_ms = rel_ms;
             self.flush()?;
         }
@@ -105,25 +113,43 @@ impl SegmentWriter for FlvWriter {
         self.written
     }
 
-    fn finish(self: Box<Self>, duration_ms: u64) -> Result<u64> {
+    fn finish(mut self: Box<Self>, duration_ms: u64) -> Result<u64> {
+        match self.queue.write_to(&self.file) {
+            Ok(()) if !self.torn => {}
+            // A write failed (typically the disk is full): what is on disk is kept and cut after
+            // its last complete tag (the recovery path), instead of leaving a `.part` behind.
+            Ok(()) => return self.recover(),
+            Err(e) if e.raw_os_error() == Some(libc::ENOSPC) => return self.recover(),
+            Err(e) => return Err(EngineError::io("flush", &self.part, e)),
+        }
         let size = self.written;
-        let (duration_at, filesize_at) = (self.duration_at, self.filesize_at);
-        let (part, path) = (self.part.clone(), self.path.clone());
-        let mut file = match self.out.into_inner() {
-            Ok(f) => f,
-            // The disk is full: what is already on disk is kept and cut after its last complete
-            // tag (the recovery path), instead of failing and leaving a `.part` behind.
-            Err(e) if e.error().raw_os_error() == Some(libc::ENOSPC) => {
-                drop(e.into_inner().into_parts());
-                return recover_flv(&part, &path).map(|(size, _)| size);
-            }
-            Err(e) => return Err(EngineError::io("flush", &part, e.into_error())),
-        };
-        patch_metadata(&mut file, duration_at, filesize_at, duration_ms, size)
-            .and_then(|_| file.sync_all())
-            .map_err(|e| EngineError::io("finalize", &part, e))?;
-        durable_rename(&part, &path)?;
+        patch_metadata(
+            &mut self.file,
+            self.duration_at,
+            self.filesize_at,
+            duration_ms,
+            size,
+        )
+        .and_then(|_| self.file.sync_all())
+        .map_err(|e| EngineError::io("finalize", &self.part, e))?;
+        durable_rename(&self.part, &self.path)?;
         Ok(size)
+    }
+}
+
+/// A writer dropped without `finish` (its recording ended abnormally) still hands its queued
+/// tags to the kernel, so recovery finds them.
+impl Drop for FlvWriter {
+    fn drop(&mut self) {
+        let _ = self.queue.write_to(&self.file);
+    }
+}
+
+impl FlvWriter {
+    fn recover(self: Box<Self>) -> Result<u64> {
+        let (part, path) = (self.part.clone(), self.path.clone());
+        drop(self);
+        recover_flv(&part, &path).map(|(size, _)| size)
     }
 }
 

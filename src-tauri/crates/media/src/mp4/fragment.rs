@@ -1,12 +1,15 @@
 //! Fragmented MP4 writer: after the head of the hybrid layout (`finalize.rs`), `ftyp`+`moov`
-//! once, then `moof`+`mdat` per fragment (at each video keyframe, and at least every second),
-//! fsynced per fragment, never per sample. A crash loses at most the open fragment: ≤ 1 s.
+//! once, then `moof`+`mdat` per fragment (at each video keyframe, and at least every 500 ms),
+//! fsynced per fragment (`syncer.rs`), never per sample. A crash loses at most the open
+//! fragment: ≤ 500 ms. The open fragment's samples are held in memory, by reference: half a
+//! second of media is most of what a recording costs in memory.
 
 use std::fs::File;
-use std::io::{BufWriter, Seek, SeekFrom, Write};
+use std::io::{Seek, SeekFrom, Write};
 use std::num::NonZeroU32;
 use std::os::unix::fs::FileExt;
 use std::path::PathBuf;
+use std::sync::Arc;
 
 use bytes::Bytes;
 use shiguredo_mp4::boxes::SampleEntry;
@@ -16,15 +19,17 @@ use shiguredo_mp4::TrackKind;
 use crate::disk::with_suffix;
 use crate::error::{EngineError, Result};
 use crate::frame::{Frame, Kind};
+use crate::gather::Gather;
 use crate::mp4::finalize::{finalize_part, hybrid_muxer, moov_reservation};
 use crate::segment::{SegmentSpec, SegmentWriter};
+use crate::syncer::Syncer;
 
 /// Video timescale: 90 kHz, the common choice (RTMP gives ms, so durations are exact).
 const VIDEO_TIMESCALE: u32 = 90_000;
 /// Samples per AAC-LC frame.
 const AAC_FRAME: u32 = 1024;
 /// Longest fragment, ms.
-const MAX_FRAGMENT_MS: u64 = 1_000;
+const MAX_FRAGMENT_MS: u64 = 500;
 
 struct Held {
     rel_ms: u64,
@@ -75,7 +80,9 @@ impl Track {
 pub struct Mp4Writer {
     part: PathBuf,
     path: PathBuf,
-    out: BufWriter<File>,
+    file: Arc<File>,
+    syncer: Syncer,
+    queue: Gather,
     written: u64,
     muxer: Fmp4SegmentMuxer,
     video: Option<Track>,
@@ -124,9 +131,9 @@ impl Mp4Writer {
             )
         });
         Ok(Mp4Writer {
-            // Fragments are written whole and large payloads bypass the buffer: keep it small
-            // (memory per stream matters more than syscalls here).
-            out: BufWriter::with_capacity(32 * 1024, file),
+            file: Arc::new(file),
+            syncer: spec.syncer.clone(),
+            queue: Gather::default(),
             part,
             path,
             written: head.len() as u64,
@@ -138,12 +145,9 @@ impl Mp4Writer {
         })
     }
 
-    fn put(&mut self, b: &[u8]) -> Result<()> {
-        self.out
-            .write_all(b)
-            .map_err(|e| EngineError::io("write", &self.part, e))?;
+    fn head(&mut self, b: &[u8]) {
+        self.queue.head(b);
         self.written += b.len() as u64;
-        Ok(())
     }
 
     /// Whether the open fragment, which has run for `span_ms`, is due. The first one is due as
@@ -201,7 +205,7 @@ impl Mp4Writer {
                 .muxer
                 .init_segment_bytes()
                 .map_err(|e| mux_err(&self.path, e))?;
-            self.put(&init)?;
+            self.head(&init);
             self.init_written = true;
             for t in [self.video.as_mut(), self.audio.as_mut()]
                 .into_iter()
@@ -210,15 +214,17 @@ impl Mp4Writer {
                 t.in_init = t.entry.is_none();
             }
         }
-        self.put(&moof)?;
-        for p in &payloads {
-            self.put(p)?;
+        self.head(&moof);
+        for p in payloads {
+            self.written += p.len() as u64;
+            self.queue.body(p);
         }
-        self.out
-            .flush()
-            .and_then(|_| self.out.get_ref().sync_data())
+        self.queue
+            .write_to(&self.file)
+            .map_err(|e| EngineError::io("write", &self.part, e))?;
+        self.syncer
+            .sync(&self.file)
             .map_err(|e| EngineError::io("fsync", &self.part, e))?;
-        crate::crashpoint::here("after_part_fsync");
         Ok(())
     }
 }
@@ -284,7 +290,7 @@ impl SegmentWriter for Mp4Writer {
             t.release(None);
         }
         self.flush_fragment()?;
-        drop(self.out);
+        drop(self.file);
         Ok(finalize_part(&self.part, &self.path)?.size)
     }
 }

@@ -37,8 +37,11 @@ const MAX_UNPRODUCTIVE_BYTES: usize = 1 << 25;
 /// take a few hundred bytes; without this, every one of thousands of unauthenticated
 /// connections could make us assemble a 16 MiB message.
 const MAX_BYTES_BEFORE_PUBLISH: usize = 1 << 20;
-/// One read takes up to this much (a merged read of a fast stream takes several).
-const READ_BUFFER: usize = 64 * 1024;
+/// A merged read takes up to this much at a time (a fast stream's takes several). The buffer
+/// lives only for the read: hundreds of idle-between-ticks publishers do not each hold one.
+const MERGED_READ_BUFFER: usize = 64 * 1024;
+/// Reads of a connection that is not publishing (commands), or of unmerged media.
+const READ_BUFFER: usize = 16 * 1024;
 /// RTMP aggregate message type.
 const AGGREGATE: u8 = 22;
 
@@ -163,7 +166,7 @@ async fn run(socket: &mut TcpStream, id: u64, shared: &Arc<Shared>) -> Result<()
                 _ = tokio::time::sleep_until(merged_read::next_tick(merged_read)) => {}
             }
             let before = c.received;
-            if drain(socket, &mut buf, &mut c).await? {
+            if drain(socket, &mut c).await? {
                 return Ok(());
             }
             if c.received > before {
@@ -204,13 +207,14 @@ fn silent(limit: Duration) -> Close {
 }
 
 /// Feeds the connection everything the socket holds now, without waiting; true at end of stream.
-async fn drain(socket: &mut TcpStream, buf: &mut [u8], c: &mut Conn<'_>) -> Result<bool, Close> {
+async fn drain(socket: &mut TcpStream, c: &mut Conn<'_>) -> Result<bool, Close> {
+    let mut buf = Vec::with_capacity(MERGED_READ_BUFFER);
     while c.closing.is_none() {
-        match merged_read::read_queued(socket, buf) {
+        match merged_read::read_queued(socket, &mut buf) {
             Ok(0) => return Ok(true),
             Ok(n) => {
                 c.received += n as u64;
-                c.input(&buf[..n]).await
+                c.input(&buf).await
             }
             Err(e) if e.kind() == std::io::ErrorKind::WouldBlock => {
                 merged_read::clear_readiness(socket);

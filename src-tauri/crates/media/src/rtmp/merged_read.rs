@@ -11,7 +11,7 @@
 //!
 //! Media is delayed by at most one tick, far below the 1 s a recording may lose on a crash.
 
-use std::io::{self, Read};
+use std::io;
 use std::sync::OnceLock;
 use std::time::Duration;
 
@@ -50,10 +50,16 @@ pub fn set_low_water_mark(socket: &TcpStream, raised: bool) {
     let _ = (socket, raised);
 }
 
-/// Reads what the kernel holds, without waiting. tokio's `try_read` would not do: it trusts
-/// its cached readiness, which below the low-water mark the kernel never sets.
-pub fn read_queued(socket: &TcpStream, buf: &mut [u8]) -> io::Result<usize> {
-    (&*socket2::SockRef::from(socket)).read(buf)
+/// Reads what the kernel holds into `buf`'s spare capacity (replacing its contents), without
+/// waiting; returns the bytes read. tokio's `try_read` would not do: it trusts its cached
+/// readiness, which below the low-water mark the kernel never sets. Reading into uninitialized
+/// capacity spares zeroing a fresh buffer at every tick of every connection.
+pub fn read_queued(socket: &TcpStream, buf: &mut Vec<u8>) -> io::Result<usize> {
+    buf.clear();
+    let n = socket2::SockRef::from(socket).recv(buf.spare_capacity_mut())?;
+    // SAFETY: `recv` initialized the first `n` bytes of the spare capacity it was given.
+    unsafe { buf.set_len(n) };
+    Ok(n)
 }
 
 /// Forgets readiness tokio has cached, after `read_queued` found the socket empty, so the
