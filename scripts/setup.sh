@@ -14,6 +14,7 @@ DEBS=(
   fonts-noto-core fonts-wqy-microhei
   ffmpeg nginx-light libnginx-mod-rtmp procps
   chromium python3-venv
+  gstreamer1.0-plugins-good gstreamer1.0-plugins-bad gstreamer1.0-libav
 )
 missing=()
 for p in "${DEBS[@]}"; do

@@ -36,6 +36,7 @@ fn main() {
             library::sync::sync_now,
             library::detail::recording_callbacks,
             library::detail::open_recording,
+            library::detail::play_url,
             library::detail::reveal_recording,
             library::downloads::download_recording,
             library::export::export_recordings,

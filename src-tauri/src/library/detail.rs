@@ -65,14 +65,38 @@ pub async fn open_recording(
             .open_path(path, None::<&str>)
             .map_err(|e| failure(ErrorCode::Internal, lang, e));
     }
-    // A cached link may have expired: ask for a fresh one, use the cached one offline.
-    let fresh = match row_server(&library, &console, server_id, lang).await {
-        Ok(server) => server.recording(&file_id).await.ok().map(|r| r.url),
+    let url = fresh_web_link(&library, &console, row, lang).await?;
+    let opened = opener.open_url(&url, None::<&str>);
+    opened.map_err(|e| failure(ErrorCode::Internal, lang, e))
+}
+
+/// A link to play a recording in the window's player (WebKitGTK plays MP4, and HLS through
+/// GStreamer): asked of the server afresh, since a cached signed link may have expired.
+#[tauri::command]
+pub async fn play_url(
+    library: tauri::State<'_, Library>,
+    console: tauri::State<'_, Console>,
+    server_id: i64,
+    file_id: String,
+    lang: Lang,
+) -> Result<String, ApiError> {
+    let row = cached(&library, server_id, &file_id, lang).await?;
+    fresh_web_link(&library, &console, row, lang).await
+}
+
+/// The row's link as its server gives it now (the cached one offline); only web links, so a
+/// server cannot make the opener or the player load `file://` or `javascript:` targets.
+async fn fresh_web_link(
+    library: &Library,
+    console: &Console,
+    row: CachedRecording,
+    lang: Lang,
+) -> Result<String, ApiError> {
+    let fresh = match row_server(library, console, row.server_id, lang).await {
+        Ok(server) => server.recording(&row.file_id).await.ok().map(|r| r.url),
         Err(_) => None,
     };
     let url = fresh.unwrap_or(row.url);
-    // Only web links reach the system opener: a server cannot make it run `file://` or
-    // `javascript:` targets.
     if !is_web_link(&url) {
         return Err(failure(
             ErrorCode::BadLink,
@@ -80,8 +104,7 @@ pub async fn open_recording(
             format!("not a web link: {url}"),
         ));
     }
-    let opened = opener.open_url(&url, None::<&str>);
-    opened.map_err(|e| failure(ErrorCode::Internal, lang, e))
+    Ok(url)
 }
 
 /// Shows the downloaded file in the system file manager.

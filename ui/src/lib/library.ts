@@ -38,6 +38,10 @@ export const recordingCallbacks = (row: CachedRecording, lang: Lang) =>
 export const openRecording = (row: CachedRecording, lang: Lang) =>
   command<void>("open_recording", { serverId: row.server_id, fileId: row.file_id, lang });
 
+/** A fresh link for the in-app player (a cached signed link may have expired). */
+export const playUrl = (row: CachedRecording, lang: Lang) =>
+  command<string>("play_url", { serverId: row.server_id, fileId: row.file_id, lang });
+
 export const revealRecording = (row: CachedRecording, lang: Lang) =>
   command<void>("reveal_recording", { serverId: row.server_id, fileId: row.file_id, lang });
 

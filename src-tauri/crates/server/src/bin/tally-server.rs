@@ -116,8 +116,34 @@ impl ServeArgs {
     }
 }
 
-#[tokio::main]
-async fn main() -> std::process::ExitCode {
+fn main() -> std::process::ExitCode {
+    limit_malloc_arenas();
+    match tokio::runtime::Runtime::new() {
+        Ok(runtime) => runtime.block_on(run()),
+        Err(err) => {
+            eprintln!("tally-server: cannot start the async runtime: {err}");
+            std::process::ExitCode::FAILURE
+        }
+    }
+}
+
+/// glibc gives each new thread its own malloc arena (up to 8 per core), and frames allocated
+/// on a socket thread are freed on a recorder thread: with hundreds of streams the arenas'
+/// free-but-kept pages were a quarter of the server's memory (91 MB instead of 122 MB at 200
+/// streams with two arenas per core). Set before any thread starts; `MALLOC_ARENA_MAX` in the
+/// environment still wins.
+fn limit_malloc_arenas() {
+    #[cfg(all(target_os = "linux", target_env = "gnu"))]
+    if std::env::var_os("MALLOC_ARENA_MAX").is_none() {
+        let cores = std::thread::available_parallelism().map_or(2, |n| n.get());
+        // SAFETY: mallopt only sets an allocator parameter; no thread but this one exists yet.
+        unsafe {
+            libc::mallopt(libc::M_ARENA_MAX, (2 * cores) as libc::c_int);
+        }
+    }
+}
+
+async fn run() -> std::process::ExitCode {
     tracing_subscriber::fmt()
         .with_writer(std::io::stderr)
         .with_env_filter(
