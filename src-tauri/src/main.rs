@@ -9,6 +9,7 @@ mod locale;
 mod notify;
 mod settings;
 mod tray;
+mod usage;
 
 use std::sync::Mutex;
 
@@ -46,6 +47,7 @@ fn main() {
             feed::watch_events,
             settings::server_settings,
             settings::set_server,
+            usage::usage,
         ])
         .setup(|app| {
             let data_dir = app.path().app_data_dir()?;

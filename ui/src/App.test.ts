@@ -9,12 +9,18 @@ afterEach(() => {
 });
 
 describe("App shell", () => {
-  it("shows the three places and opens Live first", () => {
+  it("shows the four places, Usage between Recordings and Settings, and opens Live first", () => {
     render(App);
-    expect(screen.getByTestId("nav-live").textContent).toBe("Live");
-    expect(screen.getByTestId("nav-recordings").textContent).toBe("Recordings");
-    expect(screen.getByTestId("nav-settings").textContent).toBe("Settings");
+    const nav = screen.getAllByRole("button").filter((b) => b.dataset.testid?.startsWith("nav-"));
+    expect(nav.map((b) => b.textContent)).toEqual(["Live", "Recordings", "Usage", "Settings"]);
     expect(screen.getByTestId("page-title").textContent).toBe("Live");
+  });
+
+  it("opens Usage", async () => {
+    render(App);
+    await fireEvent.click(screen.getByTestId("nav-usage"));
+    expect(screen.getByTestId("page-title").textContent).toBe("Usage");
+    expect(screen.getByTestId("nav-usage").getAttribute("aria-current")).toBe("page");
   });
 
   it("navigates between places", async () => {

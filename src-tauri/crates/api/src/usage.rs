@@ -24,10 +24,12 @@ pub struct Usage {
     pub days: Vec<DayUsage>,
 }
 
-/// One UTC day's peak of concurrent recording channels.
+/// One UTC day's peak of concurrent recording channels, and what was recorded that day.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, TS, utoipa::ToSchema)]
 pub struct DayUsage {
     /// `YYYY-MM-DD`.
     pub date: String,
     pub peak_channels: i64,
+    /// Bytes of the files that started that day.
+    pub bytes: i64,
 }

@@ -7,6 +7,7 @@ use tally_api::recordings::CallbackAttempt;
 use tally_api::rooms::{
     CreateRoom, JoinRoom, Membership, RecordRequest, RecordResponse, Room, RoomKind,
 };
+use tally_api::usage::Usage;
 use tally_api::{ApiError, ErrorCode, Lang};
 
 use crate::sync::ServerRef;
@@ -207,6 +208,17 @@ impl TallyClient {
         self.call(
             reqwest::Method::GET,
             &format!("/v1/recordings/{file_id}"),
+            None::<&()>,
+        )
+        .await
+    }
+
+    /// Usage of a `YYYY-MM` month (UTC): its peak of concurrent recordings, price, bytes and
+    /// files, and each day's peak and bytes.
+    pub async fn usage(&self, month: &str) -> Result<Usage, ApiError> {
+        self.call(
+            reqwest::Method::GET,
+            &format!("/v1/usage?month={month}"),
             None::<&()>,
         )
         .await

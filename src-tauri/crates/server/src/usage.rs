@@ -55,16 +55,25 @@ pub fn compute(month: &str, (from, to): (i64, i64), files: &[FileSpan]) -> Usage
     }
     let channels: Vec<Vec<(i64, i64)>> = by_channel.into_values().map(union).collect();
 
-    let days = (from..to)
-        .step_by(DAY_MS as usize)
-        .map(|day| DayUsage {
-            date: civil_date(day / DAY_MS),
-            peak_channels: peak(&channels, day, day + DAY_MS),
-        })
-        .collect();
     let started: Vec<&FileSpan> = files
         .iter()
         .filter(|f| (from..to).contains(&f.start_ms))
+        .collect();
+    // A file's bytes count on the UTC day it started, as they count in the month it started.
+    let mut day_bytes = vec![0_i64; ((to - from) / DAY_MS) as usize];
+    for f in &started {
+        if let Some(bytes) = day_bytes.get_mut(((f.start_ms - from) / DAY_MS) as usize) {
+            *bytes += f.size;
+        }
+    }
+    let days = (from..to)
+        .step_by(DAY_MS as usize)
+        .zip(day_bytes)
+        .map(|(day, bytes)| DayUsage {
+            date: civil_date(day / DAY_MS),
+            peak_channels: peak(&channels, day, day + DAY_MS),
+            bytes,
+        })
         .collect();
     let peak_channels = peak(&channels, from, to);
     Usage {
@@ -219,6 +228,31 @@ mod tests {
             file("a", from + 10, from + 4990),
         ];
         assert_eq!(compute(NOV, nov(), &files).peak_channels, 1);
+    }
+
+    #[test]
+    fn each_day_has_the_bytes_of_the_files_that_started_on_it() {
+        let (from, to) = nov();
+        let sized = |start_ms: i64, end_ms: i64, size: i64| FileSpan {
+            size,
+            ..file("a", start_ms, end_ms)
+        };
+        let files = [
+            // Started in October: neither a November day's nor the month's.
+            sized(from - 5_000, from + 5_000, 7),
+            sized(from, from + 1_000, 100),
+            // The last millisecond of November 1st, running into the 2nd: the 1st's.
+            sized(from + DAY_MS - 1, from + DAY_MS + 60_000, 20),
+            sized(from + DAY_MS, from + DAY_MS + 1_000, 3),
+            sized(to - 1, to + 1_000, 4_000),
+        ];
+        let usage = compute(NOV, nov(), &files);
+        assert_eq!(usage.days[0].bytes, 120);
+        assert_eq!(usage.days[1].bytes, 3);
+        assert_eq!(usage.days[29].bytes, 4_000);
+        assert!(usage.days[2..29].iter().all(|d| d.bytes == 0));
+        let by_day: i64 = usage.days.iter().map(|d| d.bytes).sum();
+        assert_eq!((by_day, usage.bytes), (4_123, 4_123));
     }
 
     #[test]
