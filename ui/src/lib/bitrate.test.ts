@@ -1,24 +1,8 @@
 import { describe, expect, it } from "vitest";
-import type { FeedEvent } from "../bindings/FeedEvent";
+import { streamStateEvent } from "./sampleEvents";
 import { BITRATE_SAMPLES, BITRATE_WINDOW_MS, BitrateRing, streamBitrate } from "./bitrate";
 
-const streamState = (stream_code: string, live: boolean, bitrate_kbps: number): FeedEvent => ({
-  type: "live",
-  event: {
-    type: "stream_state",
-    stream_code,
-    live,
-    reason: live ? null : "unpublished",
-    video_codec: "H264",
-    audio_codec: "AAC",
-    width: 1280,
-    height: 720,
-    bitrate_kbps,
-    fps: 30,
-    keyframe_interval_ms: 2000,
-    recordings: [],
-  },
-});
+const streamState = streamStateEvent;
 
 describe("the bitrate ring", () => {
   it("keeps only its newest samples once full, oldest first", () => {

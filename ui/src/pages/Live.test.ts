@@ -6,6 +6,7 @@ import type { ConsoleInfo } from "../bindings/ConsoleInfo";
 import type { FeedEvent } from "../bindings/FeedEvent";
 import type { Membership } from "../bindings/Membership";
 import { setLang } from "../i18n/index.svelte";
+import { streamStateEvent } from "../lib/sampleEvents";
 import Live from "./Live.svelte";
 
 // uPlot draws on a canvas, which jsdom lacks: a stand-in keeps what the chart was last given.
@@ -39,23 +40,7 @@ const member: Membership = {
   push: [{ source: "camera", stream_code: CODE, url: `rtmp://127.0.0.1:1935/live/${CODE}`, server: "", stream_key: CODE }],
 };
 
-const measured = (bitrate_kbps: number, live = true): FeedEvent => ({
-  type: "live",
-  event: {
-    type: "stream_state",
-    stream_code: CODE,
-    live,
-    reason: null,
-    video_codec: "H264",
-    audio_codec: "AAC",
-    width: 1280,
-    height: 720,
-    bitrate_kbps,
-    fps: 30,
-    keyframe_interval_ms: 2000,
-    recordings: [],
-  },
-});
+const measured = (bitrate_kbps: number, live = true) => streamStateEvent(CODE, live, bitrate_kbps);
 
 afterEach(() => {
   cleanup();
