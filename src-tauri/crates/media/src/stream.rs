@@ -583,11 +583,12 @@ impl StreamActor {
         if self.codecs.video.is_some() {
             if frame.kind == Kind::Video && frame.keyframe {
                 self.keep_gop = self.shared.config.instant_start.wants(&self.code);
+                if !self.keep_gop {
+                    self.gop.clear();
+                }
             }
             if self.keep_gop {
                 self.gop.push(&frame, wall);
-            } else {
-                self.gop.clear();
             }
         }
         if matches!(frame.kind, Kind::Video | Kind::Audio) {
