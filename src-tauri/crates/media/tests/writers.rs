@@ -281,7 +281,7 @@ fn torn_mp4_part_is_finalized_up_to_its_last_complete_fragment() {
     let (codecs, frames) = clip(5_000);
     let s = spec(dir.path(), "b.mp4", codecs);
     let mut w = Mp4Writer::create(&s).unwrap();
-    // Fragments close every second (and at keyframes): 0-4 s are on disk, 4-5 s is not.
+    // Fragments close every 500 ms (and at keyframes): 0-4.5 s are on disk, 4.5-5 s is not.
     write_all(&mut w, &frames);
     drop(w);
     let part = dir.path().join("b.mp4.part");
@@ -295,13 +295,13 @@ fn torn_mp4_part_is_finalized_up_to_its_last_complete_fragment() {
         .unwrap();
     let out = finalize_part(&part, &s.path).unwrap();
     assert!(
-        (2_950..=3_100).contains(&out.duration_ms),
+        (3_950..=4_100).contains(&out.duration_ms),
         "kept {} ms",
         out.duration_ms
     );
     assert!(!part.exists());
     assert!(first_video_frame_is_keyframe(&s.path));
-    assert!((duration_s(&s.path) - 3.0).abs() < 0.1);
+    assert!((duration_s(&s.path) - 4.0).abs() < 0.1);
 }
 
 #[test]
