@@ -8,7 +8,7 @@ SUDO=""
 if [ "$(id -u)" -ne 0 ]; then SUDO="sudo"; fi
 
 DEBS=(
-  build-essential pkg-config curl file
+  build-essential pkg-config curl file nasm
   libwebkit2gtk-4.1-dev libayatana-appindicator3-dev librsvg2-dev libxdo-dev libssl-dev
   webkit2gtk-driver xvfb xauth dbus dbus-x11 imagemagick x11-utils
   fonts-noto-core fonts-wqy-microhei

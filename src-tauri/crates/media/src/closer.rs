@@ -23,6 +23,8 @@ pub(crate) struct OpenFile {
     pub writer: Box<dyn SegmentWriter>,
     pub meta: SegmentClosed,
     pub sidecar: PathBuf,
+    /// The segment's poster, when one is being made.
+    pub poster: Option<crate::poster::PendingPoster>,
 }
 
 /// Closes one recording's files and gathers what they became.
@@ -219,6 +221,9 @@ fn finish(
     };
     crashpoint::here("after_rename");
     meta.size = size;
+    if f.poster.is_some_and(|p| p.wait()) {
+        meta.find_poster();
+    }
     match manifest::write(&meta) {
         Ok(()) => {
             crashpoint::here("after_manifest");

@@ -153,6 +153,8 @@ pub struct EngineConfig {
     pub recorder_buffer_bytes: usize,
     /// Streams that keep their last GOP in memory so a manual start begins at once.
     pub instant_start: InstantStart,
+    /// Stream-code recordings make a poster (thumbnail JPEG) for every segment.
+    pub posters: bool,
 }
 
 /// Which streams keep a GOP cache (`gop.rs`): a manual start on one of them begins from the
@@ -212,6 +214,7 @@ impl EngineConfig {
             publisher_buffer_bytes: 16 << 20,
             recorder_buffer_bytes: 16 << 20,
             instant_start: InstantStart::all(),
+            posters: true,
         }
     }
 }

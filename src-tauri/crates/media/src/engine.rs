@@ -36,6 +36,8 @@ pub struct RecordRequest {
     pub audio_only: bool,
     /// Opaque, carried into every event of the recording (the service puts `file_name` here).
     pub label: String,
+    /// Make a poster (thumbnail JPEG) for every segment (channel mode's `screen_shot`).
+    pub poster: bool,
 }
 
 /// The running media engine. Dropping it stops accepting connections; call
@@ -179,6 +181,7 @@ impl Engine {
             formats: req.formats,
             interval: req.interval.clamp(MIN_INTERVAL, MAX_INTERVAL),
             audio_only: req.audio_only,
+            posters: req.poster,
             data_dir: cfg.data_dir.clone(),
             free_space_reserve: cfg.free_space_reserve,
         };

@@ -84,6 +84,21 @@ pub struct SegmentClosed {
     pub height: Option<u32>,
     /// Finalized by startup recovery after a crash.
     pub recovered: bool,
+    /// Path of its poster (the JPEG of its first keyframe) relative to the data dir, when it
+    /// has one on disk.
+    #[serde(default)]
+    pub poster: Option<String>,
+}
+
+impl SegmentClosed {
+    /// Names the segment's poster if it is on disk (`<stem>.jpg` beside the file).
+    pub fn find_poster(&mut self) {
+        let on_disk = crate::poster::path_for(&self.path).is_file();
+        self.poster = on_disk.then(|| {
+            let rel = std::path::Path::new(&self.rel_path).with_extension("jpg");
+            rel.to_string_lossy().into_owned()
+        });
+    }
 }
 
 /// What the engine must not lose: sent in order on an unbounded channel to the one consumer

@@ -20,6 +20,7 @@ pub mod gop;
 pub mod ids;
 pub mod meter;
 pub mod params;
+pub mod poster;
 pub mod splitter;
 pub mod timeline;
 

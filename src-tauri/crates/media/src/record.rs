@@ -23,6 +23,7 @@ use crate::frame::{Frame, Kind};
 use crate::hls::HlsWriter;
 use crate::ids;
 use crate::mp4::Mp4Writer;
+use crate::poster::{self, PendingPoster};
 use crate::recorders::Lane;
 use crate::segment::{SegmentSpec, SegmentWriter};
 use crate::splitter::{Decision, Splitter};
@@ -56,6 +57,8 @@ pub struct RecordSpec {
     pub interval: Duration,
     /// Leave video out.
     pub audio_only: bool,
+    /// Make a poster for every segment with video.
+    pub posters: bool,
     /// Data directory.
     pub data_dir: PathBuf,
     /// Free-space reserve, bytes.
@@ -311,6 +314,7 @@ impl RecordTask {
             local.format("%Y%m%d-%H%M%S-%3f"),
             self.spec.id
         );
+        let poster = self.start_poster(&dir.join(format!("{stem}.jpg")), frame);
         let mut seg = OpenSegment {
             files: Vec::new(),
             start_dts: frame.dts,
@@ -352,6 +356,7 @@ impl RecordTask {
                     .filter(|_| !self.spec.audio_only)
                     .map(|v| v.height),
                 recovered: false,
+                poster: None,
             };
             let segment_spec = SegmentSpec {
                 path: path.clone(),
@@ -389,6 +394,7 @@ impl RecordTask {
                         writer,
                         meta,
                         sidecar,
+                        poster: poster.clone(),
                     });
                 }
                 Err(e) => {
@@ -398,6 +404,18 @@ impl RecordTask {
             }
         }
         self.segment = Some(seg);
+    }
+
+    /// Starts making the poster of a segment that opens on the keyframe `frame`, on a close
+    /// thread (a decode takes milliseconds; the recorder thread serves other recordings).
+    fn start_poster(&self, path: &std::path::Path, frame: &Frame) -> Option<PendingPoster> {
+        let video = self.codecs.video.as_ref().filter(|_| self.spec.posters)?;
+        if !self.has_video_track() || frame.kind != Kind::Video || !frame.keyframe {
+            return None;
+        }
+        let (pending, job) = poster::job(video.clone(), frame.clone(), path.to_owned());
+        self.shared.closers.run(job);
+        Some(pending)
     }
 
     fn fail_open(&mut self, frame: &Frame, e: EngineError) {

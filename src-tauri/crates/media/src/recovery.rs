@@ -114,6 +114,7 @@ pub fn finalize(sidecar: &Path, recovered: bool) -> Result<SegmentClosed> {
     meta.duration_ms = duration_ms;
     meta.end_ms = meta.start_ms + duration_ms as i64;
     meta.recovered = recovered;
+    meta.find_poster();
     manifest::write(&meta)?;
     fs::remove_file(sidecar).map_err(|e| EngineError::io("remove", sidecar, e))?;
     fsync_dir(sidecar.parent().unwrap_or(Path::new(".")))?;

@@ -484,6 +484,7 @@ impl StreamActor {
                 formats,
                 interval: params.interval.unwrap_or(cfg.default_interval),
                 audio_only: false,
+                posters: cfg.posters,
                 data_dir: cfg.data_dir.clone(),
                 free_space_reserve: cfg.free_space_reserve,
             };

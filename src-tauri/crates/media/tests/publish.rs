@@ -67,6 +67,7 @@ async fn no_recording_starts_below_the_free_space_reserve() {
         interval: Duration::from_secs(5400),
         audio_only: false,
         label: String::new(),
+        poster: true,
     };
     assert_eq!(engine.start_recording(req).await.unwrap_err().code(), 2);
 
@@ -103,6 +104,7 @@ async fn manual_starts_waiting_for_streams_that_never_come_are_capped() {
         interval: Duration::from_secs(60),
         audio_only: false,
         label: String::new(),
+        poster: true,
     };
     let mut ids = Vec::new();
     for i in 0..3 {

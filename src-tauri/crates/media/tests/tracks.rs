@@ -38,6 +38,7 @@ async fn audio_only_publisher_is_recorded_with_an_audio_track_only() {
             (s.video_codec.as_deref(), s.audio_codec.as_deref()),
             (None, Some("aac"))
         );
+        assert_eq!(s.poster, None, "no picture, no poster");
         assert!(
             (duration_s(&s.path) - 6.0).abs() < 0.2,
             "{} lasts {}",
@@ -56,6 +57,22 @@ async fn video_only_publisher_is_recorded_with_a_video_track_only() {
         assert_eq!((s.width, s.height), (Some(320), Some(240)));
         assert_eq!(video_frames(&s.path), 180, "{}", s.path.display());
     }
+    // One poster for the segment, named by each of its formats, a JPEG of the first keyframe.
+    let poster = segs[0]
+        .poster
+        .clone()
+        .expect("a segment with video has a poster");
+    assert!(segs.iter().all(|s| s.poster.as_ref() == Some(&poster)));
+    let jpg = segs[0].path.with_extension("jpg");
+    let rel = std::path::Path::new(&segs[0].rel_path).with_extension("jpg");
+    assert_eq!(std::path::Path::new(&poster), rel);
+    let probed = &ffprobe(&jpg)["streams"][0];
+    assert_eq!(probed["codec_name"], "mjpeg");
+    assert_eq!(
+        (probed["width"].as_i64(), probed["height"].as_i64()),
+        (Some(320), Some(240)),
+        "kept at its size when no wider than 320"
+    );
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -69,6 +86,7 @@ async fn manual_audio_only_recording_waits_for_the_stream_and_gives_m4a_compatib
         interval: Duration::from_secs(5400),
         audio_only: true,
         label: "lesson-1".into(),
+        poster: true,
     };
     // Started before anyone publishes: the recording waits for the stream.
     let id = engine.start_recording(req.clone()).await.unwrap();
@@ -93,6 +111,7 @@ async fn manual_audio_only_recording_waits_for_the_stream_and_gives_m4a_compatib
         (Format::Mp4, true, "lesson-1")
     );
     assert_eq!(stream_types(&s.path), vec!["audio"]);
+    assert_eq!(s.poster, None);
     assert!((duration_s(&s.path) - 5.0).abs() < 0.3);
     assert_eq!(
         engine.stop_recording(id).await.unwrap_err().code(),
@@ -121,6 +140,7 @@ async fn a_manual_start_mid_gop_begins_at_the_last_keyframe_at_once() {
         interval: Duration::from_secs(5400),
         audio_only: false,
         label: String::new(),
+        poster: true,
     };
     let asked_at = std::time::SystemTime::now()
         .duration_since(std::time::UNIX_EPOCH)

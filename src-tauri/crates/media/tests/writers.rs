@@ -353,6 +353,7 @@ fn sidecar(path: &Path, format: Format) -> PathBuf {
         width: Some(640),
         height: Some(360),
         recovered: false,
+        poster: None,
     };
     let p = PathBuf::from(format!("{}.part.json", path.display()));
     std::fs::write(&p, serde_json::to_vec(&meta).unwrap()).unwrap();

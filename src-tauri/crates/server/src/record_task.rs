@@ -27,6 +27,8 @@ pub struct TaskLabel {
     pub user_id: String,
     pub file_name: String,
     pub tags: Vec<String>,
+    /// `screen_shot`: a poster for every file.
+    pub poster: bool,
 }
 
 impl TaskLabel {
@@ -149,6 +151,7 @@ impl RecordTasks {
             interval: CHANNEL_INTERVAL,
             audio_only: req.record_type == RecordType::Audio,
             label: serde_json::to_string(&label).expect("label serializes"),
+            poster: req.poster,
         };
         let recording = self
             .engine

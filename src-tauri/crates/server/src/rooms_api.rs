@@ -161,6 +161,7 @@ struct RecordCall {
     record_type: RecordType,
     file_name: String,
     tags: Vec<String>,
+    screen_shot: bool,
 }
 
 fn check(req: RecordRequest, headers: &HeaderMap) -> Result<RecordCall, HttpError> {
@@ -201,6 +202,8 @@ fn check(req: RecordRequest, headers: &HeaderMap) -> Result<RecordCall, HttpErro
         record_type,
         file_name,
         tags: req.tags.unwrap_or_default(),
+        // The seed's default is no screenshot.
+        screen_shot: req.screen_shot.unwrap_or(false),
     })
 }
 
@@ -253,6 +256,7 @@ pub async fn record(
                 stream_code: code,
                 file_name: call.file_name,
                 tags: call.tags,
+                poster: call.screen_shot,
             })
             .await
             .map_err(|(code, d)| HttpError::new(code, &headers, d))?;
