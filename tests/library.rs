@@ -30,6 +30,7 @@ async fn cache_file_with_one_recording(server_url: &str, file_name: &str) -> Vec
         tags: vec![],
         format: "mp4".into(),
         url: format!("{server_url}/vod/live/a.mp4"),
+        thumbnail_url: None,
         size: 244_367,
         start_ms: 1_795_600_798_313,
         end_ms: 1_795_600_802_313,

@@ -8,4 +8,8 @@ export type CachedRecording = { server_id: number, file_id: string, video_id: st
 /**
  * Space-separated tags.
  */
-tags: string, format: string, url: string, size: number, start_ms: number, end_ms: number, duration_ms: number, video_codec: string | null, audio_codec: string | null, width: number | null, height: number | null, created_ms: number, updated_ms: number, callback_state: string, deleted: boolean, download_state: string, download_path: string | null, downloaded_bytes: number, };
+tags: string, format: string, url: string, 
+/**
+ * The poster's link, when it has one.
+ */
+thumbnail_url: string | null, size: number, start_ms: number, end_ms: number, duration_ms: number, video_codec: string | null, audio_codec: string | null, width: number | null, height: number | null, created_ms: number, updated_ms: number, callback_state: string, deleted: boolean, download_state: string, download_path: string | null, downloaded_bytes: number, };

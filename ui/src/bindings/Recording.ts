@@ -29,6 +29,11 @@ format: string,
  */
 url: string, 
 /**
+ * Link to its poster, a JPEG of its first keyframe (none for audio, or when the
+ * recording asked for none).
+ */
+thumbnail_url: string | null, 
+/**
  * Bytes (HLS: sum of the TS chunks).
  */
 size: number, start_ms: number, end_ms: number, duration_ms: number, video_codec: string | null, audio_codec: string | null, width: number | null, height: number | null, created_ms: number, 

@@ -337,6 +337,10 @@ error_table! {
     BadLink = 30000522, 403, retry false,
         en("The download link is not valid or has expired.", "Get a fresh link from the recording (GET /v1/recordings/{file_id}, or the console's Recordings page)."),
         zh("下载链接无效或已过期。", "请重新获取链接（GET /v1/recordings/{file_id}，或控制台的录制文件页面）。");
+    /// A live preview asked of a stream that has no picture to show.
+    NoPreview = 30000523, 404, retry true,
+        en("This stream has no picture to show yet.", "A preview appears once the member's stream is live with video and has sent a keyframe (every few seconds)."),
+        zh("该流暂无可显示的画面。", "成员的流开始推送视频并发送关键帧后（每隔几秒）即可显示预览。");
 }
 
 impl ErrorCode {

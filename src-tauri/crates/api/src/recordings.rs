@@ -24,6 +24,10 @@ pub struct Recording {
     pub format: String,
     /// Download URL (HLS: the m3u8).
     pub url: String,
+    /// Link to its poster, a JPEG of its first keyframe (none for audio, or when the
+    /// recording asked for none).
+    #[serde(default)]
+    pub thumbnail_url: Option<String>,
     /// Bytes (HLS: sum of the TS chunks).
     pub size: i64,
     pub start_ms: i64,

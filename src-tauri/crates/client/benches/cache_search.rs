@@ -79,6 +79,7 @@ fn row(server_id: i64, n: i64, rng: &mut Lcg) -> CachedRecording {
         download_state: "none".into(),
         download_path: None,
         downloaded_bytes: 0,
+        thumbnail_url: None,
     }
 }
 

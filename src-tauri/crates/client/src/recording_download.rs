@@ -183,6 +183,7 @@ mod tests {
             download_state: "none".into(),
             download_path: None,
             downloaded_bytes: 0,
+            thumbnail_url: None,
         }
     }
 

@@ -53,6 +53,7 @@ pub fn cached_row(server_id: i64, r: Recording) -> CachedRecording {
         tags: r.tags.join(" "),
         format: r.format,
         url: r.url,
+        thumbnail_url: r.thumbnail_url,
         size: r.size,
         start_ms: r.start_ms,
         end_ms: r.end_ms,

@@ -33,6 +33,7 @@ fn recording(server_id: i64, n: i64, file_name: &str, room: &str) -> CachedRecor
         download_state: "none".into(),
         download_path: None,
         downloaded_bytes: 0,
+        thumbnail_url: None,
     }
 }
 

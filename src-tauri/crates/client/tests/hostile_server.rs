@@ -54,6 +54,7 @@ fn recording(url: &str, format: &str, file_name: &str, size: i64) -> Recording {
         tags: vec![],
         format: format.into(),
         url: url.into(),
+        thumbnail_url: None,
         size,
         start_ms: 1,
         end_ms: 2,

@@ -34,6 +34,7 @@ fn recording(n: i64, file_name: &str, url: &str, size: i64) -> Recording {
         tags: vec![],
         format: "mp4".into(),
         url: url.into(),
+        thumbnail_url: None,
         size,
         start_ms: 1_700_000_000_000 + n * 1_000,
         end_ms: 1_700_000_000_000 + n * 1_000 + 500,

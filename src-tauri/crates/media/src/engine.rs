@@ -1,9 +1,11 @@
 //! The engine's public face (`docs/engine-api.md`): start, events, manual recording, shutdown.
 
+use std::collections::HashMap;
 use std::net::SocketAddr;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
+use bytes::Bytes;
 use tokio::net::TcpListener;
 use tokio::sync::{broadcast, mpsc, oneshot};
 use tokio::task::JoinHandle;
@@ -13,6 +15,7 @@ use crate::disk;
 use crate::error::{EngineError, Result};
 use crate::events::{EngineEvent, Fact, RecordingId, SegmentClosed, StreamStatus};
 use crate::params::is_safe_name;
+use crate::poster;
 use crate::record::RecordSpec;
 use crate::recovery;
 use crate::rtmp;
@@ -49,6 +52,9 @@ pub struct Engine {
     facts: Mutex<Option<mpsc::UnboundedReceiver<Fact>>>,
     accept: JoinHandle<()>,
     deferred: JoinHandle<()>,
+    /// The last preview of each stream and the keyframe (its DTS) it shows: a keyframe is
+    /// decoded once however often its preview is asked for.
+    previews: Mutex<HashMap<(String, String), (u64, Bytes)>>,
 }
 
 impl Drop for Engine {
@@ -91,6 +97,7 @@ impl Engine {
             facts: Mutex::new(Some(facts)),
             accept,
             deferred,
+            previews: Mutex::default(),
         })
     }
 
@@ -134,6 +141,44 @@ impl Engine {
             .collect();
         v.sort_by(|a, b| (&a.app, &a.stream_code).cmp(&(&b.app, &b.stream_code)));
         v
+    }
+
+    /// A JPEG of the live stream's latest keyframe; `None` when the stream is not live, has
+    /// no video, or keeps no GOP ([`EngineConfig::instant_start`]: room members' streams do).
+    pub async fn preview(&self, app: &str, stream_code: &str) -> Result<Option<Bytes>> {
+        let (reply, answer) = oneshot::channel();
+        let asked = StreamCmd::LatestKeyframe { reply };
+        if !self.shared.send_if_running(app, stream_code, asked) {
+            return Ok(None);
+        }
+        let Ok(Some((video, keyframe))) = answer.await else {
+            return Ok(None);
+        };
+        let key = (app.to_owned(), stream_code.to_owned());
+        let cached = self
+            .previews
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .get(&key)
+            .cloned();
+        if let Some((_, jpeg)) = cached.filter(|(dts, _)| *dts == keyframe.dts) {
+            return Ok(Some(jpeg));
+        }
+        let dts = keyframe.dts;
+        let jpeg = tokio::task::spawn_blocking(move || poster::jpeg(&video, keyframe.payload()))
+            .await
+            .map_err(|e| EngineError::Invalid(format!("preview task failed: {e}")))?
+            .map_err(|e| EngineError::Invalid(e.to_string()))?;
+        let jpeg = Bytes::from(jpeg);
+        let live = self
+            .shared
+            .streams
+            .lock()
+            .unwrap_or_else(|p| p.into_inner());
+        let mut previews = self.previews.lock().unwrap_or_else(|p| p.into_inner());
+        previews.retain(|k, _| live.contains_key(k));
+        previews.insert(key, (dts, jpeg.clone()));
+        Ok(Some(jpeg))
     }
 
     /// Starts a manual recording; if the stream is not live yet the recording waits for it.

@@ -40,6 +40,11 @@ impl GopCache {
         self.frames.iter().cloned().collect()
     }
 
+    /// The keyframe the cached GOP starts with.
+    pub fn keyframe(&self) -> Option<&Frame> {
+        self.frames.front().map(|(f, _)| f)
+    }
+
     /// Forgets everything (a new publisher, a new timeline).
     pub fn clear(&mut self) {
         self.frames.clear();

@@ -58,6 +58,11 @@ pub enum StreamCmd {
         /// Its segments.
         reply: oneshot::Sender<Result<Vec<SegmentClosed>, EngineError>>,
     },
+    /// The stream's decoder configuration and latest keyframe (streams with a GOP cache).
+    LatestKeyframe {
+        /// Answered with them, if the stream has both.
+        reply: oneshot::Sender<Option<(VideoConfig, Frame)>>,
+    },
     /// Finalize everything and exit.
     Shutdown {
         /// Answered when done.
@@ -164,6 +169,14 @@ impl Shared {
         streams.insert(key, StreamEntry { tx, status });
         let actor = StreamActor::new(self.clone(), app.into(), code.into(), status_tx);
         tokio::spawn(actor.run(rx));
+    }
+
+    /// Sends `cmd` to the actor of (app, code) if there is one; false when there is none.
+    pub fn send_if_running(&self, app: &str, code: &str, cmd: StreamCmd) -> bool {
+        let streams = self.streams.lock().unwrap_or_else(|p| p.into_inner());
+        streams
+            .get(&(app.to_string(), code.to_string()))
+            .is_some_and(|e| e.tx.send(cmd).is_ok())
     }
 
     /// Wall-clock time from the configured clock.
@@ -419,6 +432,14 @@ impl StreamActor {
                     None => Err(EngineError::NoSuchRecording(id.0)),
                 };
                 let _ = reply.send(r);
+            }
+            StreamCmd::LatestKeyframe { reply } => {
+                let video = self
+                    .codecs
+                    .video
+                    .clone()
+                    .filter(|_| self.publisher.is_some());
+                let _ = reply.send(video.zip(self.gop.keyframe().cloned()));
             }
             StreamCmd::Shutdown { reply } => {
                 self.close_all(EndReason::Shutdown).await;

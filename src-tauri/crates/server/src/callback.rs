@@ -37,6 +37,7 @@ pub fn file_closed(appid: u64, r: &Recording, stream_param: &str) -> Value {
         "stream_param": stream_param,
         "video_id": r.video_id,
         "video_url": r.url,
+        "thumbnail_url": r.thumbnail_url,
         "start_time_ms": r.start_ms,
         "end_time_ms": r.end_ms,
         "duration_ms": r.duration_ms,

@@ -36,6 +36,8 @@ pub struct AppState {
     pub events: EventHub,
     /// Where recorded files live.
     pub data_dir: std::path::PathBuf,
+    /// The media engine (live previews).
+    pub engine: std::sync::Arc<tally_media::Engine>,
 }
 
 /// An error answer: the table's body in the caller's language, with the table's status.
@@ -110,6 +112,7 @@ pub fn router(state: AppState, policy: AccessPolicy, vod: crate::vod::VodState) 
         )
         .route("/record", post_json(rooms_api::record))
         .route("/play-info", get(play_info))
+        .route("/streams/{stream_code}/preview", get(stream_preview))
         .route("/usage", get(usage))
         .route("/events", get(live_events))
         .with_state(state.clone());
@@ -155,6 +158,7 @@ fn parsed<T>(query: Result<Query<T>, QueryRejection>, headers: &HeaderMap) -> Re
 fn with_url(file: IndexedFile, urls: &Urls) -> Recording {
     Recording {
         url: urls.vod(&file.rel_path),
+        thumbnail_url: file.poster.as_deref().map(|p| urls.vod(p)),
         ..file.recording
     }
 }
@@ -314,6 +318,30 @@ pub(crate) async fn play_info(
         ..RecordingQuery::default()
     };
     recording_page(&state, &headers, &query).await
+}
+
+#[utoipa::path(get, path = "/v1/streams/{stream_code}/preview", tag = "streams", params(("stream_code" = String, Path)),
+    responses((status = 200, description = "A JPEG of the stream's latest keyframe", content_type = "image/jpeg"),
+        (status = "4XX", description = "An error of the table: code, message, advice, retryable", body = tally_api::ApiError)))]
+/// A live preview: a JPEG of a room member's stream at its latest keyframe.
+pub(crate) async fn stream_preview(
+    State(state): State<AppState>,
+    headers: HeaderMap,
+    Path(stream_code): Path<String>,
+) -> Result<Response, HttpError> {
+    let no_picture = |detail: String| HttpError::new(ErrorCode::NoPreview, &headers, detail);
+    match state.engine.preview("live", &stream_code).await {
+        Ok(Some(jpeg)) => Ok((
+            [
+                (header::CONTENT_TYPE, "image/jpeg"),
+                (header::CACHE_CONTROL, "no-store"),
+            ],
+            jpeg,
+        )
+            .into_response()),
+        Ok(None) => Err(no_picture(stream_code)),
+        Err(e) => Err(no_picture(format!("{stream_code}: {e}"))),
+    }
 }
 
 #[derive(serde::Deserialize, utoipa::IntoParams)]

@@ -60,6 +60,8 @@ pub struct NewFile {
     pub recording: Recording,
     pub app: String,
     pub rel_path: String,
+    /// Its poster, relative to the data dir.
+    pub poster: Option<String>,
     pub stream_param: String,
     pub callback_body: Option<serde_json::Value>,
 }
@@ -121,7 +123,7 @@ macro_rules! next_stamp {
 const COLUMNS: &str = "file_id, video_id, record_file_id, stream_code, channel_id, room_id, \
     user_id, record_id, file_name, tags, format, rel_path, size, start_ms, end_ms, duration_ms, \
     video_codec, audio_codec, width, height, created_ms, updated_ms, callback_state, recovered, \
-    deleted_ms, missing_ms";
+    deleted_ms, missing_ms, poster";
 
 impl Index {
     /// Opens (creating and migrating) `<data>/index.db`. A damaged database is moved aside
@@ -200,11 +202,11 @@ impl Index {
             "INSERT INTO recordings (file_id, video_id, record_file_id, stream_code, channel_id,
                 app, room_id, user_id, record_id, file_name, tags, format, rel_path, stream_param,
                 size, start_ms, end_ms, duration_ms, video_codec, audio_codec, width, height,
-                created_ms, updated_ms, callback_state, recovered)
+                created_ms, updated_ms, callback_state, recovered, poster)
              VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17,
                 ?18, ?19, ?20, ?21, ?22, ?23, ",
             next_stamp!(23),
-            ", ?24, ?25) ON CONFLICT DO NOTHING"
+            ", ?24, ?25, ?26) ON CONFLICT DO NOTHING"
         ))
         .bind(&r.file_id)
         .bind(&r.video_id)
@@ -231,6 +233,7 @@ impl Index {
         .bind(now_ms)
         .bind(&r.callback_state)
         .bind(r.recovered)
+        .bind(&file.poster)
         .execute(&mut *tx)
         .await?
         .rows_affected()
@@ -602,6 +605,8 @@ async fn enqueue_in(
 pub struct IndexedFile {
     pub recording: Recording,
     pub rel_path: String,
+    /// Its poster, relative to the data dir.
+    pub poster: Option<String>,
 }
 
 impl IndexedFile {
@@ -609,6 +614,7 @@ impl IndexedFile {
         let tags: String = r.get("tags");
         IndexedFile {
             rel_path: r.get("rel_path"),
+            poster: r.get("poster"),
             recording: Recording {
                 file_id: r.get("file_id"),
                 video_id: r.get("video_id"),
@@ -622,6 +628,7 @@ impl IndexedFile {
                 tags: serde_json::from_str(&tags).unwrap_or_default(),
                 format: r.get("format"),
                 url: String::new(),
+                thumbnail_url: None,
                 size: r.get("size"),
                 start_ms: r.get("start_ms"),
                 end_ms: r.get("end_ms"),

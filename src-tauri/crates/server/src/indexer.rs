@@ -60,6 +60,7 @@ impl Indexer {
             tags: task.tags,
             format: seg.format.as_str().to_owned(),
             url: self.urls.vod_for_callback(&seg.rel_path),
+            thumbnail_url: seg.poster.as_deref().map(|p| self.urls.vod_for_callback(p)),
             size: seg.size as i64,
             start_ms: seg.start_ms,
             end_ms: seg.end_ms,
@@ -82,6 +83,7 @@ impl Indexer {
             recording,
             app: seg.app.clone(),
             rel_path: seg.rel_path.clone(),
+            poster: seg.poster.clone(),
             stream_param,
             callback_body,
         }

@@ -147,6 +147,7 @@ impl Server {
             rtmp_base: format!("rtmp://{}", engine.rtmp_addr()),
             events: live_events.clone(),
             data_dir: config.data_dir.clone(),
+            engine: engine.clone(),
         };
         let policy = access::AccessPolicy {
             token: config.token.clone(),

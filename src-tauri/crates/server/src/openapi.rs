@@ -22,6 +22,7 @@ use utoipa::{Modify, OpenApi};
         crate::http::delete_recording,
         crate::http::recording_callbacks,
         crate::http::play_info,
+        crate::http::stream_preview,
         crate::http::usage,
         crate::http::live_events,
         crate::http::metrics,

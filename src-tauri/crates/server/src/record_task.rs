@@ -27,8 +27,6 @@ pub struct TaskLabel {
     pub user_id: String,
     pub file_name: String,
     pub tags: Vec<String>,
-    /// `screen_shot`: a poster for every file.
-    pub poster: bool,
 }
 
 impl TaskLabel {
@@ -50,6 +48,8 @@ pub struct StartTask {
     pub stream_code: String,
     pub file_name: String,
     pub tags: Vec<String>,
+    /// `screen_shot`: a poster for every file.
+    pub poster: bool,
 }
 
 type TaskKey = (String, String, Source);

@@ -38,6 +38,7 @@ fn content_type(path: &Path) -> Option<&'static str> {
         "flv" => "video/x-flv",
         "m3u8" => "application/vnd.apple.mpegurl",
         "ts" => "video/mp2t",
+        "jpg" => "image/jpeg",
         _ => return None,
     })
 }
@@ -51,12 +52,21 @@ fn finished(root: &Path, rel: &str) -> Option<PathBuf> {
     let path = root.join(relp);
     content_type(&path)?;
     let name = path.file_name()?.to_str()?;
-    // A chunk belongs to the playlist `<stem>.m3u8` of its name `<stem>_<n>.ts`.
-    let owner = match name.strip_suffix(".ts") {
-        Some(chunk) => path.with_file_name(format!("{}.m3u8", chunk.rsplit_once('_')?.0)),
-        None => path.clone(),
+    // A chunk belongs to the playlist `<stem>.m3u8` of its name `<stem>_<n>.ts`; a poster
+    // `<stem>.jpg` to any finished file of its segment.
+    let owners = match (name.strip_suffix(".ts"), name.strip_suffix(".jpg")) {
+        (Some(chunk), _) => {
+            vec![path.with_file_name(format!("{}.m3u8", chunk.rsplit_once('_')?.0))]
+        }
+        (_, Some(_)) => ["mp4", "flv", "m3u8"]
+            .map(|ext| path.with_extension(ext))
+            .to_vec(),
+        _ => vec![path.clone()],
     };
-    let done = tally_media::manifest::path_of(&owner).is_file() && path.is_file();
+    let done = owners
+        .iter()
+        .any(|owner| tally_media::manifest::path_of(owner).is_file())
+        && path.is_file();
     done.then_some(path)
 }
 
@@ -265,6 +275,9 @@ mod tests {
             "d_00000.ts",
             "d_00001.ts.part",
             "e.flv",
+            "a.jpg",
+            "b.jpg",
+            "e.jpg",
         ] {
             std::fs::write(day.join(f), b"x").unwrap();
         }
@@ -272,6 +285,7 @@ mod tests {
         assert!(served("a.mp4"));
         assert!(served("c.m3u8"));
         assert!(served("c_00000.ts"));
+        assert!(served("a.jpg"), "the poster of a finished file");
         for hidden in [
             "a.mp4.meta.json",
             "b.mp4.part",
@@ -281,6 +295,9 @@ mod tests {
             "d_00001.ts.part",
             "e.flv",
             "missing.mp4",
+            "b.jpg",
+            "e.jpg",
+            "missing.jpg",
         ] {
             assert!(!served(hidden), "{hidden} is not finished");
         }

@@ -7,7 +7,7 @@ use common::start_server;
 use serde_json::Value;
 
 /// Every route of the API, as (method, path).
-const ROUTES: [(&str, &str); 14] = [
+const ROUTES: [(&str, &str); 15] = [
     ("delete", "/v1/recordings/{file_id}"),
     ("delete", "/v1/rooms/{room_id}/members/{user_id}"),
     ("get", "/metrics"),
@@ -18,6 +18,7 @@ const ROUTES: [(&str, &str); 14] = [
     ("get", "/v1/recordings/{file_id}/callbacks"),
     ("get", "/v1/rooms"),
     ("get", "/v1/rooms/{room_id}"),
+    ("get", "/v1/streams/{stream_code}/preview"),
     ("get", "/v1/usage"),
     ("post", "/v1/record"),
     ("post", "/v1/rooms"),

@@ -98,6 +98,7 @@ impl Outbox {
             width: None,
             height: None,
             recovered: false,
+            poster: None,
         };
         self.indexer.file_closed(&seg).await.unwrap()
     }

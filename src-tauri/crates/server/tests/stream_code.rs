@@ -116,6 +116,17 @@ async fn stream_code_flow_calls_back_and_serves_identical_files() {
             .unwrap();
         assert_eq!(part.status(), 206);
         assert_eq!(part.bytes().await.unwrap(), body.slice(100..200));
+
+        // Its poster: one JPEG per segment, the same for the FLV and the MP4, on a signed link.
+        let thumb = cb["thumbnail_url"].as_str().expect("a thumbnail_url");
+        let path = |url: &str| url.split('?').next().unwrap().to_owned();
+        assert_eq!(
+            path(thumb),
+            path(files[0]["thumbnail_url"].as_str().unwrap())
+        );
+        let jpeg = http.get(thumb).send().await.unwrap();
+        assert_eq!(jpeg.headers()["content-type"], "image/jpeg");
+        assert!(jpeg.bytes().await.unwrap().starts_with(&[0xFF, 0xD8, 0xFF]));
     }
 
     // The seed's prefix query `<stream code>_<record id>` finds exactly these files.

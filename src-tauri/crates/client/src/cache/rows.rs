@@ -24,6 +24,8 @@ pub struct CachedRecording {
     pub tags: String,
     pub format: String,
     pub url: String,
+    /// The poster's link, when it has one.
+    pub thumbnail_url: Option<String>,
     pub size: i64,
     pub start_ms: i64,
     pub end_ms: i64,
@@ -45,7 +47,7 @@ pub struct CachedRecording {
 pub(crate) const COLUMNS: &str = "server_id, file_id, video_id, record_file_id, stream_code, \
     channel_id, room_id, user_id, record_id, file_name, tags, format, url, size, start_ms, end_ms, \
     duration_ms, video_codec, audio_codec, width, height, created_ms, updated_ms, callback_state, \
-    deleted, download_state, download_path, downloaded_bytes";
+    deleted, download_state, download_path, downloaded_bytes, thumbnail_url";
 
 impl RecordingCache {
     /// Inserts or updates the server-side fields of rows (the download state is kept), in one
@@ -101,11 +103,11 @@ pub(crate) async fn upsert_in(
             "INSERT INTO recordings (server_id, file_id, video_id, record_file_id, stream_code,
                     channel_id, room_id, user_id, record_id, file_name, tags, format, url, size,
                     start_ms, end_ms, duration_ms, video_codec, audio_codec, width, height,
-                    created_ms, updated_ms, callback_state, deleted, time_key)
+                    created_ms, updated_ms, callback_state, deleted, thumbnail_url, time_key)
                  VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16,
-                    ?17, ?18, ?19, ?20, ?21, ?22, ?23, ?24, ?25,
-                    (SELECT COALESCE(MAX(time_key) + 1, ?26) FROM recordings
-                     WHERE time_key >= ?26 AND time_key < ?27))
+                    ?17, ?18, ?19, ?20, ?21, ?22, ?23, ?24, ?25, ?26,
+                    (SELECT COALESCE(MAX(time_key) + 1, ?27) FROM recordings
+                     WHERE time_key >= ?27 AND time_key < ?28))
                  ON CONFLICT (server_id, file_id) DO UPDATE SET
                     video_id = excluded.video_id, record_file_id = excluded.record_file_id,
                     stream_code = excluded.stream_code, channel_id = excluded.channel_id,
@@ -117,7 +119,7 @@ pub(crate) async fn upsert_in(
                     audio_codec = excluded.audio_codec, width = excluded.width,
                     height = excluded.height, created_ms = excluded.created_ms,
                     updated_ms = excluded.updated_ms, callback_state = excluded.callback_state,
-                    deleted = excluded.deleted,
+                    deleted = excluded.deleted, thumbnail_url = excluded.thumbnail_url,
                     time_key = CASE WHEN recordings.start_ms = excluded.start_ms
                         THEN recordings.time_key ELSE excluded.time_key END
                  WHERE excluded.updated_ms >= recordings.updated_ms",
@@ -147,6 +149,7 @@ pub(crate) async fn upsert_in(
         .bind(r.updated_ms)
         .bind(&r.callback_state)
         .bind(r.deleted)
+        .bind(&r.thumbnail_url)
         .bind(first_time_key(r.start_ms))
         .bind(first_time_key(r.start_ms.saturating_add(1)))
         .execute(&mut **tx)
