@@ -2,6 +2,7 @@
 
 use std::sync::PoisonError;
 
+use base64::prelude::{Engine as _, BASE64_STANDARD};
 use tally_api::rooms::{Membership, RecordRequest, RecordResponse, RoomKind};
 use tally_api::{ApiError, ErrorCode, Lang};
 use tally_client::http::{ConsoleInfo, TallyClient};
@@ -126,4 +127,34 @@ pub async fn record(
             .unwrap_or_else(PoisonError::into_inner) = Some(request);
     }
     Ok(answer)
+}
+
+/// A live preview of a member's stream, as a `data:` URL the window can show (the API needs
+/// the token, which the window never holds).
+#[tauri::command]
+pub async fn stream_preview(
+    console: tauri::State<'_, Console>,
+    stream_code: String,
+    lang: Lang,
+) -> Result<String, ApiError> {
+    let safe = !stream_code.is_empty()
+        && stream_code
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || b == b'_' || b == b'-');
+    if !safe {
+        return Err(ApiError::with_detail(
+            ErrorCode::BadParameter,
+            lang,
+            &stream_code,
+        ));
+    }
+    let jpeg = console
+        .client()
+        .with_lang(lang)
+        .preview(&stream_code)
+        .await?;
+    Ok(format!(
+        "data:image/jpeg;base64,{}",
+        BASE64_STANDARD.encode(jpeg)
+    ))
 }

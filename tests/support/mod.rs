@@ -344,6 +344,34 @@ impl Desktop {
             .unwrap_or_else(|e| panic!("type into {css}: {e}"));
     }
 
+    /// Polls the script `js` (its `return` value) until it is truthy; returns that value.
+    pub async fn wait_for_script(
+        &self,
+        what: &str,
+        js: &str,
+        timeout: Duration,
+    ) -> serde_json::Value {
+        let start = Instant::now();
+        loop {
+            let value = self.client.execute(js, vec![]).await.unwrap_or_default();
+            let truthy = match &value {
+                serde_json::Value::Null => false,
+                serde_json::Value::Bool(b) => *b,
+                serde_json::Value::Number(n) => n.as_f64().is_some_and(|n| n != 0.0),
+                serde_json::Value::String(s) => !s.is_empty(),
+                _ => true,
+            };
+            if truthy {
+                return value;
+            }
+            assert!(
+                start.elapsed() < timeout,
+                "{what}: still {value} after {timeout:?}"
+            );
+            tokio::time::sleep(Duration::from_millis(200)).await;
+        }
+    }
+
     /// Saves a PNG of the whole X display to `artifacts/<name>.png` and returns its path.
     pub fn screenshot(&self, name: &str) -> PathBuf {
         let path = artifacts_dir().join(format!("{name}.png"));

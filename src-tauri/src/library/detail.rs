@@ -65,7 +65,7 @@ pub async fn open_recording(
             .open_path(path, None::<&str>)
             .map_err(|e| failure(ErrorCode::Internal, lang, e));
     }
-    let url = fresh_web_link(&library, &console, row, lang).await?;
+    let url = fresh_web_link(&library, &console, row, Link::File, lang).await?;
     let opened = opener.open_url(&url, None::<&str>);
     opened.map_err(|e| failure(ErrorCode::Internal, lang, e))
 }
@@ -81,7 +81,27 @@ pub async fn play_url(
     lang: Lang,
 ) -> Result<String, ApiError> {
     let row = cached(&library, server_id, &file_id, lang).await?;
-    fresh_web_link(&library, &console, row, lang).await
+    fresh_web_link(&library, &console, row, Link::File, lang).await
+}
+
+/// A fresh link to a recording's poster, for a table thumbnail whose cached link has expired.
+#[tauri::command]
+pub async fn thumbnail_url(
+    library: tauri::State<'_, Library>,
+    console: tauri::State<'_, Console>,
+    server_id: i64,
+    file_id: String,
+    lang: Lang,
+) -> Result<String, ApiError> {
+    let row = cached(&library, server_id, &file_id, lang).await?;
+    fresh_web_link(&library, &console, row, Link::Poster, lang).await
+}
+
+/// Which of a recording's links.
+#[derive(Clone, Copy)]
+enum Link {
+    File,
+    Poster,
 }
 
 /// The row's link as its server gives it now (the cached one offline); only web links, so a
@@ -90,13 +110,18 @@ async fn fresh_web_link(
     library: &Library,
     console: &Console,
     row: CachedRecording,
+    link: Link,
     lang: Lang,
 ) -> Result<String, ApiError> {
     let fresh = match row_server(library, console, row.server_id, lang).await {
-        Ok(server) => server.recording(&row.file_id).await.ok().map(|r| r.url),
+        Ok(server) => server.recording(&row.file_id).await.ok(),
         Err(_) => None,
     };
-    let url = fresh.unwrap_or(row.url);
+    let url = match link {
+        Link::File => Some(fresh.map_or(row.url, |r| r.url)),
+        Link::Poster => fresh.map_or(row.thumbnail_url, |r| r.thumbnail_url),
+    };
+    let url = url.ok_or_else(|| failure(ErrorCode::RecordingNotFound, lang, "no poster"))?;
     if !is_web_link(&url) {
         return Err(failure(
             ErrorCode::BadLink,

@@ -1,5 +1,6 @@
 import { afterEach, beforeEach, describe, expect, it, vi } from "vitest";
-import { cleanup, fireEvent, render, screen, within } from "@testing-library/svelte";
+import { cleanup, fireEvent, render, screen, waitFor, within } from "@testing-library/svelte";
+import { clearMocks, mockIPC } from "@tauri-apps/api/mocks";
 import { setLang } from "../i18n/index.svelte";
 import RecordingsTable, { WIDTHS_KEY } from "./RecordingsTable.svelte";
 import { sampleRecording } from "./sampleRecording";
@@ -23,10 +24,36 @@ const columnWidth = (id: string) => (screen.getByTestId(`col-${id}`) as HTMLElem
 beforeEach(() => localStorage.clear());
 afterEach(() => {
   cleanup();
+  clearMocks();
   setLang("en");
 });
 
 describe("recordings table", () => {
+  it("shows a file's poster, asks once for a fresh link when the cached one fails, then gives up", async () => {
+    const asked: unknown[] = [];
+    mockIPC((cmd, args) => {
+      if (cmd === "thumbnail_url") {
+        asked.push(args);
+        return "http://127.0.0.1:18080/vod/1001.jpg?expires=2&sig=fresh";
+      }
+    });
+    const poster = "http://127.0.0.1:18080/vod/1001.jpg?expires=1&sig=old";
+    render(RecordingsTable, { rows: [sampleRecording({ thumbnail_url: poster })], selectedKey: null, onselect: vi.fn() });
+    const img = screen.getByTestId("row-thumbnail") as HTMLImageElement;
+    expect(img.getAttribute("src")).toBe(poster);
+    await fireEvent.error(img);
+    await waitFor(() => expect(img.getAttribute("src")).toContain("sig=fresh"));
+    expect(asked).toEqual([{ serverId: 1, fileId: "1001", lang: "en" }]);
+    await fireEvent.error(img);
+    await waitFor(() => expect(screen.queryByTestId("row-thumbnail")).toBeNull());
+    expect(asked).toHaveLength(1);
+  });
+
+  it("leaves the picture cell empty for a file without a poster", () => {
+    renderTable();
+    expect(screen.queryByTestId("row-thumbnail")).toBeNull();
+  });
+
   it("shows each file's start in local time, its duration as h:mm:ss and its size in MB or GB", () => {
     renderTable();
     const [first, second] = screen.getAllByTestId("library-row");
@@ -41,7 +68,7 @@ describe("recordings table", () => {
     renderTable();
     const second = screen.getAllByTestId("library-row")[1];
     const cells = [...second.querySelectorAll("td")].map((td) => td.textContent);
-    expect(cells.slice(0, 4)).toEqual(["1002", "demo-room", "demo-anchor", "MP4"]);
+    expect(cells.slice(1, 5)).toEqual(["1002", "demo-room", "demo-anchor", "MP4"]);
     expect(within(second).getByTestId("download-button")).toBeTruthy();
   });
 
@@ -99,6 +126,6 @@ describe("recordings table", () => {
   it("falls back to the default widths when the saved ones are unreadable", () => {
     localStorage.setItem(WIDTHS_KEY, "{not json");
     renderTable();
-    expect(columnWidth("start")).toBe("112px");
+    expect(columnWidth("start")).toBe("98px");
   });
 });

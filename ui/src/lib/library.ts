@@ -42,6 +42,10 @@ export const openRecording = (row: CachedRecording, lang: Lang) =>
 export const playUrl = (row: CachedRecording, lang: Lang) =>
   command<string>("play_url", { serverId: row.server_id, fileId: row.file_id, lang });
 
+/** A fresh link to the recording's poster (the cached one may have expired). */
+export const thumbnailUrl = (row: CachedRecording, lang: Lang) =>
+  command<string>("thumbnail_url", { serverId: row.server_id, fileId: row.file_id, lang });
+
 export const revealRecording = (row: CachedRecording, lang: Lang) =>
   command<void>("reveal_recording", { serverId: row.server_id, fileId: row.file_id, lang });
 

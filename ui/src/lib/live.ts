@@ -19,6 +19,13 @@ export const record = (request: RecordRequest, lang: Lang) =>
 /** The seed asks clients to retry no faster than every 3 s. */
 export const RETRY_DELAY_S = 3;
 
+/** How often the live preview is refreshed. */
+export const PREVIEW_EVERY_MS = 3_000;
+
+/** A picture of a live stream (a `data:` URL). */
+export const streamPreview = (streamCode: string, lang: Lang) =>
+  command<string>("stream_preview", { streamCode, lang });
+
 /** Whether a failure should be retried on its own. Duplicate stop (30000412/3) is success. */
 export function shouldRetry(error: unknown): boolean {
   return isApiError(error) && error.retryable;

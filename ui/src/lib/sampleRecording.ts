@@ -32,6 +32,7 @@ export function sampleRecording(over: Partial<CachedRecording> = {}): CachedReco
     download_state: "none",
     download_path: null,
     downloaded_bytes: 0,
+    thumbnail_url: null,
     ...over,
   };
 }

@@ -27,6 +27,9 @@ pub struct ConsoleInfo {
     pub startup_error: Option<ApiError>,
 }
 
+/// The largest live preview accepted from a server.
+pub const MAX_PREVIEW_BYTES: usize = 2 << 20;
+
 /// A server and how to talk to it.
 #[derive(Clone, Debug)]
 pub struct TallyClient {
@@ -211,6 +214,26 @@ impl TallyClient {
             None::<&()>,
         )
         .await
+    }
+
+    /// A JPEG of a live stream's latest keyframe. A server's answer is trusted no further than
+    /// a picture: at most [`MAX_PREVIEW_BYTES`] and starting like a JPEG.
+    pub async fn preview(&self, stream_code: &str) -> Result<Vec<u8>, ApiError> {
+        let path = format!("/v1/streams/{stream_code}/preview");
+        let mut response = self.send(self.request(reqwest::Method::GET, &path)).await?;
+        let bad =
+            |detail: &str| ApiError::with_detail(ErrorCode::RecorderReplyBad1, self.lang, detail);
+        let mut jpeg = Vec::new();
+        while let Some(chunk) = response.chunk().await.map_err(|e| bad(&e.to_string()))? {
+            if jpeg.len() + chunk.len() > MAX_PREVIEW_BYTES {
+                return Err(bad("the preview is larger than a picture can be"));
+            }
+            jpeg.extend_from_slice(&chunk);
+        }
+        if !jpeg.starts_with(&[0xFF, 0xD8, 0xFF]) {
+            return Err(bad("the preview is not a JPEG"));
+        }
+        Ok(jpeg)
     }
 
     /// Usage of a `YYYY-MM` month (UTC): its peak of concurrent recordings, price, bytes and
