@@ -52,3 +52,13 @@ async fn a_kill_after_the_sidecar_removal_loses_no_file() {
 async fn a_kill_after_the_row_commit_loses_no_file() {
     survives("after_row_commit").await;
 }
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_kill_before_the_moov_room_is_given_back_loses_no_file() {
+    survives("before_collapse").await;
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_kill_after_the_moov_room_is_given_back_loses_no_file() {
+    survives("after_collapse").await;
+}

@@ -34,6 +34,8 @@ const RESERVED_VIDEO_FPS: usize = 60;
 /// How far into a `.part` the head is looked for when its boxes cannot be walked (a crash tore
 /// the head while it was being rewritten): beyond the largest reservation.
 const HEAD_SCAN_LIMIT: u64 = 64 << 20;
+/// The hybrid layout's mdat header: size 1, `mdat`, a 64-bit size.
+const MDAT_HEADER: u64 = 16;
 
 /// The file muxer of the hybrid layout with `reserved` bytes of room for the moov.
 pub(crate) fn hybrid_muxer(reserved: usize) -> Result<Mp4FileMuxer> {
@@ -107,32 +109,30 @@ fn finish_in_place(
     let reserved = base
         .checked_sub(unreserved)
         .ok_or_else(|| EngineError::Invalid(format!("{}: head too small", part.display())))?;
-    let mut muxer = hybrid_muxer(reserved as usize)?;
-    if muxer.initial_boxes_bytes().len() as u64 != base {
-        return Err(EngineError::Invalid(format!(
-            "{}: unexpected head layout",
-            part.display()
-        )));
-    }
-    // Between samples lie the fragments' own boxes: the muxer steps over them.
-    let mut position = base;
-    for s in samples {
-        let gap = s.offset.checked_sub(position).ok_or_else(|| {
-            EngineError::Invalid(format!("{}: overlapping samples", part.display()))
-        })?;
-        muxer
-            .advance_position(gap)
-            .and_then(|_| muxer.append_sample(&s.to_sample(s.offset)))
-            .map_err(|e| mux_error(out, e))?;
-        position = s.offset + s.size as u64;
-    }
-    let finalized = muxer.finalize().map_err(|e| mux_error(out, e))?;
+    let (mut finalized, position) = in_place_boxes(part, out, base, reserved, samples, 0)?;
     let io = |what, e| EngineError::io(what, part, e);
     // A torn last fragment, or the moov of an earlier try, goes.
     file.set_len(position).map_err(|e| io("truncate", e))?;
+    if finalized.is_faststart_enabled() {
+        // What stays: the final ftyp, the moov and the header of the free box after it.
+        let (_, head) = finalized.offset_and_bytes_pairs().next().expect("a head");
+        let ftyp = box_size(head, 0).unwrap_or(head.len() as u64);
+        let moov_end = ftyp + finalized.moov_box_size() as u64 + 8;
+        let given_back = give_back_room(part, file, moov_end, base - MDAT_HEADER)?;
+        if given_back > 0 {
+            (finalized, _) = in_place_boxes(
+                part,
+                out,
+                base - given_back,
+                reserved - given_back,
+                samples,
+                given_back,
+            )?;
+        }
+    }
     for (offset, bytes) in finalized.offset_and_bytes_pairs() {
         let bytes = if offset == 0 {
-            head_without_free_payload(bytes, finalized)
+            head_without_free_payload(bytes, &finalized)
         } else {
             bytes
         };
@@ -144,6 +144,84 @@ fn finish_in_place(
     outcome.size = file.metadata().map_err(|e| io("stat", e))?.len();
     durable_rename(part, out)?;
     Ok(outcome)
+}
+
+/// The boxes that finish `samples` in place with `reserved` bytes of moov room and the media
+/// from `base` on, the samples having moved `shift` bytes towards the start of the file; and
+/// where the last sample ends.
+fn in_place_boxes(
+    part: &Path,
+    out: &Path,
+    base: u64,
+    reserved: u64,
+    samples: &[SampleMeta],
+    shift: u64,
+) -> Result<(FinalizedBoxes, u64)> {
+    let mut muxer = hybrid_muxer(reserved as usize)?;
+    if muxer.initial_boxes_bytes().len() as u64 != base {
+        return Err(EngineError::Invalid(format!(
+            "{}: unexpected head layout",
+            part.display()
+        )));
+    }
+    // Between samples lie the fragments' own boxes: the muxer steps over them.
+    let mut position = base;
+    for s in samples {
+        let offset = s.offset - shift;
+        let gap = offset.checked_sub(position).ok_or_else(|| {
+            EngineError::Invalid(format!("{}: overlapping samples", part.display()))
+        })?;
+        muxer
+            .advance_position(gap)
+            .and_then(|_| muxer.append_sample(&s.to_sample(offset)))
+            .map_err(|e| mux_error(out, e))?;
+        position = offset + s.size as u64;
+    }
+    let finalized = muxer.finalize().map_err(|e| mux_error(out, e))?.clone();
+    Ok((finalized, position))
+}
+
+/// Gives back the part of the moov's room the moov does not need, so that a short recording
+/// is not megabytes of zeros longer than its media: `FALLOC_FL_COLLAPSE_RANGE` removes whole
+/// blocks between `moov_end` and the mdat header in place, moving no data through user space.
+/// Returns the bytes removed: none where the file system cannot collapse (tmpfs, say), and
+/// the room then stays a hole.
+///
+/// The ftyp's size is zeroed first (and made durable), so that until the new head is written a
+/// later try does not walk the boxes, whose sizes the collapse makes stale, but searches for
+/// the mdat header ([`layout`]), which it finds before the collapse and after it.
+fn give_back_room(part: &Path, file: &File, moov_end: u64, mdat_header: u64) -> Result<u64> {
+    use std::os::fd::AsRawFd;
+    let io = |what, e| EngineError::io(what, part, e);
+    let block = file
+        .metadata()
+        .map(|m| std::os::unix::fs::MetadataExt::blksize(&m).max(512))
+        .map_err(|e| io("stat", e))?;
+    let from = moov_end.next_multiple_of(block);
+    let len = mdat_header.saturating_sub(from) / block * block;
+    if len == 0 {
+        return Ok(0);
+    }
+    file.write_all_at(&[0; 4], 0)
+        .and_then(|_| file.sync_data())
+        .map_err(|e| io("write", e))?;
+    crate::crashpoint::here("before_collapse");
+    // SAFETY: a plain syscall on an open descriptor; no memory is shared with it.
+    let collapsed = unsafe {
+        libc::fallocate(
+            file.as_raw_fd(),
+            libc::FALLOC_FL_COLLAPSE_RANGE,
+            from as libc::off_t,
+            len as libc::off_t,
+        )
+    };
+    if collapsed != 0 {
+        let e = std::io::Error::last_os_error();
+        tracing::debug!(part = %part.display(), error = %e, "the moov room stays a hole");
+        return Ok(0);
+    }
+    crate::crashpoint::here("after_collapse");
+    Ok(len)
 }
 
 /// The head boxes (ftyp, the moov when it fits, free) without the free box's payload: that

@@ -136,7 +136,8 @@ impl Mp4Writer {
             queue: Gather::default(),
             part,
             path,
-            written: head.len() as u64,
+            // The moov's room is a hole, and mostly given back at close: not counted.
+            written: (ftyp + 8 + 16) as u64,
             muxer,
             video,
             audio,
