@@ -93,22 +93,22 @@ describe("recordings table", () => {
 
   it("resizes a column by dragging its header edge and remembers the width", async () => {
     renderTable();
-    expect(columnWidth("room")).toBe("68px");
+    expect(columnWidth("room")).toBe("60px");
     const grip = screen.getByTestId("resize-room");
     await fireEvent.pointerDown(grip, { clientX: 300, button: 0 });
     await fireEvent.pointerMove(window, { clientX: 350 });
     await fireEvent.pointerUp(window, { clientX: 350 });
-    expect(columnWidth("room")).toBe("118px");
-    expect(JSON.parse(localStorage.getItem(WIDTHS_KEY)!).room).toBe(118);
+    expect(columnWidth("room")).toBe("110px");
+    expect(JSON.parse(localStorage.getItem(WIDTHS_KEY)!).room).toBe(110);
 
     // Moving the pointer after the drag ended changes nothing.
     await fireEvent.pointerMove(window, { clientX: 500 });
-    expect(columnWidth("room")).toBe("118px");
+    expect(columnWidth("room")).toBe("110px");
 
     cleanup();
     renderTable();
-    expect(columnWidth("room")).toBe("118px");
-    expect(columnWidth("user")).toBe("68px");
+    expect(columnWidth("room")).toBe("110px");
+    expect(columnWidth("user")).toBe("60px");
   });
 
   it("keeps a column at its minimum width and resizes with the arrow keys", async () => {
@@ -126,6 +126,6 @@ describe("recordings table", () => {
   it("falls back to the default widths when the saved ones are unreadable", () => {
     localStorage.setItem(WIDTHS_KEY, "{not json");
     renderTable();
-    expect(columnWidth("start")).toBe("98px");
+    expect(columnWidth("start")).toBe("112px");
   });
 });
