@@ -18,7 +18,18 @@ fn image_loaded(css: &str) -> String {
 
 #[tokio::test(flavor = "multi_thread")]
 async fn the_demo_stream_shows_a_preview_and_its_recording_a_thumbnail_a_player_and_usage() {
-    let desktop = Desktop::launch(Launch::default()).await;
+    // In both languages: the README's screenshots are these (`artifacts/*-en.png`, `*-zh.png`).
+    for (lang, tag) in [("en_US.UTF-8", "en"), ("zh_CN.UTF-8", "zh")] {
+        pictures(lang, tag).await;
+    }
+}
+
+async fn pictures(lang: &str, tag: &str) {
+    let desktop = Desktop::launch(Launch {
+        lang,
+        ..Launch::default()
+    })
+    .await;
     desktop.wait_for_text("[data-testid=live-join]").await;
     desktop.click("[data-testid=live-join]").await;
     desktop
@@ -38,7 +49,7 @@ async fn the_demo_stream_shows_a_preview_and_its_recording_a_thumbnail_a_player_
     desktop.click("[data-testid=record-button]").await;
     desktop.wait_for_text("[data-testid=stop-button]").await;
     tokio::time::sleep(Duration::from_secs(5)).await;
-    desktop.screenshot("live-preview-recording");
+    desktop.screenshot(&format!("live-{tag}"));
     desktop.click("[data-testid=stop-button]").await;
     desktop
         .wait_for_text("[data-testid=file-ids] .file-id")
@@ -92,13 +103,15 @@ async fn the_demo_stream_shows_a_preview_and_its_recording_a_thumbnail_a_player_
         )
         .await;
     assert!(at.as_f64().unwrap() > 1.0, "played to {at} s");
-    desktop.screenshot("recordings-player");
+    desktop.screenshot(&format!("recordings-{tag}"));
 
     // Usage counts this month's recording: one peak channel at 30 CNY.
     desktop.click("[data-testid=nav-usage]").await;
     desktop
         .wait_for_text_containing("[data-testid=usage-peak]", "1", Duration::from_secs(20))
         .await;
+    // Give the charts a moment to draw before the picture is taken.
+    tokio::time::sleep(Duration::from_millis(500)).await;
     let price = desktop.wait_for_text("[data-testid=usage-price]").await;
     assert!(
         price.contains("30"),
@@ -106,6 +119,6 @@ async fn the_demo_stream_shows_a_preview_and_its_recording_a_thumbnail_a_player_
     );
     let files = desktop.wait_for_text("[data-testid=usage-files]").await;
     assert_eq!(files, "1", "one file recorded");
-    desktop.screenshot("usage");
+    desktop.screenshot(&format!("usage-{tag}"));
     desktop.close().await;
 }

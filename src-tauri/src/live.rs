@@ -3,7 +3,7 @@
 use std::sync::PoisonError;
 
 use base64::prelude::{Engine as _, BASE64_STANDARD};
-use tally_api::rooms::{Membership, RecordRequest, RecordResponse, RoomKind};
+use tally_api::rooms::{Membership, RecordRequest, RecordResponse, RecordType, RoomKind, Source};
 use tally_api::{ApiError, ErrorCode, Lang};
 use tally_client::http::{ConsoleInfo, TallyClient};
 
@@ -112,21 +112,57 @@ pub async fn join_room(
     }
 }
 
-/// Starts or stops a recording.
+/// Starts recording a member's source (channel mode: MP4, a poster per file).
 #[tauri::command]
-pub async fn record(
+#[allow(clippy::too_many_arguments)] // the window's arguments, each by name
+pub async fn start_recording(
     console: tauri::State<'_, Console>,
-    request: RecordRequest,
+    room_id: String,
+    user_id: String,
+    source: Source,
+    record_type: RecordType,
+    file_name: String,
+    tags: Vec<String>,
     lang: Lang,
 ) -> Result<RecordResponse, ApiError> {
+    let request = RecordRequest {
+        op: Some("start".into()),
+        room_id: Some(room_id),
+        user_id: Some(user_id),
+        file_name: Some(file_name),
+        class_id: Some(0),
+        tags: Some(tags),
+        record_type: Some(record_type.as_str().into()),
+        source: Some(source.as_str().into()),
+        sdk_type: Some("normal".into()),
+        screen_shot: Some(true),
+        ..RecordRequest::default()
+    };
     let answer = console.client().with_lang(lang).record(&request).await?;
-    if request.op.as_deref() == Some("start") {
-        *console
-            .last_start
-            .lock()
-            .unwrap_or_else(PoisonError::into_inner) = Some(request);
-    }
+    *console
+        .last_start
+        .lock()
+        .unwrap_or_else(PoisonError::into_inner) = Some(request);
     Ok(answer)
+}
+
+/// Stops recording a member's source; answers with every file of the task.
+#[tauri::command]
+pub async fn stop_recording(
+    console: tauri::State<'_, Console>,
+    room_id: String,
+    user_id: String,
+    source: Source,
+    lang: Lang,
+) -> Result<RecordResponse, ApiError> {
+    let request = RecordRequest {
+        op: Some("stop".into()),
+        room_id: Some(room_id),
+        user_id: Some(user_id),
+        source: Some(source.as_str().into()),
+        ..RecordRequest::default()
+    };
+    console.client().with_lang(lang).record(&request).await
 }
 
 /// A live preview of a member's stream, as a `data:` URL the window can show (the API needs

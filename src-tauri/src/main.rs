@@ -1,6 +1,7 @@
 //! The Tally console: a thin Tauri shell over the `tally-*` crates.
 #![cfg_attr(not(debug_assertions), windows_subsystem = "windows")]
 
+mod commands;
 mod embedded;
 mod feed;
 mod library;
@@ -29,28 +30,7 @@ fn main() {
 
     let app = tauri::Builder::default()
         .plugin(tauri_plugin_opener::init())
-        .invoke_handler(tauri::generate_handler![
-            locale::system_locale,
-            library::search_recordings,
-            library::library_status,
-            library::sync::sync_status,
-            library::sync::sync_now,
-            library::detail::recording_callbacks,
-            library::detail::open_recording,
-            library::detail::play_url,
-            library::detail::thumbnail_url,
-            library::detail::reveal_recording,
-            library::downloads::download_recording,
-            library::export::export_recordings,
-            live::console_info,
-            live::join_room,
-            live::record,
-            live::stream_preview,
-            feed::watch_events,
-            settings::server_settings,
-            settings::set_server,
-            usage::usage,
-        ])
+        .invoke_handler(commands::handler())
         .setup(|app| {
             let data_dir = app.path().app_data_dir()?;
             let library = tauri::async_runtime::block_on(library::Library::open(&data_dir))?;

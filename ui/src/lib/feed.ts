@@ -1,13 +1,13 @@
 // The server's live events as the live view shows them: a pure reducer over the console's
 // event feed, and the subscription to it.
-import { Channel, invoke } from "@tauri-apps/api/core";
+import { Channel } from "@tauri-apps/api/core";
 import type { FeedEvent } from "../bindings/FeedEvent";
 import type { Membership } from "../bindings/Membership";
 import type { Source } from "../bindings/Source";
 import type { TaskState } from "../bindings/TaskState";
 import type { SegmentStatus } from "../bindings/SegmentStatus";
 import type { StreamState } from "../bindings/StreamState";
-import { insideTauri } from "./tauri";
+import { command, insideTauri } from "./tauri";
 
 export interface ClosedFile {
   file_id: string;
@@ -91,5 +91,5 @@ export async function watchEvents(onEvent: (event: FeedEvent) => void): Promise<
   if (!insideTauri()) return;
   const channel = new Channel<FeedEvent>();
   channel.onmessage = onEvent;
-  await invoke("watch_events", { onEvent: channel });
+  await command("watch_events", { onEvent: channel });
 }

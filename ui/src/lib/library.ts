@@ -16,16 +16,16 @@ export function emptyQuery(): SearchQuery {
 }
 
 export function searchRecordings(query: SearchQuery, lang: Lang): Promise<Page> {
-  return command<Page>("search_recordings", { query, lang });
+  return command("search_recordings", { query, lang });
 }
 
 export function libraryStatus(lang: Lang): Promise<LibraryStatus> {
-  return command<LibraryStatus>("library_status", { lang });
+  return command("library_status", { lang });
 }
 
-export const syncStatus = () => command<SyncStatus>("sync_status", {});
+export const syncStatus = () => command("sync_status", {});
 
-export const syncNow = () => command<void>("sync_now", {});
+export const syncNow = () => command("sync_now", {});
 
 /** Calls `handler` with every new sync status (the console's `library-sync` event). */
 export function onSyncStatus(handler: (status: SyncStatus) => void): Promise<UnlistenFn> {
@@ -33,21 +33,21 @@ export function onSyncStatus(handler: (status: SyncStatus) => void): Promise<Unl
 }
 
 export const recordingCallbacks = (row: CachedRecording, lang: Lang) =>
-  command<CallbackAttempt[]>("recording_callbacks", { serverId: row.server_id, fileId: row.file_id, lang });
+  command("recording_callbacks", { serverId: row.server_id, fileId: row.file_id, lang });
 
 export const openRecording = (row: CachedRecording, lang: Lang) =>
-  command<void>("open_recording", { serverId: row.server_id, fileId: row.file_id, lang });
+  command("open_recording", { serverId: row.server_id, fileId: row.file_id, lang });
 
 /** A fresh link for the in-app player (a cached signed link may have expired). */
 export const playUrl = (row: CachedRecording, lang: Lang) =>
-  command<string>("play_url", { serverId: row.server_id, fileId: row.file_id, lang });
+  command("play_url", { serverId: row.server_id, fileId: row.file_id, lang });
 
 /** A fresh link to the recording's poster (the cached one may have expired). */
 export const thumbnailUrl = (row: CachedRecording, lang: Lang) =>
-  command<string>("thumbnail_url", { serverId: row.server_id, fileId: row.file_id, lang });
+  command("thumbnail_url", { serverId: row.server_id, fileId: row.file_id, lang });
 
 export const revealRecording = (row: CachedRecording, lang: Lang) =>
-  command<void>("reveal_recording", { serverId: row.server_id, fileId: row.file_id, lang });
+  command("reveal_recording", { serverId: row.server_id, fileId: row.file_id, lang });
 
 /** Downloads a recording from its server; resolves to the saved file's path. */
 export function downloadRecording(
@@ -57,7 +57,7 @@ export function downloadRecording(
 ): Promise<string> {
   const channel = new Channel<DownloadProgress>();
   channel.onmessage = onProgress;
-  return command<string>("download_recording", {
+  return command("download_recording", {
     serverId: row.server_id,
     fileId: row.file_id,
     onProgress: channel,
@@ -67,7 +67,7 @@ export function downloadRecording(
 
 /** Writes every row matching `query` (all pages) to a CSV file; resolves to its path. */
 export const exportRecordings = (query: SearchQuery, lang: Lang) =>
-  command<string>("export_recordings", { query, lang });
+  command("export_recordings", { query, lang });
 
 /** `42 % · 1.2 MB / 3.0 MB`. */
 export function formatProgress(p: DownloadProgress): string {

@@ -2,19 +2,24 @@
 import type { ConsoleInfo } from "../bindings/ConsoleInfo";
 import type { Lang } from "../bindings/Lang";
 import type { Membership } from "../bindings/Membership";
-import type { RecordRequest } from "../bindings/RecordRequest";
-import type { RecordResponse } from "../bindings/RecordResponse";
+import type { Commands } from "../bindings/commands";
 import type { Source } from "../bindings/Source";
 import { isApiError } from "./errors";
 import { command } from "./tauri";
 
-export const consoleInfo = () => command<ConsoleInfo>("console_info", {});
+export const consoleInfo = () => command("console_info", {});
 
 export const joinRoom = (roomId: string, userId: string, lang: Lang) =>
-  command<Membership>("join_room", { roomId, userId, lang });
+  command("join_room", { roomId, userId, lang });
 
-export const record = (request: RecordRequest, lang: Lang) =>
-  command<RecordResponse>("record", { request, lang });
+/** What a start asks for; every file also gets a poster (its thumbnail in Recordings). */
+export type StartRequest = Omit<Commands["start_recording"]["args"], "lang">;
+
+export const startRecording = (request: StartRequest, lang: Lang) =>
+  command("start_recording", { ...request, lang });
+
+export const stopRecording = (roomId: string, userId: string, source: Source, lang: Lang) =>
+  command("stop_recording", { roomId, userId, source, lang });
 
 /** The seed asks clients to retry no faster than every 3 s. */
 export const RETRY_DELAY_S = 3;
@@ -24,7 +29,7 @@ export const PREVIEW_EVERY_MS = 3_000;
 
 /** A picture of a live stream (a `data:` URL). */
 export const streamPreview = (streamCode: string, lang: Lang) =>
-  command<string>("stream_preview", { streamCode, lang });
+  command("stream_preview", { streamCode, lang });
 
 /** Whether a failure should be retried on its own. Duplicate stop (30000412/3) is success. */
 export function shouldRetry(error: unknown): boolean {

@@ -5,10 +5,10 @@ import type { Lang } from "../bindings/Lang";
 import type { RemoteServer } from "../bindings/RemoteServer";
 import { command } from "./tauri";
 
-export const serverSettings = () => command<ConsoleSettings>("server_settings", {});
+export const serverSettings = () => command("server_settings", {});
 
 export const setServer = (remote: RemoteServer | null, lang: Lang) =>
-  command<ConsoleInfo>("set_server", { remote, lang });
+  command("set_server", { remote, lang });
 
 /** The remote server a form describes, or null for the embedded one. */
 export function remoteFromForm(useRemote: boolean, url: string, token: string): RemoteServer | null {

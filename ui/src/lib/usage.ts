@@ -5,7 +5,7 @@ import type { Lang } from "../bindings/Lang";
 import type { Usage } from "../bindings/Usage";
 import { command } from "./tauri";
 
-export const usage = (month: string, lang: Lang) => command<Usage>("usage", { month, lang });
+export const usage = (month: string, lang: Lang) => command("usage", { month, lang });
 
 /** The `YYYY-MM` month (UTC) of an instant. */
 export const utcMonth = (ms: number): string => new Date(ms).toISOString().slice(0, 7);

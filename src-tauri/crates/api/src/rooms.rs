@@ -46,6 +46,16 @@ pub enum Source {
     Screen,
 }
 
+impl Source {
+    /// As `POST /v1/record` names it.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Source::Camera => "camera",
+            Source::Screen => "screen",
+        }
+    }
+}
+
 /// Where a member pushes one of its streams.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, TS, utoipa::ToSchema)]
 pub struct PushUrl {
@@ -73,6 +83,16 @@ pub struct Membership {
 pub enum RecordType {
     Video,
     Audio,
+}
+
+impl RecordType {
+    /// As `POST /v1/record` names it.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            RecordType::Video => "video",
+            RecordType::Audio => "audio",
+        }
+    }
 }
 
 /// `POST /v1/record`, as the SDK sends it. Missing or wrong fields get the seed's error codes,

@@ -221,7 +221,7 @@ fn finish(
     };
     crashpoint::here("after_rename");
     meta.size = size;
-    if f.poster.is_some_and(|p| p.wait()) {
+    if f.poster.is_some_and(|p| p.is_written()) {
         meta.find_poster();
     }
     match manifest::write(&meta) {

@@ -23,7 +23,7 @@ use crate::frame::{Frame, Kind};
 use crate::hls::HlsWriter;
 use crate::ids;
 use crate::mp4::Mp4Writer;
-use crate::poster::{self, PendingPoster};
+use crate::poster::PendingPoster;
 use crate::recorders::Lane;
 use crate::segment::{SegmentSpec, SegmentWriter};
 use crate::splitter::{Decision, Splitter};
@@ -406,16 +406,18 @@ impl RecordTask {
         self.segment = Some(seg);
     }
 
-    /// Starts making the poster of a segment that opens on the keyframe `frame`, on a close
-    /// thread (a decode takes milliseconds; the recorder thread serves other recordings).
+    /// Queues the poster of a segment that opens on the keyframe `frame` (`poster.rs`: off the
+    /// recorder thread, which serves other recordings).
     fn start_poster(&self, path: &std::path::Path, frame: &Frame) -> Option<PendingPoster> {
         let video = self.codecs.video.as_ref().filter(|_| self.spec.posters)?;
         if !self.has_video_track() || frame.kind != Kind::Video || !frame.keyframe {
             return None;
         }
-        let (pending, job) = poster::job(video.clone(), frame.clone(), path.to_owned());
-        self.shared.closers.run(job);
-        Some(pending)
+        Some(
+            self.shared
+                .posters
+                .make(video.clone(), frame.clone(), path.to_owned()),
+        )
     }
 
     fn fail_open(&mut self, frame: &Frame, e: EngineError) {

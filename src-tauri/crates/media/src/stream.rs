@@ -112,6 +112,8 @@ pub struct Shared {
     pub syncer: crate::syncer::Syncer,
     /// The threads files are closed on.
     pub(crate) closers: crate::closer::CloseThreads,
+    /// The thread segments' posters are made on.
+    pub(crate) posters: crate::poster::PosterThread,
 }
 
 impl Shared {
@@ -130,6 +132,7 @@ impl Shared {
             recorders: crate::recorders::RecorderThreads::per_core(),
             syncer: crate::syncer::Syncer::spawn(),
             closers: crate::closer::CloseThreads::new(CLOSE_THREADS),
+            posters: crate::poster::PosterThread::default(),
         });
         (shared, facts_rx)
     }

@@ -34,6 +34,8 @@ const RESERVED_VIDEO_FPS: usize = 60;
 /// How far into a `.part` the head is looked for when its boxes cannot be walked (a crash tore
 /// the head while it was being rewritten): beyond the largest reservation.
 const HEAD_SCAN_LIMIT: u64 = 64 << 20;
+/// The least room worth giving back at close.
+const MIN_GIVEN_BACK: u64 = 1 << 20;
 /// The hybrid layout's mdat header: size 1, `mdat`, a 64-bit size.
 const MDAT_HEADER: u64 = 16;
 
@@ -199,7 +201,9 @@ fn give_back_room(part: &Path, file: &File, moov_end: u64, mdat_header: u64) -> 
         .map_err(|e| io("stat", e))?;
     let from = moov_end.next_multiple_of(block);
     let len = mdat_header.saturating_sub(from) / block * block;
-    if len == 0 {
+    // A collapse is a journal commit and an fsync more per close: only worth it for room a
+    // user would notice (a long segment's reservation, a short recording).
+    if len < MIN_GIVEN_BACK {
         return Ok(0);
     }
     file.write_all_at(&[0; 4], 0)
