@@ -20,14 +20,7 @@ async fn stopping_a_500_mb_mp4_answers_within_a_second_and_holds_up_no_other_sta
     let data = tempfile::tempdir().unwrap();
     let server = start_server(data.path(), &[]);
     let http = Client::new();
-    let (status, _) = server
-        .post_json(
-            &http,
-            "/v1/rooms",
-            json!({"room_id": "big", "kind": "multi"}),
-        )
-        .await;
-    assert_eq!(status, 200);
+    server.create_multi_room(&http, "big").await;
     let mut urls = Vec::new();
     for user in ["alice", "bob"] {
         let (status, member) = server

@@ -38,14 +38,7 @@ async fn screen_shot_gives_each_file_a_poster_and_a_live_member_has_a_preview() 
     let data = tempfile::tempdir().unwrap();
     let server = start_server(data.path(), &[]);
     let http = Client::new();
-    let (status, _) = server
-        .post_json(
-            &http,
-            "/v1/rooms",
-            json!({"room_id": "pics", "kind": "multi"}),
-        )
-        .await;
-    assert_eq!(status, 200);
+    server.create_multi_room(&http, "pics").await;
     let (_, member) = server
         .post_json(&http, "/v1/rooms/pics/members", json!({"user_id": "alice"}))
         .await;

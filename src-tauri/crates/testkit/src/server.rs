@@ -94,6 +94,13 @@ impl ServerProcess {
         )
     }
 
+    /// Creates the multi-person room `room` (channel mode records only those).
+    pub async fn create_multi_room(&self, http: &reqwest::Client, room: &str) {
+        let body = serde_json::json!({"room_id": room, "kind": "multi"});
+        let (status, answer) = self.post_json(http, "/v1/rooms", body).await;
+        assert_eq!(status, 200, "creating room {room}: {answer}");
+    }
+
     /// GETs `path` (with the token, if set) and parses the JSON answer.
     pub async fn get_json(&self, path: &str) -> Value {
         let mut request = reqwest::Client::new().get(format!("{}{path}", self.http));
