@@ -36,6 +36,8 @@ struct Args {
     servers: Vec<String>,
     seconds: u64,
     interval: u64,
+    /// Tally's `--posters` (a JPEG of each file's first keyframe).
+    posters: bool,
     nginx: PathBuf,
     module: PathBuf,
 }
@@ -48,6 +50,7 @@ fn args() -> Args {
             .to_vec(),
         seconds: 60,
         interval: 20,
+        posters: true,
         nginx: "/usr/sbin/nginx".into(),
         module: "/usr/lib/nginx/modules/ngx_rtmp_module.so".into(),
     };
@@ -59,6 +62,7 @@ fn args() -> Args {
             "--seconds" => a.seconds = value().parse().expect("seconds"),
             "--servers" => a.servers = value().split(',').map(String::from).collect(),
             "--interval" => a.interval = value().parse().expect("interval"),
+            "--posters" => a.posters = value().parse().expect("true or false"),
             "--nginx" => a.nginx = value().into(),
             "--module" => a.module = value().into(),
             _ => {} // `cargo bench` passes `--bench`
@@ -200,9 +204,11 @@ struct Server {
     _process: Box<dyn std::any::Any>,
 }
 
-fn start_tally(name: &'static str, formats: &str, interval: u64, work: &Path) -> Server {
+fn start_tally(name: &'static str, formats: &str, args: &Args, work: &Path) -> Server {
     let data = work.join(name);
-    let process = common::start_server(&data, &["--reserve-mb", "64"]);
+    let posters = args.posters.to_string();
+    let process = common::start_server(&data, &["--reserve-mb", "64", "--posters", &posters]);
+    let interval = args.interval;
     Server {
         name,
         pid: process.pid(),
@@ -403,7 +409,7 @@ async fn main() {
         }
         let mut flv_mp4 = Value::Null;
         if run("flv-mp4") {
-            let server = start_tally("tally-flv-mp4", "flv,mp4", args.interval, work.path());
+            let server = start_tally("tally-flv-mp4", "flv,mp4", &args, work.path());
             flv_mp4 = measure(server, n, args.seconds, &clip).await;
         }
         let mut all = Value::Null;
@@ -411,7 +417,7 @@ async fn main() {
             let server = start_tally(
                 "tally-flv-mp4-hls",
                 "flv,mp4,hls",
-                args.interval,
+                &args,
                 work.path(),
             );
             all = measure(server, n, args.seconds, &clip).await;
@@ -441,6 +447,7 @@ async fn main() {
         serde_json::to_string_pretty(&json!({
             "load": {"clip_kbps": clip_kbps.round(), "video": "1280x720 30 fps H.264 CBR, keyframe every 2 s", "audio": "AAC 128 kbps"},
             "record_interval_s": args.interval,
+            "posters": args.posters,
             "window_s": args.seconds,
             "runs": runs,
         }))

@@ -43,6 +43,8 @@ pub struct FileConfig {
     /// Web origins allowed to read `/vod` from a page (default `*`: access is by token or
     /// signed link anyway).
     pub vod_cors_origins: Option<Vec<String>>,
+    /// Make a poster (JPEG of the first keyframe) for every stream-code file [default: true].
+    pub posters: Option<bool>,
 }
 
 impl FileConfig {
@@ -75,6 +77,7 @@ impl FileConfig {
             http_header_timeout: over.http_header_timeout.or(self.http_header_timeout),
             allowed_hosts: over.allowed_hosts.or(self.allowed_hosts),
             vod_cors_origins: over.vod_cors_origins.or(self.vod_cors_origins),
+            posters: over.posters.or(self.posters),
         }
     }
 }
@@ -119,6 +122,8 @@ pub struct ServerConfig {
     pub public_url: Option<String>,
     /// Free disk space, in bytes, below which no recording file is opened.
     pub free_space_reserve: u64,
+    /// Posters for stream-code files (channel mode asks per recording: `screen_shot`).
+    pub posters: bool,
     /// Wall-clock time for the engine, ids and the callback outbox.
     pub clock: tally_media::SharedClock,
 }
@@ -188,6 +193,7 @@ impl ServerConfig {
             default_formats,
             public_url: file.public_url,
             free_space_reserve: file.reserve_mb.unwrap_or(512).saturating_mul(1024 * 1024),
+            posters: file.posters.unwrap_or(true),
             clock: tally_media::clock::system(),
         })
     }

@@ -106,6 +106,7 @@ impl Server {
         engine_config.default_formats = config.default_formats;
         engine_config.idle_timeout = config.idle_timeout;
         engine_config.free_space_reserve = config.free_space_reserve;
+        engine_config.posters = config.posters;
         engine_config.clock = clock.clone();
         engine_config.max_connections = config.max_rtmp_connections;
         engine_config.publisher_buffer_bytes = config.media_buffer_bytes;

@@ -86,6 +86,9 @@ struct ServeArgs {
     /// Free disk space (MiB) below which no recording file is opened [default: 512].
     #[arg(long)]
     reserve_mb: Option<u64>,
+    /// Make a poster (a JPEG of the first keyframe) for every stream-code file [default: true].
+    #[arg(long)]
+    posters: Option<bool>,
 }
 
 impl ServeArgs {
@@ -112,6 +115,7 @@ impl ServeArgs {
             allowed_hosts: (!self.allowed_hosts.is_empty()).then(|| self.allowed_hosts.clone()),
             vod_cors_origins: (!self.vod_cors_origins.is_empty())
                 .then(|| self.vod_cors_origins.clone()),
+            posters: self.posters,
         }
     }
 }
