@@ -40,6 +40,21 @@ pub fn write_atomic(path: &Path, bytes: &[u8]) -> Result<()> {
     durable_rename(&tmp, path)
 }
 
+/// Writes `bytes` to `path` through a synced temp file and a rename, leaving the rename to be
+/// made durable by the writer's next fsync of the directory. For a segment's poster: its file
+/// names it only after the poster is in place, and the file's close fsyncs that directory.
+pub fn write_synced(path: &Path, bytes: &[u8]) -> Result<()> {
+    let tmp = with_suffix(path, ".tmp");
+    let written = File::create(&tmp)
+        .and_then(|mut f| f.write_all(bytes).and_then(|_| f.sync_data()))
+        .map_err(|e| EngineError::io("write", &tmp, e))
+        .and_then(|()| fs::rename(&tmp, path).map_err(|e| EngineError::io("rename", &tmp, e)));
+    if written.is_err() {
+        let _ = fs::remove_file(&tmp);
+    }
+    written
+}
+
 /// Creates a directory and its parents, fsyncing each newly created level's parent.
 pub fn create_dirs(dir: &Path) -> Result<()> {
     if dir.is_dir() {

@@ -414,12 +414,7 @@ async fn main() {
         }
         let mut all = Value::Null;
         if run("flv-mp4-hls") {
-            let server = start_tally(
-                "tally-flv-mp4-hls",
-                "flv,mp4,hls",
-                &args,
-                work.path(),
-            );
+            let server = start_tally("tally-flv-mp4-hls", "flv,mp4,hls", &args, work.path());
             all = measure(server, n, args.seconds, &clip).await;
         }
         let per_stream = |v: &Value| {
