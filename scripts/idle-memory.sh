@@ -3,9 +3,10 @@
 # same Tauri features (benches/empty-window): PSS of each whole process tree (the app, and
 # WebKit's web and network processes) after it has settled under Xvfb, one after the other in
 # the same run, so that neither shares library pages with the other.
-# Usage: scripts/idle-memory.sh [settle-seconds] [runs]. Builds both in release when missing or
-# stale; set TALLY_APP=path to measure another console build. Prints one JSON line per run and
-# exits 1 when the console is more than 25 MB above the floor in the median run.
+# Usage: scripts/idle-memory.sh [settle-seconds] [runs]. Builds both when missing or stale (the
+# console as scripts/run.sh does, the floor as a plain release build); TALLY_APP=path measures
+# another console build. Prints one JSON line per run; exits 1 when the console is more than
+# 25 MB above the floor in the median run.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 settle="${1:-30}"
@@ -15,9 +16,9 @@ source scripts/headless-env.sh
 
 if [ -z "${TALLY_APP:-}" ]; then
   (cd ui && npm run --silent build) >&2
-  cargo build --release --locked -p tally >&2
+  cargo build --profile console --locked -p tally >&2
 fi
-app="${TALLY_APP:-target/release/tally}"
+app="${TALLY_APP:-target/console/tally}"
 # The floor shares the workspace's lock file and target dir, so it uses the same crate versions
 # and reuses what the workspace has built.
 cp Cargo.lock benches/empty-window/Cargo.lock
@@ -45,7 +46,7 @@ measure() {
       parts="$parts{\"name\":\"$name\",\"pss_kb\":$pss,\"rss_kb\":$rss,\"anon_kb\":$anon},"
     done
     echo "{\"total_pss_mb\":$((total / 1024)),\"processes\":[${parts%,}]}"
-  ' _ "$1" "$settle"
+  ' _ "$1" "$settle" | grep '^{"total_pss_mb"'
   rm -rf "$home"
 }
 

@@ -5,8 +5,9 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 TALLY_SKIP_DRIVER=1 scripts/setup.sh
 (cd ui && npm run --silent build)
-cargo build --release -p tally
-app=target/release/tally
+# The console profile builds for size (Cargo.toml; docs/memory.md).
+cargo build --profile console -p tally
+app=target/console/tally
 
 if [ -n "${DISPLAY:-}" ] || [ -n "${WAYLAND_DISPLAY:-}" ]; then
   exec "$app"

@@ -22,6 +22,12 @@ use tracing_subscriber::EnvFilter;
 struct EmbeddedServer(Mutex<Option<tally_server::Server>>);
 
 fn main() {
+    // The window's script is a small UI that JavaScriptCore's interpreter runs fast enough;
+    // its JIT costs the web process about 6 MB at idle (docs/memory.md). Set before any thread
+    // starts: WebKit's processes inherit the environment. `JSC_useJIT=true` brings it back.
+    if std::env::var_os("JSC_useJIT").is_none() {
+        std::env::set_var("JSC_useJIT", "false");
+    }
     tracing_subscriber::fmt()
         .with_env_filter(
             EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new("info")),
