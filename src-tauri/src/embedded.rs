@@ -1,6 +1,6 @@
 //! The recording service inside the console: a `tally-server` on loopback with data under the
-//! app's data dir, and the demo room whose member publishes the bundled sample clip, so a
-//! newcomer can record within a minute without OBS.
+//! app's data dir, and the demo room whose member publishes the bundled sample clip once the
+//! room is joined, so a newcomer can record within a minute without OBS.
 
 use std::net::{SocketAddr, TcpListener};
 use std::path::Path;
@@ -90,8 +90,11 @@ pub fn startup_error(err: &(dyn std::error::Error + 'static)) -> (ErrorCode, Str
     (code, err.to_string())
 }
 
-/// Makes sure the demo room exists with its member, and keeps the sample clip publishing.
-pub async fn start_demo(client: &TallyClient) -> Result<Membership, tally_api::ApiError> {
+/// Makes sure the demo room exists with its member, whose camera `publisher` then pushes.
+pub async fn prepare_demo(
+    client: &TallyClient,
+    publisher: &DemoPublisher,
+) -> Result<Membership, tally_api::ApiError> {
     match client.create_room(DEMO_ROOM, RoomKind::Multi).await {
         Ok(_) => {}
         Err(e) if e.code == ErrorCode::RoomExists.as_u32() => {}
@@ -99,7 +102,53 @@ pub async fn start_demo(client: &TallyClient) -> Result<Membership, tally_api::A
     }
     let member = client.join(DEMO_ROOM, DEMO_USER).await?;
     if let Some(camera) = member.push.iter().find(|p| p.source == Source::Camera) {
-        let url = camera.url.clone();
+        publisher.push_to(camera.url.clone());
+    }
+    Ok(member)
+}
+
+/// The demo member's publisher of the bundled clip. It starts when someone joins the demo room
+/// and then keeps publishing: an idle console spends no CPU or memory on a stream nobody
+/// watches (docs/memory.md).
+#[derive(Default)]
+pub struct DemoPublisher(std::sync::Mutex<DemoState>);
+
+#[derive(Default)]
+struct DemoState {
+    url: Option<String>,
+    wanted: bool,
+    started: bool,
+}
+
+impl DemoPublisher {
+    /// Where the demo member pushes, once the room is ready.
+    pub fn push_to(&self, url: String) {
+        let mut state = self.0.lock().unwrap_or_else(|p| p.into_inner());
+        state.url = Some(url);
+        state.start_if_due();
+    }
+
+    /// Someone joined the demo room: publish (at once, or as soon as the room is ready).
+    pub fn wanted(&self) {
+        let mut state = self.0.lock().unwrap_or_else(|p| p.into_inner());
+        state.wanted = true;
+        state.start_if_due();
+    }
+}
+
+impl DemoState {
+    /// The URL to start publishing to, once: when the room is both ready and wanted.
+    fn due(&mut self) -> Option<String> {
+        let url = self.url.clone().filter(|_| self.wanted && !self.started)?;
+        self.started = true;
+        Some(url)
+    }
+
+    fn start_if_due(&mut self) {
+        let Some(url) = self.due() else {
+            return;
+        };
+        tracing::info!("demo room joined: its member starts publishing the sample clip");
         tauri::async_runtime::spawn(async move {
             loop {
                 let clip = bytes::Bytes::from_static(tally_media::replay::SAMPLE_CLIP);
@@ -110,5 +159,29 @@ pub async fn start_demo(client: &TallyClient) -> Result<Membership, tally_api::A
             }
         });
     }
-    Ok(member)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::DemoState;
+
+    #[test]
+    fn the_demo_publishes_once_when_its_room_is_both_ready_and_joined() {
+        let mut joined_first = DemoState {
+            wanted: true,
+            ..DemoState::default()
+        };
+        assert_eq!(joined_first.due(), None, "the room is not ready yet");
+        joined_first.url = Some("rtmp://demo".into());
+        assert_eq!(joined_first.due().as_deref(), Some("rtmp://demo"));
+        assert_eq!(joined_first.due(), None, "already publishing");
+
+        let mut idle = DemoState {
+            url: Some("rtmp://demo".into()),
+            ..DemoState::default()
+        };
+        assert_eq!(idle.due(), None, "nobody joined: nothing publishes");
+        idle.wanted = true;
+        assert_eq!(idle.due().as_deref(), Some("rtmp://demo"));
+    }
 }

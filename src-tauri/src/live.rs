@@ -15,6 +15,8 @@ pub struct Console {
     last_start: std::sync::Mutex<Option<RecordRequest>>,
     /// Why the built-in server is not running, if it could not start.
     startup_error: Option<(ErrorCode, String)>,
+    /// The embedded server's demo member, publishing once its room is joined.
+    demo: std::sync::Arc<crate::embedded::DemoPublisher>,
 }
 
 /// One server: its API client and where its publishers push.
@@ -32,12 +34,14 @@ impl Console {
         embedded: Connection,
         current: Connection,
         startup_error: Option<(ErrorCode, String)>,
+        demo: std::sync::Arc<crate::embedded::DemoPublisher>,
     ) -> Console {
         Console {
             embedded,
             current: std::sync::RwLock::new(current),
             last_start: std::sync::Mutex::new(None),
             startup_error,
+            demo,
         }
     }
 
@@ -103,13 +107,17 @@ pub async fn join_room(
     lang: Lang,
 ) -> Result<Membership, ApiError> {
     let client = console.client().with_lang(lang);
-    match client.join(&room_id, &user_id).await {
+    let joined = match client.join(&room_id, &user_id).await {
         Err(e) if e.code == ErrorCode::RoomNotFound.as_u32() => {
             client.create_room(&room_id, RoomKind::Multi).await?;
             client.join(&room_id, &user_id).await
         }
         other => other,
+    }?;
+    if console.is_embedded() && room_id == crate::embedded::DEMO_ROOM {
+        console.demo.wanted();
     }
+    Ok(joined)
 }
 
 /// Starts recording a member's source (channel mode: MP4, a poster per file).

@@ -66,11 +66,12 @@ fn main() {
                     rtmp_url: String::new(),
                 },
             };
+            let demo = std::sync::Arc::new(embedded::DemoPublisher::default());
             if server.is_some() {
                 tracing::info!(api = embedded.client.base_url(), rtmp = %embedded.rtmp_url, "embedded Tally server running");
-                let demo_client = embedded.client.clone();
+                let (demo_client, demo) = (embedded.client.clone(), demo.clone());
                 tauri::async_runtime::spawn(async move {
-                    if let Err(err) = embedded::start_demo(&demo_client).await {
+                    if let Err(err) = embedded::prepare_demo(&demo_client, &demo).await {
                         tracing::warn!(%err, "demo room unavailable");
                     }
                 });
@@ -82,7 +83,7 @@ fn main() {
             app.manage(feed::Feed::default());
             app.state::<feed::Feed>()
                 .follow(app.handle().clone(), current.client.clone());
-            app.manage(live::Console::new(embedded, current, startup_error));
+            app.manage(live::Console::new(embedded, current, startup_error, demo));
             app.manage(settings::SettingsFile(settings_file));
             app.manage(EmbeddedServer(Mutex::new(server.map(|e| e.server))));
             library::sync::start(app.handle());
