@@ -29,15 +29,8 @@ pub fn durable_rename(from: &Path, to: &Path) -> Result<()> {
 /// Writes `bytes` to `path` atomically: temp file, fsync, rename, fsync dir.
 /// A failed write leaves no temp file behind.
 pub fn write_atomic(path: &Path, bytes: &[u8]) -> Result<()> {
-    let tmp = with_suffix(path, ".tmp");
-    let written = File::create(&tmp)
-        .and_then(|mut f| f.write_all(bytes).and_then(|_| f.sync_all()))
-        .map_err(|e| EngineError::io("write", &tmp, e));
-    if let Err(e) = written {
-        let _ = fs::remove_file(&tmp);
-        return Err(e);
-    }
-    durable_rename(&tmp, path)
+    write_synced(path, bytes)?;
+    fsync_dir(path.parent().unwrap_or(Path::new(".")))
 }
 
 /// Writes `bytes` to `path` through a synced temp file and a rename, leaving the rename to be
@@ -46,7 +39,7 @@ pub fn write_atomic(path: &Path, bytes: &[u8]) -> Result<()> {
 pub fn write_synced(path: &Path, bytes: &[u8]) -> Result<()> {
     let tmp = with_suffix(path, ".tmp");
     let written = File::create(&tmp)
-        .and_then(|mut f| f.write_all(bytes).and_then(|_| f.sync_data()))
+        .and_then(|mut f| f.write_all(bytes).and_then(|_| f.sync_all()))
         .map_err(|e| EngineError::io("write", &tmp, e))
         .and_then(|()| fs::rename(&tmp, path).map_err(|e| EngineError::io("rename", &tmp, e)));
     if written.is_err() {
