@@ -12,7 +12,7 @@ DEBS=(
   libwebkit2gtk-4.1-dev libayatana-appindicator3-dev librsvg2-dev libxdo-dev libssl-dev
   webkit2gtk-driver xvfb xauth dbus dbus-x11 imagemagick x11-utils
   fonts-noto-core fonts-wqy-microhei
-  ffmpeg nginx-light libnginx-mod-rtmp procps
+  ffmpeg nginx-light libnginx-mod-rtmp procps systemd
   chromium python3-venv
   gstreamer1.0-plugins-good gstreamer1.0-plugins-bad gstreamer1.0-libav
 )

@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Runs every Tally test: installs what is missing, then UI checks and tests, Rust formatting,
-# clippy, and the whole Rust suite (unit, integration with ffmpeg, the desktop app over WebDriver).
+# clippy, the whole Rust suite (unit, integration with ffmpeg, the desktop app over WebDriver),
+# and the console's .deb installed and launched.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 start=$(date +%s)
@@ -24,5 +25,8 @@ else
 fi
 rmdir "$probe"
 cargo nextest run --workspace --locked --no-fail-fast --run-ignored "$ignored"
+
+echo "== packaging: the console's .deb built, installed with apt-get, launched, removed"
+scripts/deb-test.sh
 
 echo "== all tests passed in $(( $(date +%s) - start )) s"

@@ -11,3 +11,23 @@ pub mod rooms;
 pub mod usage;
 
 pub use error::{ApiError, ErrorCode, ErrorEntry, Lang, ERROR_TABLE};
+
+/// `GET /v1/version`: which service answers, and its version (one version for the whole
+/// workspace: the console, `tally-server` and the embedded server are the same release).
+#[derive(Clone, Debug, PartialEq, Eq, serde::Serialize, serde::Deserialize, utoipa::ToSchema)]
+pub struct ServiceVersion {
+    /// `tally-server`.
+    pub name: String,
+    /// The release, e.g. `0.2.0`.
+    pub version: String,
+}
+
+impl ServiceVersion {
+    /// This build's.
+    pub fn current() -> ServiceVersion {
+        ServiceVersion {
+            name: "tally-server".into(),
+            version: env!("CARGO_PKG_VERSION").into(),
+        }
+    }
+}

@@ -76,6 +76,16 @@ impl Formats {
         mp4: true,
     };
 
+    /// `flv,hls,mp4`, the names of the formats set (empty for none), as `parse` reads them.
+    pub fn names(&self) -> String {
+        [(self.flv, "flv"), (self.hls, "hls"), (self.mp4, "mp4")]
+            .iter()
+            .filter(|(on, _)| *on)
+            .map(|(_, name)| *name)
+            .collect::<Vec<_>>()
+            .join(",")
+    }
+
     /// Parses `flv,hls,mp4` (any subset, any order, case-insensitive). Unknown names are an error.
     pub fn parse(list: &str) -> Result<Formats, String> {
         let mut f = Formats::NONE;

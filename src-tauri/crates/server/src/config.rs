@@ -4,11 +4,11 @@ use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
-use serde::Deserialize;
+use serde::{Deserialize, Serialize};
 use tally_media::Formats;
 
 /// Settings as written in `tally.toml`; every key may be omitted.
-#[derive(Debug, Clone, Default, Deserialize, PartialEq)]
+#[derive(Debug, Clone, Default, Deserialize, Serialize, PartialEq)]
 #[serde(default, deny_unknown_fields)]
 pub struct FileConfig {
     pub data: Option<PathBuf>,
@@ -156,6 +156,20 @@ impl ServerConfig {
             }
             (None, token) => token,
         };
+        for (key, value) in [
+            ("callback_url", &file.callback_url),
+            ("public_url", &file.public_url),
+        ] {
+            if let Some(url) = value.as_deref().filter(|u| !u.is_empty()) {
+                check_http_url(key, url)?;
+            }
+        }
+        if let Some(data) = file.data.as_deref().filter(|d| d.exists() && !d.is_dir()) {
+            return Err(ConfigError::Invalid(format!(
+                "data = {} is a file, not a directory",
+                data.display()
+            )));
+        }
         let http_addr = file.http.unwrap_or(([127, 0, 0, 1], 8080).into());
         if token.is_none() && !http_addr.ip().is_loopback() {
             return Err(ConfigError::Invalid(format!(
@@ -166,6 +180,7 @@ impl ServerConfig {
         if let Some(host) = file
             .public_url
             .as_deref()
+            .filter(|u| !u.is_empty())
             .and_then(|u| u.split("://").nth(1))
             .and_then(|rest| rest.split('/').next())
         {
@@ -191,11 +206,62 @@ impl ServerConfig {
             bizid: file.bizid.unwrap_or(8888),
             idle_timeout: Duration::from_secs(file.idle_timeout.unwrap_or(60)),
             default_formats,
-            public_url: file.public_url,
+            public_url: file.public_url.filter(|u| !u.is_empty()),
             free_space_reserve: file.reserve_mb.unwrap_or(512).saturating_mul(1024 * 1024),
             posters: file.posters.unwrap_or(true),
             clock: tally_media::clock::system(),
         })
+    }
+
+    /// Every setting as it resolved, defaults filled in, as a `tally.toml` would write it. The
+    /// secrets (token, push and callback keys) are left out: `secrets` says which are set.
+    pub fn resolved(&self) -> FileConfig {
+        FileConfig {
+            data: Some(self.data_dir.clone()),
+            http: Some(self.http_addr),
+            rtmp: Some(self.rtmp_addr),
+            token: None,
+            token_file: None,
+            push_key: None,
+            callback_key: None,
+            callback_url: Some(self.callback_url.clone().unwrap_or_default()),
+            appid: Some(self.appid),
+            bizid: Some(self.bizid),
+            idle_timeout: Some(self.idle_timeout.as_secs()),
+            record: Some(self.default_formats.names()),
+            public_url: Some(self.public_url.clone().unwrap_or_default()),
+            reserve_mb: Some(self.free_space_reserve / (1024 * 1024)),
+            max_http_connections: Some(self.http_limits.max_connections),
+            max_rtmp_connections: Some(self.max_rtmp_connections),
+            media_buffer_mb: Some(self.media_buffer_bytes >> 20),
+            http_header_timeout: Some(self.http_limits.header_timeout.as_secs()),
+            allowed_hosts: Some(self.allowed_hosts.clone()),
+            vod_cors_origins: Some(self.vod_cors_origins.clone()),
+            posters: Some(self.posters),
+        }
+    }
+
+    /// Which secrets are set: `(name, set)` for the token, the push key and the callback key.
+    pub fn secrets(&self) -> [(&'static str, bool); 3] {
+        [
+            ("token", self.token.is_some()),
+            ("push_key", self.push_key.is_some()),
+            ("callback_key", !self.callback_key.is_empty()),
+        ]
+    }
+}
+
+/// `url` must be an absolute http or https URL with a host.
+fn check_http_url(key: &str, url: &str) -> Result<(), ConfigError> {
+    match reqwest::Url::parse(url) {
+        Ok(u) if matches!(u.scheme(), "http" | "https") && u.host().is_some() => Ok(()),
+        Ok(u) => Err(ConfigError::Invalid(format!(
+            "{key} = {url:?} must be an http:// or https:// URL with a host (not {}:)",
+            u.scheme()
+        ))),
+        Err(e) => Err(ConfigError::Invalid(format!(
+            "{key} = {url:?} is not a URL: {e}"
+        ))),
     }
 }
 

@@ -114,6 +114,7 @@ pub fn router(state: AppState, policy: AccessPolicy, vod: crate::vod::VodState) 
         .route("/play-info", get(play_info))
         .route("/streams/{stream_code}/preview", get(stream_preview))
         .route("/usage", get(usage))
+        .route("/version", get(version))
         .route("/events", get(live_events))
         .with_state(state.clone());
     // Behind the token too when one is set: scrapers can send a bearer token.
@@ -374,6 +375,13 @@ pub(crate) async fn usage(
         .await
         .map_err(|e| index_error(e, &headers))?;
     Ok(Json(crate::usage::compute(&query.month, bounds, &files)))
+}
+
+#[utoipa::path(get, path = "/v1/version", tag = "health",
+    responses((status = 200, body = tally_api::ServiceVersion), (status = "4XX", description = "An error of the table: code, message, advice, retryable", body = tally_api::ApiError)))]
+/// The service's name and release.
+pub(crate) async fn version() -> Json<tally_api::ServiceVersion> {
+    Json(tally_api::ServiceVersion::current())
 }
 
 #[utoipa::path(get, path = "/metrics", tag = "health",

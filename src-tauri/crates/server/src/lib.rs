@@ -4,6 +4,7 @@
 
 pub mod access;
 pub mod callback;
+pub mod cli;
 pub mod config;
 pub mod data_lock;
 pub mod events;
@@ -18,6 +19,7 @@ pub mod openapi;
 pub mod outbox;
 pub mod reconcile;
 pub mod record_task;
+pub mod reference;
 pub mod rooms;
 pub mod rooms_api;
 pub mod signing;

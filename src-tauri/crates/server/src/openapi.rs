@@ -26,6 +26,7 @@ use utoipa::{Modify, OpenApi};
         crate::http::usage,
         crate::http::live_events,
         crate::http::metrics,
+        crate::http::version,
         crate::rooms_api::create_room,
         crate::rooms_api::list_rooms,
         crate::rooms_api::get_room,

@@ -7,7 +7,7 @@ use common::start_server;
 use serde_json::Value;
 
 /// Every route of the API, as (method, path).
-const ROUTES: [(&str, &str); 15] = [
+const ROUTES: [(&str, &str); 16] = [
     ("delete", "/v1/recordings/{file_id}"),
     ("delete", "/v1/rooms/{room_id}/members/{user_id}"),
     ("get", "/metrics"),
@@ -20,6 +20,7 @@ const ROUTES: [(&str, &str); 15] = [
     ("get", "/v1/rooms/{room_id}"),
     ("get", "/v1/streams/{stream_code}/preview"),
     ("get", "/v1/usage"),
+    ("get", "/v1/version"),
     ("post", "/v1/record"),
     ("post", "/v1/rooms"),
     ("post", "/v1/rooms/{room_id}/members"),

@@ -3,7 +3,7 @@
 
 use std::path::{Path, PathBuf};
 use std::str::FromStr;
-use std::time::{SystemTime, UNIX_EPOCH};
+use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use sqlx::migrate::Migrator;
 use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePoolOptions, SqliteSynchronous};
@@ -85,6 +85,8 @@ async fn try_open(path: &Path) -> Result<SqlitePool, Unusable> {
         .foreign_keys(true);
     let pool = SqlitePoolOptions::new()
         .max_connections(4)
+        // An idle console keeps no cache connection, nor its worker thread, open.
+        .idle_timeout(Duration::from_secs(10))
         .connect_with(options)
         .await
         .map_err(Unusable::Broken)?;
