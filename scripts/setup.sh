@@ -15,6 +15,7 @@ DEBS=(
   ffmpeg nginx-light libnginx-mod-rtmp procps systemd
   chromium python3-venv
   gstreamer1.0-plugins-good gstreamer1.0-plugins-bad gstreamer1.0-libav
+  gstreamer1.0-tools gstreamer1.0-plugins-ugly
 )
 missing=()
 for p in "${DEBS[@]}"; do

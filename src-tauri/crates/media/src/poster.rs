@@ -38,6 +38,9 @@ pub enum PosterError {
     /// The JPEG could not be encoded.
     #[error("encoding the JPEG: {0}")]
     Encode(String),
+    /// A profile OpenH264 does not decode (it decodes 8-bit 4:2:0 only).
+    #[error("H.264 profile {0} (10-bit, 4:2:2 or 4:4:4) has no decoder here; publish 8-bit 4:2:0 (Baseline, Main or High) for posters")]
+    UnsupportedProfile(u8),
 }
 
 /// The poster of a file: `<stem>.jpg` beside it, shared by the segment's formats.
@@ -59,6 +62,13 @@ fn jpeg_with(
     video: &VideoConfig,
     access_unit: &[u8],
 ) -> Result<Vec<u8>, PosterError> {
+    // The SPS's second byte is profile_idc: High 10, High 4:2:2, High 4:4:4 (and CAVLC 4:4:4)
+    // would only fail inside the decoder, as a missing parameter set.
+    if let Some(&profile) = video.sps.first().and_then(|sps| sps.get(1)) {
+        if matches!(profile, 44 | 110 | 122 | 244) {
+            return Err(PosterError::UnsupportedProfile(profile));
+        }
+    }
     let annex_b = annex_b(video, access_unit)?;
     let decoded = decoder
         .decode(&annex_b)
@@ -348,6 +358,14 @@ mod tests {
             ));
         }
         assert!(annex_b(&config(0), &[1]).is_err());
+    }
+
+    #[test]
+    fn a_high_444_stream_is_refused_by_name_before_decoding() {
+        let (mut video, frame) = sample_keyframe();
+        video.sps[0][1] = 244;
+        let err = jpeg(&video, frame.payload()).unwrap_err();
+        assert!(matches!(err, PosterError::UnsupportedProfile(244)), "{err}");
     }
 
     #[test]
