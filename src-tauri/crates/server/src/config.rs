@@ -156,11 +156,11 @@ impl ServerConfig {
             }
             (None, token) => token,
         };
-        for (key, value) in [
-            ("callback_url", &file.callback_url),
-            ("public_url", &file.public_url),
-        ] {
-            if let Some(url) = value.as_deref().filter(|u| !u.is_empty()) {
+        // An empty URL is an unset one.
+        let callback_url = file.callback_url.filter(|u| !u.is_empty());
+        let public_url = file.public_url.filter(|u| !u.is_empty());
+        for (key, value) in [("callback_url", &callback_url), ("public_url", &public_url)] {
+            if let Some(url) = value {
                 check_http_url(key, url)?;
             }
         }
@@ -177,10 +177,8 @@ impl ServerConfig {
             )));
         }
         let mut allowed_hosts = file.allowed_hosts.unwrap_or_default();
-        if let Some(host) = file
-            .public_url
+        if let Some(host) = public_url
             .as_deref()
-            .filter(|u| !u.is_empty())
             .and_then(|u| u.split("://").nth(1))
             .and_then(|rest| rest.split('/').next())
         {
@@ -200,13 +198,13 @@ impl ServerConfig {
             max_rtmp_connections: file.max_rtmp_connections.unwrap_or(2048).max(1),
             media_buffer_bytes: file.media_buffer_mb.unwrap_or(16).clamp(1, 4095) << 20,
             push_key: file.push_key.filter(|k| !k.is_empty()),
-            callback_url: file.callback_url.filter(|u| !u.is_empty()),
+            callback_url,
             callback_key: file.callback_key.unwrap_or_default(),
             appid: file.appid.unwrap_or(0),
             bizid: file.bizid.unwrap_or(8888),
             idle_timeout: Duration::from_secs(file.idle_timeout.unwrap_or(60)),
             default_formats,
-            public_url: file.public_url.filter(|u| !u.is_empty()),
+            public_url,
             free_space_reserve: file.reserve_mb.unwrap_or(512).saturating_mul(1024 * 1024),
             posters: file.posters.unwrap_or(true),
             clock: tally_media::clock::system(),
