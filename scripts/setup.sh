@@ -37,10 +37,10 @@ if [ ! -d ui/node_modules ] || [ ui/package-lock.json -nt ui/node_modules/.packa
   (cd ui && npm ci --no-audit --no-fund)
 fi
 
-# schemathesis, for the API's property tests, in a virtualenv of the checkout.
-if [ ! -x .venv/bin/schemathesis ] || [ scripts/requirements-api-fuzz.txt -nt .venv/.installed ]; then
-  echo "setup: installing schemathesis into .venv"
+# Python test tools (scripts/requirements.txt) in a virtualenv of the checkout.
+if [ ! -f .venv/.installed ] || [ scripts/requirements.txt -nt .venv/.installed ]; then
+  echo "setup: installing scripts/requirements.txt into .venv"
   python3 -m venv .venv
-  .venv/bin/pip install --quiet --disable-pip-version-check -r scripts/requirements-api-fuzz.txt
+  .venv/bin/pip install --quiet --disable-pip-version-check -r scripts/requirements.txt
   touch .venv/.installed
 fi

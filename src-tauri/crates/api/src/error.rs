@@ -341,6 +341,10 @@ error_table! {
     NoPreview = 30000523, 404, retry true,
         en("This stream has no picture to show yet.", "A preview appears once the member's stream is live with video and has sent a keyframe (every few seconds)."),
         zh("该流暂无可显示的画面。", "成员的流开始推送视频并发送关键帧后（每隔几秒）即可显示预览。");
+    /// The stream's codec cannot be stored in one of the requested formats (AV1 in HLS).
+    CodecNotInFormat = 30000524, 422, retry false,
+        en("This stream's video codec cannot be recorded to one of the requested formats; the other formats are recorded.", "AV1 is recorded to MP4 and FLV only: drop hls from record=, or publish H.264 or HEVC where HLS is needed."),
+        zh("该流的视频编码无法录制为所请求的某种格式，其他格式正常录制。", "AV1 只能录制为 MP4 和 FLV：请从 record= 中去掉 hls，或在需要 HLS 时推送 H.264 或 HEVC。");
 }
 
 impl ErrorCode {

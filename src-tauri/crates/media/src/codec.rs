@@ -1,22 +1,32 @@
-//! Decoder configurations (H.264 avcC, AAC AudioSpecificConfig) and the MP4 sample entries
-//! built from them. The avcC walk is hand-written because it is 20 lines over network bytes
-//! that we want fuzzed; the SPS parse and the sample entries come from `shiguredo_mp4`.
+//! Decoder configurations (H.264 avcC, HEVC hvcC, AV1 av1C, AAC AudioSpecificConfig) and the
+//! MP4 sample entries built from them. The avcC walk is hand-written because it is 20 lines
+//! over network bytes that we want fuzzed; hvcC and av1C are decoded, and SPS / sequence
+//! headers parsed and the sample entries built, by `shiguredo_mp4`.
 
 use bytes::Bytes;
 use shiguredo_mp4::bitstream::aac::{self, AudioSpecificConfig, Mp4aSampleEntryConfig};
+use shiguredo_mp4::bitstream::av1::{self, Av1SampleEntryConfig};
 use shiguredo_mp4::bitstream::h264::{self, H264SampleEntryConfig, LengthSize};
-use shiguredo_mp4::boxes::SampleEntry;
+use shiguredo_mp4::bitstream::h265::{self, H265ConstantFrameRate, H265SampleEntryConfig};
+use shiguredo_mp4::boxes::{Av1cBox, HvccBox, SampleEntry};
+use shiguredo_mp4::Decode;
 
-/// H.264 decoder configuration.
+use crate::frame::{Codec, Frame};
+
+/// Video decoder configuration.
 #[derive(Debug, Clone)]
 pub struct VideoConfig {
-    /// The AVCDecoderConfigurationRecord as received.
+    /// H.264, HEVC or AV1.
+    pub codec: Codec,
+    /// The configuration's FLV tag body as received (classic or enhanced layout): FLV
+    /// segments start with it.
+    pub tag: Bytes,
+    /// The decoder configuration record (avcC, hvcC or av1C).
     pub record: Bytes,
-    /// Sequence parameter sets (NAL units without start codes).
-    pub sps: Vec<Vec<u8>>,
-    /// Picture parameter sets.
-    pub pps: Vec<Vec<u8>>,
-    /// NAL length prefix size in bytes (1, 2 or 4).
+    /// Parameter sets in decoding order (H.264: SPS, PPS; HEVC: VPS, SPS, PPS), NAL units
+    /// without start codes; repeated before TS keyframes. Empty for AV1.
+    pub parameter_sets: Vec<Vec<u8>>,
+    /// NAL length prefix size in bytes (1, 2 or 4); 0 for AV1.
     pub nal_length_size: usize,
     /// Coded width after cropping.
     pub width: u32,
@@ -29,6 +39,8 @@ pub struct VideoConfig {
 /// AAC decoder configuration.
 #[derive(Debug, Clone)]
 pub struct AudioConfig {
+    /// The configuration's FLV tag body as received.
+    pub tag: Bytes,
     /// The AudioSpecificConfig as received.
     pub record: Bytes,
     /// Parsed form (used for ADTS headers).
@@ -45,7 +57,7 @@ pub struct AudioConfig {
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 #[error("bad {what} decoder configuration: {detail}")]
 pub struct ConfigError {
-    /// "avcC" or "AudioSpecificConfig".
+    /// "avcC", "hvcC", "av1C", "AudioSpecificConfig" or the codec.
     pub what: &'static str,
     /// Details.
     pub detail: String,
@@ -99,32 +111,142 @@ pub fn parse_avcc(record: &[u8]) -> Result<AvccLists, ConfigError> {
 }
 
 impl VideoConfig {
-    /// Builds the configuration from an AVC sequence header payload.
-    pub fn from_record(record: Bytes) -> Result<Self, ConfigError> {
-        let (nal_length_size, sps, pps) = parse_avcc(&record)?;
-        let first = sps.first().ok_or_else(|| avc_err("no SPS"))?;
-        let parsed = h264::parse_sps(first).map_err(|e| avc_err(e.to_string()))?;
-        let length_size = match nal_length_size {
-            1 => LengthSize::OneByte,
-            2 => LengthSize::TwoBytes,
-            _ => LengthSize::FourBytes,
+    /// Builds the configuration from a video sequence header frame.
+    pub fn from_frame(frame: &Frame) -> Result<Self, ConfigError> {
+        let record = frame.payload_bytes();
+        let (parameter_sets, nal_length_size, sample_entry) = match frame.codec {
+            Codec::H264 => avc(&record)?,
+            Codec::H265 => hevc(&record)?,
+            Codec::Av1 => (Vec::new(), 0, av1(&record)?),
+            other => {
+                return Err(ConfigError {
+                    what: other.name(),
+                    detail: "not a video codec".into(),
+                })
+            }
         };
-        let avc1 = h264::build_avc1_box(&sps, &pps, &H264SampleEntryConfig { length_size })
-            .map_err(|e| avc_err(e.to_string()))?;
+        let (width, height) = dimensions(&sample_entry).unwrap_or_default();
         Ok(VideoConfig {
+            codec: frame.codec,
+            tag: frame.body.clone(),
             record,
-            sps,
-            pps,
+            parameter_sets,
             nal_length_size,
-            width: u32::from(parsed.width),
-            height: u32::from(parsed.height),
-            sample_entry: SampleEntry::Avc1(avc1),
+            width,
+            height,
+            sample_entry,
         })
+    }
+
+    /// The H.264 profile_idc (from the SPS), when the stream is H.264.
+    pub fn h264_profile(&self) -> Option<u8> {
+        let sps = self
+            .parameter_sets
+            .first()
+            .filter(|_| self.codec == Codec::H264)?;
+        sps.get(1).copied()
     }
 }
 
+/// Coded width and height of a video sample entry.
+pub fn dimensions(entry: &SampleEntry) -> Option<(u32, u32)> {
+    let visual = match entry {
+        SampleEntry::Avc1(b) => &b.visual,
+        SampleEntry::Hvc1(b) => &b.visual,
+        SampleEntry::Av01(b) => &b.visual,
+        _ => return None,
+    };
+    Some((u32::from(visual.width), u32::from(visual.height)))
+}
+
+fn length_size(bytes: usize) -> LengthSize {
+    match bytes {
+        1 => LengthSize::OneByte,
+        2 => LengthSize::TwoBytes,
+        _ => LengthSize::FourBytes,
+    }
+}
+
+/// Parameter sets, NAL length size and `avc1` entry of an avcC.
+fn avc(record: &[u8]) -> Result<(Vec<Vec<u8>>, usize, SampleEntry), ConfigError> {
+    let (nal_length_size, sps, pps) = parse_avcc(record)?;
+    sps.first().ok_or_else(|| avc_err("no SPS"))?;
+    let config = H264SampleEntryConfig {
+        length_size: length_size(nal_length_size),
+    };
+    let avc1 = h264::build_avc1_box(&sps, &pps, &config).map_err(|e| avc_err(e.to_string()))?;
+    Ok((
+        [sps, pps].concat(),
+        nal_length_size,
+        SampleEntry::Avc1(avc1),
+    ))
+}
+
+/// A box of type `name` around `payload`, for decoding a bare record with the box decoder.
+fn boxed(name: &[u8; 4], payload: &[u8]) -> Vec<u8> {
+    let size = (8 + payload.len()) as u32;
+    [&size.to_be_bytes()[..], name, payload].concat()
+}
+
+/// Parameter sets, NAL length size and `hvc1` entry of an HEVCDecoderConfigurationRecord.
+fn hevc(record: &[u8]) -> Result<(Vec<Vec<u8>>, usize, SampleEntry), ConfigError> {
+    let err = |e: shiguredo_mp4::Error| ConfigError {
+        what: "hvcC",
+        detail: e.to_string(),
+    };
+    let (hvcc, _) = HvccBox::decode(&boxed(b"hvcC", record)).map_err(err)?;
+    let of_type = |t: u8| -> Vec<Vec<u8>> {
+        let arrays = hvcc.nalu_arrays.iter();
+        let arrays = arrays.filter(|a| a.nal_unit_type.get() == t);
+        arrays.flat_map(|a| a.nalus.iter().cloned()).collect()
+    };
+    let (vps, sps, pps) = (of_type(32), of_type(33), of_type(34));
+    let nal_length_size = usize::from(hvcc.length_size_minus_one.get()) + 1;
+    let config = H265SampleEntryConfig {
+        length_size: length_size(nal_length_size),
+        avg_frame_rate: H265SampleEntryConfig::AVG_FRAME_RATE_UNSPECIFIED,
+        constant_frame_rate: H265ConstantFrameRate::Unknown,
+    };
+    let hvc1 = h265::build_hvc1_box(&vps, &sps, &pps, &config).map_err(err)?;
+    Ok((
+        [vps, sps, pps].concat(),
+        nal_length_size,
+        SampleEntry::Hvc1(hvc1),
+    ))
+}
+
+/// The `av01` entry of an AV1CodecConfigurationRecord (its configOBUs must hold the sequence
+/// header, as every encoder's do: the dimensions come from it).
+fn av1(record: &[u8]) -> Result<SampleEntry, ConfigError> {
+    let err = |e: shiguredo_mp4::Error| ConfigError {
+        what: "av1C",
+        detail: e.to_string(),
+    };
+    let (av1c, _) = Av1cBox::decode(&boxed(b"av1C", record)).map_err(err)?;
+    let config = Av1SampleEntryConfig {
+        initial_presentation_delay_minus_one: av1c
+            .initial_presentation_delay_minus_one
+            .map(|d| d.get()),
+    };
+    let av01 = av1::build_av01_box_from_config_obus(&av1c.config_obus, &config).map_err(err)?;
+    Ok(SampleEntry::Av01(av01))
+}
+
 impl AudioConfig {
-    /// Builds the configuration from an AAC sequence header payload.
+    /// Builds the configuration from an audio sequence header frame.
+    pub fn from_frame(frame: &Frame) -> Result<Self, ConfigError> {
+        if frame.codec != Codec::Aac {
+            return Err(ConfigError {
+                what: frame.codec.name(),
+                detail: "only AAC audio is recorded; the video is recorded without it".into(),
+            });
+        }
+        let mut config = Self::from_record(frame.payload_bytes())?;
+        config.tag = frame.body.clone();
+        Ok(config)
+    }
+
+    /// Builds the configuration from an AAC AudioSpecificConfig.
     pub fn from_record(record: Bytes) -> Result<Self, ConfigError> {
         let err = |e: shiguredo_mp4::Error| ConfigError {
             what: "AudioSpecificConfig",
@@ -152,6 +274,7 @@ impl AudioConfig {
         )
         .map_err(err)?;
         Ok(AudioConfig {
+            tag: [&[0xaf, 0][..], &record].concat().into(),
             sample_rate: asc.sampling_frequency.hz(),
             channels: asc.channel_configuration.channel_count(),
             asc,
@@ -171,9 +294,9 @@ pub struct Codecs {
 }
 
 impl Codecs {
-    /// "h264" when video is configured.
+    /// "h264", "hevc" or "av1" when video is configured.
     pub fn video_name(&self) -> Option<String> {
-        self.video.as_ref().map(|_| "h264".to_string())
+        self.video.as_ref().map(|v| v.codec.name().to_string())
     }
     /// "aac" when audio is configured.
     pub fn audio_name(&self) -> Option<String> {

@@ -19,6 +19,8 @@ pub mod codes {
     pub const ALREADY_RECORDING: u32 = 30_000_415;
     /// Tally's own: the push secret was wrong, expired or missing.
     pub const BAD_PUSH_SECRET: u32 = 30_000_503;
+    /// Tally's own: the stream's codec cannot be stored in one of the requested formats.
+    pub const CODEC_NOT_IN_FORMAT: u32 = 30_000_524;
 }
 
 /// Why the engine refused or failed something.
@@ -82,6 +84,14 @@ pub enum EngineError {
     /// As many manual recordings as the engine takes are running or waiting.
     #[error("{0} manual recordings are running or waiting already")]
     TooManyRecordings(usize),
+    /// The stream's codec has no mapping in a requested format (AV1 in HLS's MPEG-TS).
+    #[error("{codec} cannot be recorded to {format}; the stream's other formats are recorded")]
+    CodecNotInFormat {
+        /// The codec's name.
+        codec: &'static str,
+        /// The format's name.
+        format: &'static str,
+    },
     /// A leftover segment holds no complete frame: there is nothing to keep.
     #[error("{0}: nothing was recorded in it")]
     NothingRecorded(PathBuf),
@@ -113,6 +123,7 @@ impl EngineError {
             EngineError::NoSuchRecording(_) => codes::NO_SUCH_RECORDING,
             EngineError::AlreadyStopped(_) => codes::ALREADY_STOPPED,
             EngineError::AlreadyRecording(_) => codes::ALREADY_RECORDING,
+            EngineError::CodecNotInFormat { .. } => codes::CODEC_NOT_IN_FORMAT,
             EngineError::Stopped | EngineError::Bind { .. } | EngineError::TooManyRecordings(_) => {
                 codes::NO_RECORDER
             }

@@ -60,11 +60,13 @@ mod tests {
     fn frame(kind: Kind, dts: u64, keyframe: bool, size: usize) -> Frame {
         Frame {
             kind,
+            codec: crate::frame::Codec::H264,
             dts,
             cts: 0,
             keyframe,
             body: Bytes::from(vec![0u8; size]),
             payload_offset: 0,
+            payload_end: size,
         }
     }
 

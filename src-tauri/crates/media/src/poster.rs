@@ -41,6 +41,14 @@ pub enum PosterError {
     /// A profile OpenH264 does not decode (it decodes 8-bit 4:2:0 only).
     #[error("H.264 profile {0} (10-bit, 4:2:2 or 4:4:4) has no decoder here; publish 8-bit 4:2:0 (Baseline, Main or High) for posters")]
     UnsupportedProfile(u8),
+    /// A codec with no decoder here (OpenH264 decodes H.264 only).
+    #[error("no {0} decoder here: {0} recordings have no poster")]
+    UnsupportedCodec(&'static str),
+}
+
+/// True when posters can be made of this stream's keyframes.
+pub fn can_decode(video: &VideoConfig) -> bool {
+    video.codec == crate::frame::Codec::H264
 }
 
 /// The poster of a file: `<stem>.jpg` beside it, shared by the segment's formats.
@@ -64,7 +72,10 @@ fn jpeg_with(
 ) -> Result<Vec<u8>, PosterError> {
     // The SPS's second byte is profile_idc: High 10, High 4:2:2, High 4:4:4 (and CAVLC 4:4:4)
     // would only fail inside the decoder, as a missing parameter set.
-    if let Some(&profile) = video.sps.first().and_then(|sps| sps.get(1)) {
+    if !can_decode(video) {
+        return Err(PosterError::UnsupportedCodec(video.codec.name()));
+    }
+    if let Some(profile) = video.h264_profile() {
         if matches!(profile, 44 | 110 | 122 | 244) {
             return Err(PosterError::UnsupportedProfile(profile));
         }
@@ -92,7 +103,7 @@ fn jpeg_with(
 fn annex_b(video: &VideoConfig, access_unit: &[u8]) -> Result<Vec<u8>, PosterError> {
     const START: [u8; 4] = [0, 0, 0, 1];
     let mut out = Vec::with_capacity(access_unit.len() + 64);
-    for nal in video.sps.iter().chain(&video.pps) {
+    for nal in &video.parameter_sets {
         out.extend_from_slice(&START);
         out.extend_from_slice(nal);
     }
@@ -323,7 +334,7 @@ mod tests {
             .filter_map(|t| parse_tag(t.tag_type, clip.slice_ref(t.body)).ok().flatten())
             .collect();
         let config = frames.iter().find(|f| f.kind == Kind::VideoConfig).unwrap();
-        let video = VideoConfig::from_record(config.body.slice(config.payload_offset..)).unwrap();
+        let video = VideoConfig::from_frame(config).unwrap();
         let keyframe = frames
             .into_iter()
             .find(|f| f.kind == Kind::Video && f.keyframe)
@@ -345,7 +356,7 @@ mod tests {
         assert!(out.ends_with(&[0, 0, 0, 1, 0x65, 0xAA, 0, 0, 0, 1, 0x06]));
         assert_eq!(
             out.windows(4).filter(|w| *w == [0, 0, 0, 1]).count(),
-            v.sps.len() + v.pps.len() + 2
+            v.parameter_sets.len() + 2
         );
     }
 
@@ -363,7 +374,7 @@ mod tests {
     #[test]
     fn a_high_444_stream_is_refused_by_name_before_decoding() {
         let (mut video, frame) = sample_keyframe();
-        video.sps[0][1] = 244;
+        video.parameter_sets[0][1] = 244;
         let err = jpeg(&video, frame.payload()).unwrap_err();
         assert!(matches!(err, PosterError::UnsupportedProfile(244)), "{err}");
     }

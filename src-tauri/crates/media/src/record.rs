@@ -409,7 +409,9 @@ impl RecordTask {
     /// Queues the poster of a segment that opens on the keyframe `frame` (`poster.rs`: off the
     /// recorder thread, which serves other recordings).
     fn start_poster(&self, path: &std::path::Path, frame: &Frame) -> Option<PendingPoster> {
-        let video = self.codecs.video.as_ref().filter(|_| self.spec.posters)?;
+        // HEVC and AV1 have no decoder here: their segments have no poster (docs/formats.md).
+        let video = self.codecs.video.as_ref().filter(|_| self.spec.posters);
+        let video = video.filter(|v| crate::poster::can_decode(v))?;
         if !self.has_video_track() || frame.kind != Kind::Video || !frame.keyframe {
             return None;
         }

@@ -13,7 +13,7 @@ use crate::codec::{AudioConfig, Codecs, VideoConfig};
 use crate::config::EngineConfig;
 use crate::error::EngineError;
 use crate::events::{EndReason, EngineEvent, Fact, RecordingId, SegmentClosed, StreamStatus};
-use crate::frame::{Frame, Kind};
+use crate::frame::{Codec, Frame, Kind};
 use crate::gop::GopCache;
 use crate::meter::{Meter, StreamStats};
 use crate::params::PushParams;
@@ -576,24 +576,32 @@ impl StreamActor {
             self.start_auto(&params);
         }
         match frame.kind {
-            Kind::VideoConfig => {
-                match VideoConfig::from_record(frame.body.slice(frame.payload_offset..)) {
-                    Ok(v) => self.codecs.video = Some(v),
-                    Err(e) => {
-                        tracing::warn!(stream = %self.code, error = %e, "ignoring bad video configuration");
-                        return false;
-                    }
+            Kind::VideoConfig => match VideoConfig::from_frame(&frame) {
+                Ok(v) => self.codecs.video = Some(v),
+                Err(e) => {
+                    tracing::warn!(stream = %self.code, error = %e, "ignoring bad video configuration");
+                    return false;
                 }
-            }
-            Kind::AudioConfig => {
-                match AudioConfig::from_record(frame.body.slice(frame.payload_offset..)) {
-                    Ok(a) => self.codecs.audio = Some(a),
-                    Err(e) => {
-                        tracing::warn!(stream = %self.code, error = %e, "ignoring bad audio configuration");
-                        return false;
-                    }
+            },
+            Kind::AudioConfig => match AudioConfig::from_frame(&frame) {
+                Ok(a) => self.codecs.audio = Some(a),
+                Err(e) => {
+                    tracing::warn!(stream = %self.code, error = %e, "ignoring bad audio configuration");
+                    return false;
                 }
+            },
+            // Frames of a codec other than the configured one (Opus audio, whose configuration
+            // was refused; a codec switch without a new sequence header) are not recorded.
+            Kind::Video
+                if self
+                    .codecs
+                    .video
+                    .as_ref()
+                    .is_some_and(|v| v.codec != frame.codec) =>
+            {
+                return false
             }
+            Kind::Audio if frame.codec != Codec::Aac => return false,
             _ => {}
         }
         let config_changed = matches!(frame.kind, Kind::VideoConfig | Kind::AudioConfig);
@@ -618,7 +626,7 @@ impl StreamActor {
         }
         if matches!(frame.kind, Kind::Video | Kind::Audio) {
             let video = frame.kind == Kind::Video;
-            let size = frame.body.len().saturating_sub(frame.payload_offset);
+            let size = frame.payload().len();
             if let Some(stats) = self.meter.on_frame(frame.dts, size, video, frame.keyframe) {
                 self.emit_stats(stats);
             }

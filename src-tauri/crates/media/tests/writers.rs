@@ -27,10 +27,9 @@ fn clip(ms: u32) -> (Codecs, Vec<Frame>) {
         let Some(mut f) = frame::parse_tag(tag.tag_type, clip.slice_ref(tag.body)).unwrap() else {
             continue;
         };
-        let payload = f.body.slice(f.payload_offset..);
         match f.kind {
-            Kind::VideoConfig => codecs.video = Some(VideoConfig::from_record(payload).unwrap()),
-            Kind::AudioConfig => codecs.audio = Some(AudioConfig::from_record(payload).unwrap()),
+            Kind::VideoConfig => codecs.video = Some(VideoConfig::from_frame(&f).unwrap()),
+            Kind::AudioConfig => codecs.audio = Some(AudioConfig::from_frame(&f).unwrap()),
             _ if tag.timestamp < ms => {
                 f.dts = u64::from(tag.timestamp);
                 frames.push(f);
@@ -139,7 +138,7 @@ fn payloads(frames: &[Frame], kind: Kind) -> Vec<Vec<u8>> {
     frames
         .iter()
         .filter(|f| f.kind == kind)
-        .map(|f| f.body[f.payload_offset..].to_vec())
+        .map(|f| f.payload().to_vec())
         .collect()
 }
 
@@ -299,6 +298,7 @@ fn closing_a_600_mb_mp4_reads_its_fragment_headers_only() {
         let f = Frame {
             dts: i * 40,
             body: Bytes::from(big.clone()),
+            payload_end: big.len(),
             ..keyframe.clone()
         };
         w.write(&f, f.dts).unwrap();

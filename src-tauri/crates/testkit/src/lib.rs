@@ -2,6 +2,7 @@
 //! `tally-server` and read its address line, publish with ffmpeg, receive callbacks, probe files.
 
 pub mod files;
+pub mod modern_ffmpeg;
 pub mod publisher;
 pub mod receiver;
 pub mod server;

@@ -64,10 +64,10 @@ impl FlvWriter {
         w.duration_at = body_start + duration_at as u64;
         w.filesize_at = body_start + filesize_at as u64;
         if let Some(v) = spec.codecs.video.as_ref().filter(|_| spec.has_video()) {
-            w.tag(9, 0, [&[0x17, 0, 0, 0, 0], &v.record[..]].concat().into());
+            w.tag(9, 0, v.tag.clone());
         }
         if let Some(a) = &spec.codecs.audio {
-            w.tag(8, 0, [&[0xaf, 0], &a.record[..]].concat().into());
+            w.tag(8, 0, a.tag.clone());
         }
         w.flush()?;
         Ok(w)
@@ -167,6 +167,18 @@ pub fn patch_metadata(
     file.write_all(&(size as f64).to_be_bytes())
 }
 
+/// onMetaData's `videocodecid`: the classic codec id, or an enhanced tag's FourCC as a number
+/// (what E-RTMP specifies and ffmpeg writes).
+fn flv_codec_id(tag: &[u8]) -> f64 {
+    match tag {
+        [b, fourcc @ ..] if b & 0x80 != 0 && fourcc.len() >= 4 => f64::from(u32::from_be_bytes([
+            fourcc[0], fourcc[1], fourcc[2], fourcc[3],
+        ])),
+        [b, ..] => f64::from(b & 0x0f),
+        [] => 7.0,
+    }
+}
+
 /// AMF0 `onMetaData` body; returns it with the offsets of the duration and filesize values.
 fn on_metadata(spec: &SegmentSpec) -> (Vec<u8>, usize, usize) {
     let mut entries: Vec<(&str, f64)> = vec![("duration", 0.0), ("filesize", 0.0)];
@@ -174,7 +186,7 @@ fn on_metadata(spec: &SegmentSpec) -> (Vec<u8>, usize, usize) {
         entries.extend([
             ("width", v.width as f64),
             ("height", v.height as f64),
-            ("videocodecid", 7.0),
+            ("videocodecid", flv_codec_id(&v.tag)),
         ]);
     }
     if let Some(a) = &spec.codecs.audio {

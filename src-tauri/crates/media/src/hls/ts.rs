@@ -1,5 +1,7 @@
 //! MPEG-TS muxing on top of `mpeg2ts`'s packet writer: PAT/PMT, PES packetization with PCR,
-//! AVCC → Annex B (with AUD and in-band SPS/PPS at keyframes), raw AAC → ADTS.
+//! length-prefixed H.264 / HEVC → Annex B (with an AUD and the in-band parameter sets at
+//! keyframes), raw AAC → ADTS. AV1 has no TS mapping players read, so HLS refuses it
+//! (`HlsWriter::create`).
 
 use std::io::Write;
 
@@ -14,6 +16,7 @@ use mpeg2ts::ts::{
 };
 
 use crate::codec::{AudioConfig, VideoConfig};
+use crate::frame::Codec;
 
 const PMT_PID: u16 = 0x1000;
 const VIDEO_PID: u16 = 0x100;
@@ -109,9 +112,12 @@ impl TsMuxer {
             payload: Some(TsPayload::Pat(pat)),
         })?;
         let mut es_info = Vec::new();
-        if self.video.is_some() {
+        if let Some(v) = &self.video {
             es_info.push(EsInfo {
-                stream_type: StreamType::H264,
+                stream_type: match v.codec {
+                    Codec::H265 => StreamType::H265,
+                    _ => StreamType::H264,
+                },
                 elementary_pid: pid(VIDEO_PID),
                 descriptors: vec![],
             });
@@ -139,7 +145,8 @@ impl TsMuxer {
         Ok(())
     }
 
-    /// Writes one H.264 access unit (AVCC payload) with DTS `dts_ms` and PTS `dts_ms + cts_ms`.
+    /// Writes one H.264 / HEVC access unit (length-prefixed NAL units) with DTS `dts_ms` and
+    /// PTS `dts_ms + cts_ms`.
     pub fn write_video<W: Write>(
         &mut self,
         out: &mut W,
@@ -151,14 +158,19 @@ impl TsMuxer {
         let Some(v) = &self.video else { return Ok(()) };
         let mut buf = std::mem::take(&mut self.annexb);
         buf.clear();
-        buf.extend_from_slice(&[0, 0, 0, 1, 0x09, 0xf0]);
+        let hevc = v.codec == Codec::H265;
+        // An access unit delimiter (any slice types), as TS wants one first in each unit.
+        buf.extend_from_slice(match hevc {
+            true => &[0, 0, 0, 1, 0x46, 0x01, 0x50],
+            false => &[0, 0, 0, 1, 0x09, 0xf0],
+        });
         if keyframe {
-            for ps in v.sps.iter().chain(&v.pps) {
+            for ps in &v.parameter_sets {
                 buf.extend_from_slice(&[0, 0, 0, 1]);
                 buf.extend_from_slice(ps);
             }
         }
-        let result = avcc_to_annexb(au, v.nal_length_size, &mut buf).and_then(|_| {
+        let result = avcc_to_annexb(au, v.nal_length_size, hevc, &mut buf).and_then(|_| {
             let dts = dts_ms * 90;
             let pts = (dts as i64 + i64::from(cts_ms) * 90).max(0) as u64;
             if keyframe {
@@ -263,8 +275,15 @@ impl TsMuxer {
     }
 }
 
-/// Appends the NAL units of an AVCC access unit to `out` with 4-byte start codes.
-pub fn avcc_to_annexb(au: &[u8], length_size: usize, out: &mut Vec<u8>) -> Result<(), TsError> {
+/// Appends the NAL units of a length-prefixed (H.264 or, with `hevc`, HEVC) access unit to
+/// `out` with 4-byte start codes.
+pub fn avcc_to_annexb(
+    au: &[u8],
+    length_size: usize,
+    hevc: bool,
+    out: &mut Vec<u8>,
+) -> Result<(), TsError> {
+    let length_size = length_size.max(1);
     let mut at = 0;
     while at < au.len() {
         if au.len() - at < length_size {
@@ -287,7 +306,11 @@ pub fn avcc_to_annexb(au: &[u8], length_size: usize, out: &mut Vec<u8>) -> Resul
         }
         let nal = &au[start..start + len];
         // Skip AUDs the encoder put in: we write our own at the start of every access unit.
-        if nal.first().map(|b| b & 0x1f) != Some(9) {
+        let aud = match hevc {
+            true => nal.first().map(|b| (b >> 1) & 0x3f) == Some(35),
+            false => nal.first().map(|b| b & 0x1f) == Some(9),
+        };
+        if !aud {
             out.extend_from_slice(&[0, 0, 0, 1]);
             out.extend_from_slice(nal);
         }
@@ -322,14 +345,27 @@ mod tests {
     #[test]
     fn avcc_becomes_annexb() {
         let mut out = vec![];
-        avcc_to_annexb(&[0, 0, 0, 2, 0x65, 1, 0, 0, 0, 1, 0x41], 4, &mut out).unwrap();
+        avcc_to_annexb(&[0, 0, 0, 2, 0x65, 1, 0, 0, 0, 1, 0x41], 4, false, &mut out).unwrap();
         assert_eq!(out, vec![0, 0, 0, 1, 0x65, 1, 0, 0, 0, 1, 0x41]);
+    }
+
+    #[test]
+    fn hevc_access_unit_delimiters_are_dropped() {
+        let mut out = vec![];
+        avcc_to_annexb(
+            &[0, 0, 0, 3, 0x46, 1, 0x50, 0, 0, 0, 2, 0x26, 1],
+            4,
+            true,
+            &mut out,
+        )
+        .unwrap();
+        assert_eq!(out, vec![0, 0, 0, 1, 0x26, 1]);
     }
 
     #[test]
     fn lying_nal_length_is_an_error() {
         let mut out = vec![];
-        assert!(avcc_to_annexb(&[0, 0, 0, 9, 0x65], 4, &mut out).is_err());
-        assert!(avcc_to_annexb(&[0, 0], 4, &mut out).is_err());
+        assert!(avcc_to_annexb(&[0, 0, 0, 9, 0x65], 4, false, &mut out).is_err());
+        assert!(avcc_to_annexb(&[0, 0], 4, false, &mut out).is_err());
     }
 }

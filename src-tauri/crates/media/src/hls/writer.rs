@@ -7,7 +7,7 @@ use std::path::{Path, PathBuf};
 
 use crate::disk::{durable_rename, with_suffix, write_atomic};
 use crate::error::{EngineError, Result};
-use crate::frame::{Frame, Kind};
+use crate::frame::{Codec, Frame, Kind};
 use crate::hls::playlist::{render, Chunk};
 use crate::hls::ts::TsMuxer;
 use crate::segment::{SegmentSpec, SegmentWriter};
@@ -61,6 +61,12 @@ impl HlsWriter {
             .map(|s| s.to_string_lossy().into_owned())
             .unwrap_or_default();
         let video = spec.codecs.video.clone().filter(|_| spec.has_video());
+        if let Some(v) = video.as_ref().filter(|v| v.codec == Codec::Av1) {
+            return Err(EngineError::CodecNotInFormat {
+                codec: v.codec.name(),
+                format: "hls",
+            });
+        }
         Ok(HlsWriter {
             has_video: video.is_some(),
             muxer: TsMuxer::new(video, spec.codecs.audio.clone()),

@@ -236,9 +236,7 @@ impl SegmentWriter for Mp4Writer {
             rel_ms,
             cts_ms: frame.cts,
             keyframe: frame.keyframe,
-            data: frame
-                .body
-                .slice(frame.payload_offset.min(frame.body.len())..),
+            data: frame.payload_bytes(),
         };
         match frame.kind {
             Kind::Video => {

@@ -160,9 +160,9 @@ pub(crate) fn outcome(samples: &[SampleMeta]) -> Mp4Outcome {
     for s in samples {
         let i = usize::from(s.kind == TrackKind::Audio);
         durations[i] += u64::from(s.duration) * 1000 / u64::from(s.timescale.get());
-        if let Some(SampleEntry::Avc1(avc1)) = &s.entry {
-            outcome.width = Some(u32::from(avc1.visual.width));
-            outcome.height = Some(u32::from(avc1.visual.height));
+        if let Some((width, height)) = s.entry.as_ref().and_then(crate::codec::dimensions) {
+            outcome.width = Some(width);
+            outcome.height = Some(height);
         }
     }
     outcome.video_samples = samples

@@ -1,0 +1,211 @@
+//! HEVC and AV1 over enhanced RTMP (FourCC video tags), published by a current ffmpeg (the
+//! `imageio-ffmpeg` wheel; Debian's 5.1 predates E-RTMP) with `record=flv,mp4,hls` and 10 s
+//! segments. Each file is read back by that ffmpeg: the codec is right, every segment (and
+//! every HLS chunk) starts on a keyframe, the segments add up to the published duration within
+//! one frame, and the files decode without an error. AV1 has no MPEG-TS mapping Tally writes:
+//! its HLS is refused with 30000524 while FLV and MP4 are recorded.
+
+mod common;
+
+use std::path::{Path, PathBuf};
+use std::process::{Command, Stdio};
+use std::sync::{Arc, Mutex};
+
+use common::start_server;
+use tally_testkit::modern_ffmpeg::{decodes_cleanly, modern_ffmpeg, stream_packets};
+use tally_testkit::ServerProcess;
+
+const SECONDS: u32 = 22;
+const FRAME: f64 = 0.04; // 25 fps
+
+/// Publishes `SECONDS` of a test picture and an AAC tone with `video` encoder arguments.
+fn publish_modern(url: &str, video: &[String]) {
+    let status = Command::new(modern_ffmpeg())
+        .args(["-hide_banner", "-loglevel", "error", "-re"])
+        .args(["-f", "lavfi", "-i"])
+        .arg(format!("testsrc2=size=320x240:rate=25:duration={SECONDS}"))
+        .args(["-f", "lavfi", "-i"])
+        .arg(format!("sine=frequency=440:duration={SECONDS}"))
+        .args(video)
+        .args(["-pix_fmt", "yuv420p", "-c:a", "aac", "-f", "flv", url])
+        .stdin(Stdio::null())
+        .status()
+        .expect("the modern ffmpeg runs");
+    assert!(status.success(), "publishing to {url} failed: {status}");
+}
+
+/// The server's live events as text, collected in the background from now on.
+fn collect_events(server: &ServerProcess) -> Arc<Mutex<String>> {
+    let text = Arc::new(Mutex::new(String::new()));
+    let url = format!("{}/v1/events", server.http);
+    let sink = text.clone();
+    tokio::spawn(async move {
+        let mut response = reqwest::get(url).await.expect("events open");
+        while let Ok(Some(chunk)) = response.chunk().await {
+            sink.lock()
+                .unwrap()
+                .push_str(&String::from_utf8_lossy(&chunk));
+        }
+    });
+    text
+}
+
+/// The chunks an HLS playlist lists, with their EXTINF durations.
+fn playlist_chunks(playlist: &Path) -> Vec<(PathBuf, f64)> {
+    let text = std::fs::read_to_string(playlist).unwrap();
+    let mut out = Vec::new();
+    let mut duration = None;
+    for line in text.lines() {
+        if let Some(d) = line.strip_prefix("#EXTINF:") {
+            duration = d
+                .trim_end_matches(',')
+                .split(',')
+                .next()
+                .unwrap()
+                .parse()
+                .ok();
+        } else if !line.starts_with('#') && !line.is_empty() {
+            let d = duration.take().expect("EXTINF before each chunk");
+            out.push((playlist.with_file_name(line), d));
+        }
+    }
+    assert!(
+        text.contains("#EXT-X-ENDLIST"),
+        "{} is ended",
+        playlist.display()
+    );
+    out
+}
+
+/// Checks one recorded file (or HLS segment) and returns its duration, seconds.
+fn check_file(path: &Path, codec: &str) -> f64 {
+    let is_hls = path.extension().is_some_and(|e| e == "m3u8");
+    let parts = if is_hls {
+        playlist_chunks(path)
+    } else {
+        vec![(path.to_path_buf(), f64::NAN)]
+    };
+    let mut total = 0.0;
+    for (part, listed) in parts {
+        let video = stream_packets(&part, "v:0");
+        assert_eq!(video.codec, codec, "{}", part.display());
+        assert!(
+            video.packets.first().is_some_and(|p| p.keyframe),
+            "{} starts on a keyframe",
+            part.display()
+        );
+        assert_eq!(
+            stream_packets(&part, "a:0").codec,
+            "aac",
+            "{}",
+            part.display()
+        );
+        if is_hls {
+            // The listed duration is the chunk's: the next chunk starts where it ends.
+            assert!(
+                (listed - video.duration()).abs() <= FRAME,
+                "{}: EXTINF {listed}, video {}",
+                part.display(),
+                video.duration()
+            );
+            total += listed;
+        } else {
+            total += video.duration();
+        }
+    }
+    if let Err(e) = decodes_cleanly(path) {
+        panic!("{} does not decode cleanly: {e}", path.display());
+    }
+    total
+}
+
+/// Publishes with `video` arguments and checks every file of `formats`; returns the live
+/// events seen meanwhile.
+async fn records(code: &str, codec: &str, video: &[&str], formats: &[&str]) -> String {
+    let data = tempfile::tempdir().unwrap();
+    let server = start_server(data.path(), &[]);
+    let events = collect_events(&server);
+    let rtmp = server.rtmp.trim_start_matches("rtmp://").to_owned();
+    let url =
+        format!("rtmp://{rtmp}/live/{code}?record=flv,mp4,hls&record_interval=10&recordId={codec}");
+    let video: Vec<String> = video.iter().map(|a| a.to_string()).collect();
+    tokio::task::spawn_blocking(move || publish_modern(&url, &video))
+        .await
+        .unwrap();
+    let expected_files = 3 * formats.len(); // 10 s + 10 s + 2 s
+    let rows = server.wait_recordings(expected_files).await;
+    assert_eq!(rows.len(), expected_files, "{codec}: {rows:#?}");
+    for format in formats {
+        let mut paths: Vec<PathBuf> = rows
+            .iter()
+            .filter(|r| r["format"] == *format)
+            .map(|r| {
+                data.path()
+                    .join("vod")
+                    .join(common::vod_path(r["url"].as_str().unwrap()))
+            })
+            .collect();
+        paths.sort();
+        assert_eq!(paths.len(), 3, "{codec} {format}: {paths:?}");
+        let total: f64 = paths.iter().map(|p| check_file(p, codec)).sum();
+        assert!(
+            (total - f64::from(SECONDS)).abs() <= FRAME + 1e-9,
+            "{codec} {format}: the segments last {total} s, published {SECONDS} s"
+        );
+    }
+    let text = events.lock().unwrap().clone();
+    let codec_seen = format!("\"video_codec\":\"{codec}\"");
+    assert!(
+        text.contains(&codec_seen),
+        "{codec}: the stream's state names its codec: {text}"
+    );
+    assert!(
+        text.contains("\"width\":320") && text.contains("\"height\":240"),
+        "{codec}: resolution in {text}"
+    );
+    text
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn hevc_over_enhanced_rtmp_is_recorded_to_flv_mp4_and_hls() {
+    let video = [
+        "-c:v",
+        "libx265",
+        "-preset",
+        "ultrafast",
+        "-x265-params",
+        "keyint=25:log-level=error",
+    ];
+    records(
+        "8888_5a2b3c4d5e6f70819a2b3c4d5e6f7091",
+        "hevc",
+        &video,
+        &["flv", "mp4", "hls"],
+    )
+    .await;
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn av1_over_enhanced_rtmp_is_recorded_to_flv_and_mp4_and_its_hls_refused() {
+    let video = [
+        "-c:v",
+        "libsvtav1",
+        "-preset",
+        "12",
+        "-g",
+        "25",
+        "-svtav1-params",
+        "lp=1",
+    ];
+    let events = records(
+        "8888_5a2b3c4d5e6f70819a2b3c4d5e6f7092",
+        "av1",
+        &video,
+        &["flv", "mp4"],
+    )
+    .await;
+    assert!(
+        events.contains("30000524"),
+        "AV1 HLS is refused with its code: {events}"
+    );
+}
