@@ -2,7 +2,7 @@
 //! app's data dir, and the demo room whose member publishes the bundled sample clip once the
 //! room is joined, so a newcomer can record within a minute without OBS.
 
-use std::net::{SocketAddr, TcpListener};
+use std::net::{SocketAddr, TcpListener, UdpSocket};
 use std::path::Path;
 use std::time::Duration;
 
@@ -28,6 +28,14 @@ fn rtmp_addr() -> SocketAddr {
     loopback_addr(1935..1955)
 }
 
+/// SRT (UDP) on 9000, or the next free port.
+fn srt_addr() -> SocketAddr {
+    (9000..9020)
+        .map(|port| SocketAddr::from(([127, 0, 0, 1], port)))
+        .find(|addr| UdpSocket::bind(addr).is_ok())
+        .unwrap_or_else(|| SocketAddr::from(([127, 0, 0, 1], 0)))
+}
+
 /// The API on the same port from one run to the next when it is free: the library's cache
 /// knows a server by its address, and the download URLs it holds name that address.
 fn http_addr() -> SocketAddr {
@@ -50,7 +58,7 @@ pub async fn start(data_dir: &Path) -> Result<Embedded, Box<dyn std::error::Erro
 }
 
 async fn start_with(data_dir: &Path, token: &str) -> Result<Server, Box<dyn std::error::Error>> {
-    match start_on(data_dir, http_addr(), rtmp_addr(), token).await {
+    match start_on(data_dir, http_addr(), rtmp_addr(), srt_addr(), token).await {
         Ok(server) => Ok(server),
         // Another process owns the data: other ports would not help.
         Err(err) if startup_error(err.as_ref()).0 == ErrorCode::DataDirInUse => Err(err),
@@ -58,7 +66,7 @@ async fn start_with(data_dir: &Path, token: &str) -> Result<Server, Box<dyn std:
             // Another process can take a preferred port between our check and the bind.
             tracing::warn!(%err, "preferred ports unavailable; starting on any free ports");
             let any = SocketAddr::from(([127, 0, 0, 1], 0));
-            start_on(data_dir, any, any, token).await
+            start_on(data_dir, any, any, any, token).await
         }
     }
 }
@@ -67,12 +75,14 @@ async fn start_on(
     data_dir: &Path,
     http: SocketAddr,
     rtmp: SocketAddr,
+    srt: SocketAddr,
     token: &str,
 ) -> Result<Server, Box<dyn std::error::Error>> {
     let file = FileConfig {
         data: Some(data_dir.to_path_buf()),
         http: Some(http),
         rtmp: Some(rtmp),
+        srt: Some(srt.to_string()),
         token: Some(token.to_owned()),
         ..FileConfig::default()
     };

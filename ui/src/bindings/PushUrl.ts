@@ -14,6 +14,11 @@ stream_code: string,
  */
 url: string, 
 /**
+ * The SRT push URL (`srt://host:port?streamid=live/<stream key>`), when the server takes
+ * SRT.
+ */
+srt_url: string | null, 
+/**
  * For OBS: the server part and the stream key part of `url`.
  */
 server: string, stream_key: string, };

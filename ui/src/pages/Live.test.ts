@@ -37,7 +37,7 @@ const info: ConsoleInfo = {
 const member: Membership = {
   room_id: "demo",
   user_id: "anchor",
-  push: [{ source: "camera", stream_code: CODE, url: `rtmp://127.0.0.1:1935/live/${CODE}`, server: "", stream_key: CODE }],
+  push: [{ source: "camera", stream_code: CODE, url: `rtmp://127.0.0.1:1935/live/${CODE}`, srt_url: `srt://127.0.0.1:9000?streamid=live/${CODE}`, server: "", stream_key: CODE }],
 };
 
 const measured = (bitrate_kbps: number, live = true) => streamStateEvent(CODE, live, bitrate_kbps);
@@ -65,6 +65,7 @@ describe("live view bitrate chart", () => {
     await vi.waitFor(() => expect((screen.getByTestId("live-room") as HTMLInputElement).value).toBe("demo"));
     await fireEvent.click(screen.getByTestId("live-join"));
     await vi.waitFor(() => expect(screen.getByTestId("push-camera")).toBeTruthy());
+    expect(screen.getByTestId("push-srt-camera").textContent).toContain(`srt://127.0.0.1:9000?streamid=live/${CODE}`);
     await vi.waitFor(() => expect(feed).not.toBeNull());
 
     feed!.onmessage(measured(2400));

@@ -64,6 +64,9 @@ pub struct PushUrl {
     pub stream_code: String,
     /// Full RTMP URL including `txSecret`/`txTime` when push authentication is on.
     pub url: String,
+    /// The SRT push URL (`srt://host:port?streamid=live/<stream key>`), when the server takes
+    /// SRT.
+    pub srt_url: Option<String>,
     /// For OBS: the server part and the stream key part of `url`.
     pub server: String,
     pub stream_key: String,

@@ -135,6 +135,8 @@ pub struct EngineConfig {
     pub data_dir: PathBuf,
     /// RTMP listen address; port 0 picks a free port.
     pub rtmp_addr: SocketAddr,
+    /// SRT listen address (UDP; port 0 picks a free port); `None`: no SRT ingest.
+    pub srt_addr: Option<SocketAddr>,
     /// When set, publishers must carry `txSecret = md5(key + stream_code + txTime)`.
     pub push_key: Option<String>,
     /// Used when the push URL has no `record=`; empty means no automatic recording.
@@ -211,6 +213,7 @@ impl EngineConfig {
         EngineConfig {
             data_dir: data_dir.into(),
             rtmp_addr: SocketAddr::from(([127, 0, 0, 1], 1935)),
+            srt_addr: None,
             push_key: None,
             default_formats: Formats::NONE,
             default_interval: DEFAULT_INTERVAL,

@@ -18,8 +18,8 @@ use crate::params::is_safe_name;
 use crate::poster;
 use crate::record::RecordSpec;
 use crate::recovery;
-use crate::rtmp;
 use crate::stream::{ManualState, Shared, StreamCmd};
+use crate::{rtmp, srt};
 
 /// How often files whose close hit a full disk are tried again.
 const DEFERRED_RETRY: Duration = Duration::from_secs(5);
@@ -48,9 +48,11 @@ pub struct RecordRequest {
 pub struct Engine {
     shared: Arc<Shared>,
     rtmp_addr: SocketAddr,
+    srt_addr: Option<SocketAddr>,
     recovered: Vec<SegmentClosed>,
     facts: Mutex<Option<mpsc::UnboundedReceiver<Fact>>>,
     accept: JoinHandle<()>,
+    srt_accept: Option<JoinHandle<()>>,
     deferred: JoinHandle<()>,
     /// The last preview of each stream and the keyframe (its DTS) it shows: a keyframe is
     /// decoded once however often its preview is asked for.
@@ -59,8 +61,7 @@ pub struct Engine {
 
 impl Drop for Engine {
     fn drop(&mut self) {
-        self.accept.abort();
-        self.deferred.abort();
+        self.stop_accepting();
     }
 }
 
@@ -82,20 +83,32 @@ impl Engine {
             addr: config.rtmp_addr,
             source,
         })?;
+        let srt = match config.srt_addr {
+            Some(addr) => Some(
+                srt::bind(addr)
+                    .await
+                    .map_err(|source| EngineError::Bind { addr, source })?,
+            ),
+            None => None,
+        };
+        let srt_addr = srt.as_ref().map(|l| l.addr);
         let (shared, facts) = Shared::new(config);
         for sidecar in recovered.deferred {
             shared.defer(sidecar);
         }
         let recovered = recovered.segments;
         let accept = tokio::spawn(rtmp::accept_loop(listener, shared.clone()));
+        let srt_accept = srt.map(|l| tokio::spawn(srt::accept_loop(l, shared.clone())));
         let deferred = tokio::spawn(retry_deferred(shared.clone()));
-        tracing::info!(%rtmp_addr, recovered = recovered.len(), "media engine started");
+        tracing::info!(%rtmp_addr, srt_addr = ?srt_addr, recovered = recovered.len(), "media engine started");
         Ok(Engine {
             shared,
             rtmp_addr,
+            srt_addr,
             recovered,
             facts: Mutex::new(Some(facts)),
             accept,
+            srt_accept,
             deferred,
             previews: Mutex::default(),
         })
@@ -104,6 +117,20 @@ impl Engine {
     /// The bound RTMP address (the real port when 0 was asked for).
     pub fn rtmp_addr(&self) -> SocketAddr {
         self.rtmp_addr
+    }
+
+    /// The bound SRT address, when SRT ingest is on.
+    pub fn srt_addr(&self) -> Option<SocketAddr> {
+        self.srt_addr
+    }
+
+    /// Stops taking new publishers (RTMP and SRT) and retrying deferred work.
+    fn stop_accepting(&self) {
+        self.accept.abort();
+        if let Some(srt) = &self.srt_accept {
+            srt.abort();
+        }
+        self.deferred.abort();
     }
 
     /// The engine's configuration.
@@ -301,8 +328,7 @@ impl Engine {
 
     /// Finalizes every open file and stops every stream (the SIGTERM path).
     pub async fn shutdown(&self) {
-        self.accept.abort();
-        self.deferred.abort();
+        self.stop_accepting();
         let txs: Vec<_> = self
             .shared
             .streams

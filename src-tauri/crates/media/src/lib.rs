@@ -31,6 +31,7 @@ pub mod engine;
 pub mod events;
 pub mod flv;
 pub mod hls;
+mod ingest;
 pub mod manifest;
 pub mod mp4;
 pub mod record;
@@ -38,6 +39,7 @@ pub mod recorders;
 pub mod recovery;
 pub mod rtmp;
 pub mod segment;
+pub mod srt;
 pub mod stream;
 pub mod syncer;
 

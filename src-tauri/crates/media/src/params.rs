@@ -83,7 +83,7 @@ pub fn is_safe_name(s: &str) -> bool {
 }
 
 /// Decodes `%XX` escapes and `+`; invalid escapes are kept as they are.
-fn percent_decode(s: &str) -> String {
+pub(crate) fn percent_decode(s: &str) -> String {
     let b = s.as_bytes();
     let mut out = Vec::with_capacity(b.len());
     let mut i = 0;

@@ -40,6 +40,9 @@ pub struct ServeArgs {
     /// RTMP ingest address; port 0 picks a free port [default: 127.0.0.1:1935].
     #[arg(long, value_name = "ADDR")]
     pub rtmp: Option<SocketAddr>,
+    /// SRT ingest address (UDP), or "off"; port 0 picks a free port [default: 127.0.0.1:9000].
+    #[arg(long, value_name = "ADDR")]
+    pub srt: Option<String>,
     /// Bearer token required on /v1, /metrics and /vod (none: open, loopback only). Prefer
     /// --token-file or the environment: a command line shows in `ps`.
     #[arg(
@@ -114,6 +117,7 @@ impl ServeArgs {
             data: self.data.clone(),
             http: self.http,
             rtmp: self.rtmp,
+            srt: self.srt.clone(),
             token: self.token.clone(),
             push_key: self.push_key.clone(),
             callback_url: self.callback_url.clone(),

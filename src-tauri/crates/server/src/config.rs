@@ -14,6 +14,8 @@ pub struct FileConfig {
     pub data: Option<PathBuf>,
     pub http: Option<SocketAddr>,
     pub rtmp: Option<SocketAddr>,
+    /// SRT ingest address (UDP), or "off" [default: 127.0.0.1:9000].
+    pub srt: Option<String>,
     pub token: Option<String>,
     pub push_key: Option<String>,
     pub callback_url: Option<String>,
@@ -60,6 +62,7 @@ impl FileConfig {
             data: over.data.or(self.data),
             http: over.http.or(self.http),
             rtmp: over.rtmp.or(self.rtmp),
+            srt: over.srt.or(self.srt),
             token: over.token.or(self.token),
             push_key: over.push_key.or(self.push_key),
             callback_url: over.callback_url.or(self.callback_url),
@@ -99,6 +102,8 @@ pub struct ServerConfig {
     pub data_dir: PathBuf,
     pub http_addr: SocketAddr,
     pub rtmp_addr: SocketAddr,
+    /// SRT ingest (UDP); `None`: off.
+    pub srt_addr: Option<SocketAddr>,
     /// Bearer token for `/v1` and `/vod`; `None` leaves the API open (loopback only: a
     /// non-loopback address without a token is refused).
     pub token: Option<String>,
@@ -188,6 +193,15 @@ impl ServerConfig {
             data_dir: file.data.unwrap_or_else(|| PathBuf::from("tally-data")),
             http_addr,
             rtmp_addr: file.rtmp.unwrap_or(([127, 0, 0, 1], 1935).into()),
+            srt_addr: match file.srt.as_deref().map(str::trim) {
+                None => Some(([127, 0, 0, 1], 9000).into()),
+                Some("off") => None,
+                Some(addr) => Some(addr.parse().map_err(|_| {
+                    ConfigError::Invalid(format!(
+                        "srt = {addr:?} is not an address (ip:port) or \"off\""
+                    ))
+                })?),
+            },
             token,
             allowed_hosts,
             vod_cors_origins: file.vod_cors_origins.unwrap_or_else(|| vec!["*".into()]),
@@ -218,6 +232,7 @@ impl ServerConfig {
             data: Some(self.data_dir.clone()),
             http: Some(self.http_addr),
             rtmp: Some(self.rtmp_addr),
+            srt: Some(self.srt_addr.map_or("off".to_owned(), |a| a.to_string())),
             token: None,
             token_file: None,
             push_key: None,

@@ -32,7 +32,7 @@ pub struct AppState {
     pub bizid: u64,
     pub push_key: Option<String>,
     /// `rtmp://host:port` publishers push to.
-    pub rtmp_base: String,
+    pub ingest: crate::rooms::IngestBases,
     pub events: EventHub,
     /// Where recorded files live.
     pub data_dir: std::path::PathBuf,

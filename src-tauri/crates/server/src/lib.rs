@@ -104,6 +104,7 @@ impl Server {
         let mut engine_config = EngineConfig::new(&config.data_dir);
         engine_config.instant_start = rooms.instant_start();
         engine_config.rtmp_addr = config.rtmp_addr;
+        engine_config.srt_addr = config.srt_addr;
         engine_config.push_key = config.push_key.clone();
         engine_config.default_formats = config.default_formats;
         engine_config.idle_timeout = config.idle_timeout;
@@ -147,7 +148,10 @@ impl Server {
             tasks,
             bizid: config.bizid,
             push_key: config.push_key.clone(),
-            rtmp_base: format!("rtmp://{}", engine.rtmp_addr()),
+            ingest: rooms::IngestBases {
+                rtmp: format!("rtmp://{}", engine.rtmp_addr()),
+                srt: engine.srt_addr().map(|a| format!("srt://{a}")),
+            },
             events: live_events.clone(),
             data_dir: config.data_dir.clone(),
             engine: engine.clone(),
@@ -185,6 +189,11 @@ impl Server {
     /// Where publishers push RTMP.
     pub fn rtmp_addr(&self) -> SocketAddr {
         self.engine.rtmp_addr()
+    }
+
+    /// Where publishers push SRT, when SRT ingest is on.
+    pub fn srt_addr(&self) -> Option<SocketAddr> {
+        self.engine.srt_addr()
     }
 
     /// Finalizes every open file, then stops serving. Files closed here are indexed before

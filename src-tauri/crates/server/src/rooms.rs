@@ -235,16 +235,24 @@ pub fn stream_code(bizid: u64, room_id: &str, user_id: &str, source: Source) -> 
     )
 }
 
+/// Where publishers push: `rtmp://host:port` and, when SRT ingest is on, `srt://host:port`.
+#[derive(Clone, Debug)]
+pub struct IngestBases {
+    pub rtmp: String,
+    pub srt: Option<String>,
+}
+
 /// A push URL for `code`, signed when a push key is set: `txSecret = md5(key + code + txTime)`,
-/// `txTime` the expiry as hex unix seconds.
+/// `txTime` the expiry as hex unix seconds. The SRT URL carries the same stream key in its
+/// `streamid`, percent-encoded as SRT callers (ffmpeg, OBS) decode it.
 pub fn push_url(
-    rtmp_base: &str,
+    bases: &IngestBases,
     code: &str,
     source: Source,
     push_key: Option<&str>,
     expires_s: i64,
 ) -> PushUrl {
-    let server = format!("{}/live", rtmp_base.trim_end_matches('/'));
+    let server = format!("{}/live", bases.rtmp.trim_end_matches('/'));
     let stream_key = match push_key {
         Some(key) => {
             let tx_time = format!("{expires_s:x}");
@@ -253,10 +261,19 @@ pub fn push_url(
         }
         None => code.to_owned(),
     };
+    let srt_url = bases.srt.as_deref().map(|base| {
+        let stream_id = format!("live/{stream_key}")
+            .replace('%', "%25")
+            .replace('?', "%3F")
+            .replace('&', "%26")
+            .replace('=', "%3D");
+        format!("{}?streamid={stream_id}", base.trim_end_matches('/'))
+    });
     PushUrl {
         source,
         stream_code: code.to_owned(),
         url: format!("{server}/{stream_key}"),
+        srt_url,
         server,
         stream_key,
     }
@@ -298,13 +315,11 @@ mod tests {
 
     #[test]
     fn push_url_is_signed_with_the_key() {
-        let url = push_url(
-            "rtmp://127.0.0.1:1935",
-            "8888_ab",
-            Source::Camera,
-            Some("k"),
-            0x5a20f5ca,
-        );
+        let bases = IngestBases {
+            rtmp: "rtmp://127.0.0.1:1935".into(),
+            srt: Some("srt://127.0.0.1:9000".into()),
+        };
+        let url = push_url(&bases, "8888_ab", Source::Camera, Some("k"), 0x5a20f5ca);
         assert_eq!(url.server, "rtmp://127.0.0.1:1935/live");
         let secret = md5_hex("k8888_ab5a20f5ca");
         assert_eq!(
@@ -313,9 +328,15 @@ mod tests {
         );
         assert_eq!(url.url, format!("{}/{}", url.server, url.stream_key));
         assert_eq!(
-            push_url("rtmp://h:1", "c", Source::Screen, None, 0).url,
-            "rtmp://h:1/live/c"
+            url.srt_url.unwrap(),
+            format!("srt://127.0.0.1:9000?streamid=live/8888_ab%3FtxSecret%3D{secret}%26txTime%3D5a20f5ca")
         );
+        let rtmp_only = IngestBases {
+            rtmp: "rtmp://h:1".into(),
+            srt: None,
+        };
+        let url = push_url(&rtmp_only, "c", Source::Screen, None, 0);
+        assert_eq!((url.url.as_str(), url.srt_url), ("rtmp://h:1/live/c", None));
     }
 
     #[test]

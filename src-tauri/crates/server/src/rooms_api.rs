@@ -112,7 +112,7 @@ pub async fn join_room(
         .map(|source| {
             let code = stream_code(state.bizid, &room_id, &req.user_id, source);
             push_url(
-                &state.rtmp_base,
+                &state.ingest,
                 &code,
                 source,
                 state.push_key.as_deref(),

@@ -15,6 +15,8 @@ pub struct ServerProcess {
     pub http: String,
     /// `rtmp://host:port`.
     pub rtmp: String,
+    /// `srt://host:port`, when the server takes SRT.
+    pub srt: Option<String>,
     /// Sent as the bearer token by the helpers below, once set with [`ServerProcess::with_token`].
     token: Option<String>,
 }
@@ -34,11 +36,19 @@ pub fn serve_command(bin: &Path, data: &Path, extra: &[&str]) -> Command {
 /// [`serve_command`] with the API on `http` (to come back on the same port after a restart).
 pub fn serve_command_on(bin: &Path, data: &Path, http: &str, extra: &[&str]) -> Command {
     let mut cmd = Command::new(bin);
-    cmd.args(["serve", "--http", http, "--rtmp", "127.0.0.1:0"])
-        .args(["--appid", "1400", "--bizid", "8888"])
-        .arg("--data")
-        .arg(data)
-        .args(extra);
+    cmd.args([
+        "serve",
+        "--http",
+        http,
+        "--rtmp",
+        "127.0.0.1:0",
+        "--srt",
+        "127.0.0.1:0",
+    ])
+    .args(["--appid", "1400", "--bizid", "8888"])
+    .arg("--data")
+    .arg(data)
+    .args(extra);
     cmd
 }
 
@@ -64,6 +74,7 @@ pub fn start_command(mut cmd: Command) -> ServerProcess {
         child,
         http: format!("http://{}", addrs["http"].as_str().expect("http address")),
         rtmp: format!("rtmp://{}", addrs["rtmp"].as_str().expect("rtmp address")),
+        srt: addrs["srt"].as_str().map(|a| format!("srt://{a}")),
         token: None,
     }
 }

@@ -12,14 +12,14 @@ use rml_rtmp::sessions::{
 };
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::TcpStream;
-use tokio::sync::{mpsc, oneshot};
+use tokio::sync::mpsc;
 
-use crate::auth::check_push;
 use crate::budget::ByteBudget;
 use crate::flv::reader::parse_all_tags;
 use crate::frame::{self, Frame};
-use crate::params::{is_safe_name, PushParams};
-use crate::stream::{MediaMsg, Shared, StreamCmd};
+use crate::ingest::{self, Forwarded, Refusal};
+use crate::params::is_safe_name;
+use crate::stream::{MediaMsg, Shared};
 
 use super::merged_read;
 
@@ -364,64 +364,25 @@ impl Conn<'_> {
         }
     }
 
-    /// Admission: names, auth, then the stream actor decides about duplicates.
+    /// Admission (`ingest.rs`), answered in RTMP's terms.
     async fn publish(&mut self, request_id: u32, app: String, stream_key: String) {
-        let params = match PushParams::parse(&stream_key) {
-            Ok(p) => p,
-            Err(e) => {
-                self.reject(request_id, "NetStream.Publish.BadName", &e.to_string());
-                return self.close(format!("publish refused: {e}"));
-            }
-        };
-        if let Some(key) = &self.shared.config.push_key {
-            let now = chrono::Utc::now().timestamp().max(0) as u64;
-            if let Err(why) = check_push(
-                key,
-                &params.stream_code,
-                params.tx_secret.as_deref(),
-                params.tx_time.as_deref(),
-                now,
-            ) {
-                let _ = self
-                    .shared
-                    .events
-                    .send(crate::events::EngineEvent::RecorderError {
-                        recording: None,
-                        stream_code: params.stream_code.clone(),
-                        code: crate::error::codes::BAD_PUSH_SECRET,
-                        detail: format!("publish refused: {why}"),
-                    });
-                self.reject(
-                    request_id,
-                    "NetStream.Publish.Unauthorized",
-                    &why.to_string(),
-                );
-                return self.close(format!("publish of {} refused: {why}", params.stream_code));
-            }
-        }
-        let (tx, rx) = mpsc::channel(256);
-        let (reply, answer) = oneshot::channel();
-        let code = params.stream_code.clone();
-        self.shared.send(
-            &app,
-            &code,
-            StreamCmd::Publish {
-                conn_id: self.id,
-                params,
-                media: rx,
-                reply,
-            },
-        );
-        match answer.await {
-            Ok(Ok(())) => {
-                self.media = Some(tx);
+        match ingest::admit(self.shared, self.id, &app, &stream_key).await {
+            Ok(admitted) => {
+                self.media = Some(admitted.media);
                 self.accept(request_id).await;
             }
-            Ok(Err(why)) => {
-                self.reject(request_id, "NetStream.Publish.BadName", &why);
-                self.close(format!("publish of {code} refused: {why}"));
+            Err(refusal) => {
+                let (code, why) = match &refusal {
+                    Refusal::BadName(why) => ("NetStream.Publish.BadName", why.clone()),
+                    Refusal::Unauthorized { why, .. } => {
+                        ("NetStream.Publish.Unauthorized", why.clone())
+                    }
+                    Refusal::Stream { why, .. } => ("NetStream.Publish.BadName", why.clone()),
+                    Refusal::Stopped => return self.close(refusal.to_string()),
+                };
+                self.reject(request_id, code, &why);
+                self.close(refusal.to_string());
             }
-            Err(_) => self.close("engine stopped"),
         }
     }
 
@@ -429,22 +390,10 @@ impl Conn<'_> {
         let Some(tx) = &self.media else {
             return self.close("media before an accepted publish");
         };
-        match frame::parse_tag(tag_type, data) {
-            Ok(Some(frame)) => {
-                // Waits while the stream has the budget's worth of our media in hand: we stop
-                // reading and TCP pushes back on the publisher.
-                let spent = self.budget.take(frame.body.len()).await;
-                let msg = MediaMsg {
-                    raw_ts: ts,
-                    frame,
-                    spent,
-                };
-                if tx.send(msg).await.is_err() {
-                    self.close("publish ended by the stream (replaced or shut down)");
-                }
-            }
-            Ok(None) => {}
-            Err(e) => self.close(format!("bad media tag: {e}")),
+        match ingest::forward(tx, &self.budget, tag_type, data, ts).await {
+            Forwarded::Sent | Forwarded::Nothing => {}
+            Forwarded::BadTag(e) => self.close(format!("bad media tag: {e}")),
+            Forwarded::Ended => self.close("publish ended by the stream (replaced or shut down)"),
         }
     }
 

@@ -21,7 +21,6 @@ use crate::stream::Shared;
 
 /// Accepts connections forever, one task per connection.
 pub async fn accept_loop(listener: TcpListener, shared: Arc<Shared>) {
-    static NEXT_CONN: AtomicU64 = AtomicU64::new(1);
     loop {
         match listener.accept().await {
             Ok((socket, peer)) => {
@@ -34,7 +33,7 @@ pub async fn accept_loop(listener: TcpListener, shared: Arc<Shared>) {
                     }
                     continue;
                 };
-                let id = NEXT_CONN.fetch_add(1, Ordering::Relaxed);
+                let id = crate::ingest::next_conn_id();
                 let _ = socket.set_nodelay(true);
                 keep_alive(&socket);
                 let shared = shared.clone();

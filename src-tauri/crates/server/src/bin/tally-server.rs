@@ -54,7 +54,11 @@ async fn run() -> std::process::ExitCode {
     // The one stdout line scripts and tests read to learn the chosen ports.
     println!(
         "{}",
-        serde_json::json!({ "http": server.http_addr().to_string(), "rtmp": server.rtmp_addr().to_string() })
+        serde_json::json!({
+            "http": server.http_addr().to_string(),
+            "rtmp": server.rtmp_addr().to_string(),
+            "srt": server.srt_addr().map(|a| a.to_string()),
+        })
     );
     wait_for_stop().await;
     tracing::info!("stopping: finalizing open files");

@@ -1,0 +1,225 @@
+//! SRT ingest with Debian's ffmpeg (libsrt) as the publisher: MPEG-TS over SRT, the stream
+//! named by `streamid` with the same `txSecret` / `txTime` and `record=` as an RTMP push URL.
+//! A signed push is recorded in all three formats and called back; a wrongly signed one is
+//! rejected in the SRT handshake before any file exists; kill -9 mid-recording leaves files
+//! that the next start finishes and indexes, as it does for RTMP.
+
+mod common;
+
+use std::path::Path;
+use std::process::{Child, Command, Stdio};
+use std::time::Duration;
+
+use common::{callback_receiver, files_by_id, finished_files, md5_hex, start_server};
+use serde_json::Value;
+use tally_testkit::ServerProcess;
+
+const KEY: &str = "srt-push-key";
+const SECONDS: u32 = 8;
+
+/// A `txSecret` / `txTime` pair for `code`, valid for an hour (or signed with the wrong key).
+fn signature(code: &str, key: &str) -> String {
+    let tx_time = format!("{:x}", chrono_now() + 3600);
+    let secret = md5_hex(&format!("{key}{code}{tx_time}"));
+    format!("txSecret={secret}&txTime={tx_time}")
+}
+
+fn chrono_now() -> u64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap()
+        .as_secs()
+}
+
+/// `srt://host:port?streamid=live/<code>?<query>`, the stream id percent-encoded.
+fn srt_url(server: &ServerProcess, code: &str, query: &str) -> String {
+    let base = server.srt.as_deref().expect("the server takes SRT");
+    let stream_id = format!("live/{code}?{query}")
+        .replace('?', "%3F")
+        .replace('&', "%26")
+        .replace('=', "%3D")
+        .replace(',', "%2C");
+    format!("{base}?streamid={stream_id}")
+}
+
+/// Debian's ffmpeg pushing `seconds` of H.264 + AAC as MPEG-TS over SRT, in real time.
+fn srt_publisher(url: &str, seconds: u32) -> Command {
+    let mut cmd = Command::new("ffmpeg");
+    cmd.args(["-hide_banner", "-loglevel", "error", "-re"])
+        .args(["-f", "lavfi", "-i"])
+        .arg(format!("testsrc2=size=320x240:rate=25:duration={seconds}"))
+        .args(["-f", "lavfi", "-i"])
+        .arg(format!("sine=frequency=440:duration={seconds}"))
+        .args([
+            "-c:v",
+            "libx264",
+            "-preset",
+            "ultrafast",
+            "-g",
+            "50",
+            "-bf",
+            "0",
+        ])
+        .args(["-c:a", "aac", "-f", "mpegts", url])
+        .stdin(Stdio::null());
+    cmd
+}
+
+fn spawn(mut cmd: Command) -> Child {
+    cmd.spawn().expect("ffmpeg is installed (scripts/setup.sh)")
+}
+
+/// (format, path) of every listed recording.
+fn files(data: &Path, rows: &[Value]) -> Vec<(String, std::path::PathBuf)> {
+    rows.iter()
+        .map(|r| {
+            let path = data
+                .join("vod")
+                .join(common::vod_path(r["url"].as_str().unwrap()));
+            (r["format"].as_str().unwrap().to_owned(), path)
+        })
+        .collect()
+}
+
+/// Video packets and duration as Debian's ffprobe reads them.
+fn probe(path: &Path) -> (String, u64, f64) {
+    let out = Command::new("ffprobe")
+        .args(["-v", "error", "-select_streams", "v", "-count_packets"])
+        .args([
+            "-show_entries",
+            "stream=codec_name,nb_read_packets:format=duration",
+        ])
+        .args(["-of", "json"])
+        .arg(path)
+        .output()
+        .expect("ffprobe runs");
+    let v: Value = serde_json::from_slice(&out.stdout).expect("ffprobe JSON");
+    let codec = v["streams"][0]["codec_name"]
+        .as_str()
+        .unwrap_or_default()
+        .to_owned();
+    let packets = v["streams"][0]["nb_read_packets"]
+        .as_str()
+        .map_or(0, |p| p.parse().unwrap());
+    let duration = v["format"]["duration"]
+        .as_str()
+        .map_or(0.0, |d| d.parse().unwrap());
+    (codec, packets, duration)
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_signed_srt_push_is_recorded_in_every_format_and_called_back() {
+    let data = tempfile::tempdir().unwrap();
+    let (cb_url, received) = callback_receiver().await;
+    let server = start_server(
+        data.path(),
+        &[
+            "--push-key",
+            KEY,
+            "--callback-url",
+            &cb_url,
+            "--callback-key",
+            "cb",
+        ],
+    );
+    let code = "8888_6a2b3c4d5e6f70819a2b3c4d5e6f70a1";
+    let query = format!("record=flv,mp4,hls&recordId=srt&{}", signature(code, KEY));
+    let url = srt_url(&server, code, &query);
+    let status = srt_publisher(&url, SECONDS).status().unwrap();
+    assert!(status.success(), "the SRT push succeeds: {status}");
+
+    let rows = server.wait_recordings(3).await;
+    assert_eq!(rows.len(), 3, "{rows:#?}");
+    for (format, path) in files(data.path(), &rows) {
+        let (codec, packets, duration) = probe(&path);
+        assert_eq!(codec, "h264", "{format}: {}", path.display());
+        assert_eq!(
+            packets,
+            25 * u64::from(SECONDS),
+            "{format}: every video frame"
+        );
+        assert!(
+            (duration - f64::from(SECONDS)).abs() <= 0.04,
+            "{format}: {} lasts {duration} s",
+            path.display()
+        );
+    }
+    let mut called_back = Vec::new();
+    for _ in 0..100 {
+        called_back = files_by_id(&received).into_values().collect();
+        if called_back.len() == 3 {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    assert_eq!(
+        called_back.len(),
+        3,
+        "a callback per file: {called_back:#?}"
+    );
+    for cb in &called_back {
+        assert_eq!(cb["event_type"], 100);
+        assert_eq!(cb["stream_id"], code, "{cb}");
+    }
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_wrongly_signed_srt_push_is_rejected_before_any_file_is_written() {
+    let data = tempfile::tempdir().unwrap();
+    let server = start_server(data.path(), &["--push-key", KEY]);
+    let code = "8888_6a2b3c4d5e6f70819a2b3c4d5e6f70a2";
+    for query in [
+        format!("record=flv,mp4,hls&{}", signature(code, "another-key")),
+        "record=flv,mp4,hls".to_owned(),
+    ] {
+        let url = srt_url(&server, code, &query);
+        let out = srt_publisher(&url, 3).output().unwrap();
+        assert!(!out.status.success(), "{query}: the push is refused");
+        let stderr = String::from_utf8_lossy(&out.stderr);
+        assert!(
+            stderr.to_lowercase().contains("reject") || stderr.contains("Connection setup failure"),
+            "{query}: ffmpeg is told at connect: {stderr}"
+        );
+    }
+    assert!(server.recordings().await.is_empty());
+    let written = tally_testkit::walk(&data.path().join("vod"));
+    assert!(written.is_empty(), "nothing written: {written:?}");
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn kill_9_during_an_srt_recording_keeps_what_was_recorded() {
+    let data = tempfile::tempdir().unwrap();
+    let server = start_server(data.path(), &[]);
+    let code = "8888_6a2b3c4d5e6f70819a2b3c4d5e6f70a3";
+    let url = srt_url(&server, code, "record=flv,mp4,hls&recordId=crash");
+    let mut publisher = spawn(srt_publisher(&url, 30));
+    // Six seconds in, every format has media on disk.
+    tokio::time::sleep(Duration::from_secs(6)).await;
+    assert!(
+        finished_files(data.path()).is_empty(),
+        "nothing finished yet"
+    );
+    drop(server); // SIGKILL
+    let _ = publisher.wait();
+
+    let server = start_server(data.path(), &[]);
+    let rows = server.wait_recordings(3).await;
+    assert_eq!(rows.len(), 3, "every format is recovered: {rows:#?}");
+    for (format, path) in files(data.path(), &rows) {
+        let (codec, _, duration) = probe(&path);
+        assert_eq!(codec, "h264", "{format}: {}", path.display());
+        assert!(
+            (3.0..=7.0).contains(&duration),
+            "{format}: the recovered {} lasts {duration} s of the ~6 s before the kill",
+            path.display()
+        );
+    }
+    let row = server
+        .get_json(&format!(
+            "/v1/recordings/{}",
+            rows[0]["file_id"].as_str().unwrap()
+        ))
+        .await;
+    assert_eq!(row["recovered"], true, "{row}");
+    let _ = publisher.kill();
+}
