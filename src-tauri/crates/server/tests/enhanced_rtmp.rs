@@ -154,14 +154,27 @@ async fn records(code: &str, codec: &str, video: &[&str], formats: &[&str]) -> S
         );
     }
     let text = events.lock().unwrap().clone();
-    let codec_seen = format!("\"video_codec\":\"{codec}\"");
+    // The stream's measured state follows the codec: its name, resolution and frame rate.
+    let states: Vec<serde_json::Value> = text
+        .lines()
+        .filter_map(|l| l.strip_prefix("data:"))
+        .filter_map(|d| serde_json::from_str(d.trim()).ok())
+        .filter(|e: &serde_json::Value| {
+            e["type"] == "stream_state" && e["fps"].as_f64() > Some(0.0)
+        })
+        .collect();
+    let measured = states
+        .last()
+        .unwrap_or_else(|| panic!("{codec}: a measured stream state in {text}"));
+    assert_eq!(measured["video_codec"], codec, "{measured}");
+    let size = (measured["width"].as_i64(), measured["height"].as_i64());
+    assert_eq!(size, (Some(320), Some(240)), "{measured}");
+    let fps = measured["fps"].as_f64().unwrap();
+    assert!((fps - 25.0).abs() < 1.5, "{codec}: {fps} fps measured");
+    let gop = measured["keyframe_interval_ms"].as_i64().unwrap_or(0);
     assert!(
-        text.contains(&codec_seen),
-        "{codec}: the stream's state names its codec: {text}"
-    );
-    assert!(
-        text.contains("\"width\":320") && text.contains("\"height\":240"),
-        "{codec}: resolution in {text}"
+        (900..=1100).contains(&gop),
+        "{codec}: keyframes every {gop} ms"
     );
     text
 }

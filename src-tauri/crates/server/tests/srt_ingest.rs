@@ -223,3 +223,62 @@ async fn kill_9_during_an_srt_recording_keeps_what_was_recorded() {
     assert_eq!(row["recovered"], true, "{row}");
     let _ = publisher.kill();
 }
+
+#[tokio::test(flavor = "multi_thread")]
+async fn hevc_over_srt_from_a_current_ffmpeg_is_recorded_as_hevc() {
+    use tally_testkit::modern_ffmpeg::{decodes_cleanly, modern_ffmpeg, stream_packets};
+    let data = tempfile::tempdir().unwrap();
+    let server = start_server(data.path(), &[]);
+    let code = "8888_6a2b3c4d5e6f70819a2b3c4d5e6f70a4";
+    // ffmpeg ≥ 6.1 decodes the stream id itself: the server takes it either way.
+    let url = srt_url(&server, code, "record=flv,mp4,hls&recordId=hevc");
+    let status = Command::new(modern_ffmpeg())
+        .args(["-hide_banner", "-loglevel", "error", "-re"])
+        .args([
+            "-f",
+            "lavfi",
+            "-i",
+            "testsrc2=size=320x240:rate=25:duration=6",
+        ])
+        .args(["-f", "lavfi", "-i", "sine=frequency=440:duration=6"])
+        .args([
+            "-c:v",
+            "libx265",
+            "-preset",
+            "ultrafast",
+            "-x265-params",
+            "keyint=25:log-level=error",
+        ])
+        .args(["-pix_fmt", "yuv420p", "-c:a", "aac", "-f", "mpegts", &url])
+        .stdin(Stdio::null())
+        .status()
+        .unwrap();
+    assert!(status.success(), "the HEVC SRT push succeeds: {status}");
+    let rows = server.wait_recordings(3).await;
+    assert_eq!(rows.len(), 3, "{rows:#?}");
+    for (format, path) in files(data.path(), &rows) {
+        let part = if format == "hls" {
+            let playlist = std::fs::read_to_string(&path).unwrap();
+            let first = playlist
+                .lines()
+                .find(|l| l.ends_with(".ts"))
+                .unwrap()
+                .to_owned();
+            path.with_file_name(first)
+        } else {
+            path.clone()
+        };
+        let video = stream_packets(&part, "v:0");
+        assert_eq!(video.codec, "hevc", "{format}: {}", part.display());
+        assert!(video.packets[0].keyframe, "{format} starts on a keyframe");
+        if format != "hls" {
+            assert_eq!(video.packets.len(), 150, "{format}: every frame");
+            assert!(
+                (video.duration() - 6.0).abs() <= 0.04,
+                "{format}: {} s",
+                video.duration()
+            );
+        }
+        decodes_cleanly(&path).unwrap_or_else(|e| panic!("{format}: {e}"));
+    }
+}

@@ -5,8 +5,9 @@
 //! function of input bytes: we drive it from our own tokio task, apply our own limits (chunk
 //! size, handshake deadline) and fuzz it directly. It keeps the publish name's `?query` raw,
 //! which is where `record=`/`txSecret` live, and it has been stable for years. scuffle-rtmp owns
-//! the socket loop itself, calls itself "may not be stable", and stopped releasing in 2025; its
-//! one advantage (enhanced-RTMP capsEx for HEVC) is a plus we do not need for H.264 + AAC.
+//! the socket loop itself, calls itself "may not be stable", and stopped releasing in 2025.
+//! Enhanced RTMP needs nothing from the session layer: its FourCC tags are media messages like
+//! any other, read by `frame.rs`.
 
 pub mod conn;
 mod merged_read;
