@@ -16,6 +16,7 @@ DEBS=(
   chromium python3-venv
   gstreamer1.0-plugins-good gstreamer1.0-plugins-bad gstreamer1.0-libav
   gstreamer1.0-tools gstreamer1.0-plugins-ugly
+  obs-studio libgl1-mesa-dri
 )
 missing=()
 for p in "${DEBS[@]}"; do

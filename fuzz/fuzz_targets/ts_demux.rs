@@ -1,7 +1,7 @@
 //! The SRT ingest path: an SRT stream id, then MPEG-TS bytes through the demuxer (fed in
 //! pieces whose size the first byte picks, as datagrams would cut them), every PES through the
-//! Annex B / ADTS conversion, and every resulting tag body through the frame and configuration
-//! parsers the recorders use.
+//! Annex B / ADTS conversion and the start gate, and every resulting tag body through the
+//! frame and configuration parsers the recorders use.
 #![no_main]
 
 use libfuzzer_sys::fuzz_target;
@@ -9,6 +9,7 @@ use tally_media::codec::{AudioConfig, VideoConfig};
 use tally_media::frame::{self, Kind};
 use tally_media::srt::demux::TsDemux;
 use tally_media::srt::elementary::Elementary;
+use tally_media::srt::gate::StartGate;
 use tally_media::srt::stream_id::StreamName;
 
 fuzz_target!(|data: &[u8]| {
@@ -19,20 +20,23 @@ fuzz_target!(|data: &[u8]| {
     let piece = usize::from(piece).max(1) * 8;
     let mut demux = TsDemux::default();
     let mut elementary = Elementary::default();
-    let mut pes = Vec::new();
-    for chunk in rest.chunks(piece) {
-        pes.extend(demux.push(chunk));
+    let mut gate = StartGate::default();
+    let mut tags = Vec::new();
+    for chunk in rest.chunks(piece).map(Some).chain([None]) {
+        let pes = match chunk {
+            Some(c) => demux.push(c),
+            None => demux.finish(),
+        };
+        let converted = pes.iter().filter_map(|p| elementary.tags(p).ok()).flatten().collect();
+        tags.extend(gate.pass(converted, demux.has_video(), demux.has_audio()));
     }
-    pes.extend(demux.finish());
-    for p in &pes {
-        let Ok(tags) = elementary.tags(p) else { continue };
-        for tag in tags {
-            let Ok(Some(frame)) = frame::parse_tag(tag.tag_type, tag.body) else { continue };
-            match frame.kind {
-                Kind::VideoConfig => drop(VideoConfig::from_frame(&frame)),
-                Kind::AudioConfig => drop(AudioConfig::from_frame(&frame)),
-                _ => {}
-            }
+    tags.extend(gate.release());
+    for tag in tags {
+        let Ok(Some(frame)) = frame::parse_tag(tag.tag_type, tag.body) else { continue };
+        match frame.kind {
+            Kind::VideoConfig => drop(VideoConfig::from_frame(&frame)),
+            Kind::AudioConfig => drop(AudioConfig::from_frame(&frame)),
+            _ => {}
         }
     }
 });

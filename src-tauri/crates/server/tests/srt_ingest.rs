@@ -81,6 +81,33 @@ fn files(data: &Path, rows: &[Value]) -> Vec<(String, std::path::PathBuf)> {
         .collect()
 }
 
+/// The codec of every stream in the file, as Debian's ffprobe reads them.
+fn codecs(path: &Path) -> Vec<String> {
+    let out = Command::new("ffprobe")
+        .args([
+            "-v",
+            "error",
+            "-show_entries",
+            "stream=codec_name",
+            "-of",
+            "csv=p=0",
+        ])
+        .arg(path)
+        .output()
+        .expect("ffprobe runs");
+    // An HLS playlist lists its program's streams again: each codec once, in order.
+    let mut seen: Vec<String> = Vec::new();
+    for codec in String::from_utf8_lossy(&out.stdout)
+        .lines()
+        .filter(|l| !l.is_empty())
+    {
+        if !seen.iter().any(|s| s == codec) {
+            seen.push(codec.to_owned());
+        }
+    }
+    seen
+}
+
 /// Video packets and duration as Debian's ffprobe reads them.
 fn probe(path: &Path) -> (String, u64, f64) {
     let out = Command::new("ffprobe")
@@ -133,6 +160,8 @@ async fn a_signed_srt_push_is_recorded_in_every_format_and_called_back() {
     for (format, path) in files(data.path(), &rows) {
         let (codec, packets, duration) = probe(&path);
         assert_eq!(codec, "h264", "{format}: {}", path.display());
+        // The TS muxer's audio comes up to 0.7 s after the video: the file still has both.
+        assert_eq!(codecs(&path), ["h264", "aac"], "{format}: both tracks");
         assert_eq!(
             packets,
             25 * u64::from(SECONDS),
@@ -271,6 +300,11 @@ async fn hevc_over_srt_from_a_current_ffmpeg_is_recorded_as_hevc() {
         let video = stream_packets(&part, "v:0");
         assert_eq!(video.codec, "hevc", "{format}: {}", part.display());
         assert!(video.packets[0].keyframe, "{format} starts on a keyframe");
+        assert_eq!(
+            stream_packets(&part, "a:0").codec,
+            "aac",
+            "{format}: both tracks"
+        );
         if format != "hls" {
             assert_eq!(video.packets.len(), 150, "{format}: every frame");
             assert!(

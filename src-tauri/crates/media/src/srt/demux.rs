@@ -127,6 +127,18 @@ impl TsDemux {
         out
     }
 
+    /// True once the program map lists a video stream that is recorded.
+    pub fn has_video(&self) -> bool {
+        self.streams
+            .values()
+            .any(|k| matches!(k, EsKind::H264 | EsKind::H265))
+    }
+
+    /// True once the program map lists an AAC stream.
+    pub fn has_audio(&self) -> bool {
+        self.streams.values().any(|k| *k == EsKind::Aac)
+    }
+
     /// Ends the stream: PES packets still being gathered are complete now.
     pub fn finish(&mut self) -> Vec<Pes> {
         let mut out: Vec<Pes> = Vec::new();

@@ -24,6 +24,8 @@ pub struct Tag {
     pub body: Bytes,
     /// Decode time, ms.
     pub ts: u32,
+    /// A sequence header (decoder configuration) rather than a frame.
+    pub config: bool,
 }
 
 /// Why an elementary stream packet was not turned into tags.
@@ -121,6 +123,7 @@ impl Elementary {
                 tag_type: TAG_VIDEO,
                 body: video_body(hevc, true, Packet::Config, 0, &record),
                 ts,
+                config: true,
             });
             self.video_config = Some(params);
         }
@@ -131,6 +134,7 @@ impl Elementary {
             tag_type: TAG_VIDEO,
             body: video_body(hevc, keyframe, Packet::Frame, cts, &payload),
             ts,
+            config: false,
         });
         Ok(tags)
     }
@@ -149,6 +153,7 @@ impl Elementary {
                     tag_type: TAG_AUDIO,
                     body: [&[0xaf, 0][..], &asc].concat().into(),
                     ts,
+                    config: true,
                 });
                 self.audio_config = Some(asc);
             }
@@ -156,6 +161,7 @@ impl Elementary {
                 tag_type: TAG_AUDIO,
                 body: [&[0xaf, 1][..], raw].concat().into(),
                 ts,
+                config: false,
             });
             samples += 1024;
             data = &data[usize::from(header.frame_length).min(data.len())..];
@@ -385,18 +391,22 @@ mod tests {
         );
     }
 
-    #[test]
-    fn adts_frames_become_raw_aac_1024_samples_apart() {
-        let asc = aac::parse_audio_specific_config(&[0x12, 0x10]).unwrap(); // LC, 44.1 kHz, stereo
+    /// ADTS frames (AAC-LC, 44.1 kHz, stereo) of the raw frames given.
+    fn adts(raws: &[&[u8]]) -> Vec<u8> {
+        let asc = aac::parse_audio_specific_config(&[0x12, 0x10]).unwrap();
         let config = aac::AdtsEncodeConfig {
             mpeg_version: aac::AdtsMpegVersion::Mpeg4,
             original_copy: false,
             home: false,
         };
-        let data: Vec<u8> = [&[0x21u8, 0x10][..], &[0x21, 0x11, 0x12]]
-            .iter()
+        raws.iter()
             .flat_map(|raw| aac::wrap_raw_aac_in_adts(raw, &asc, &config).unwrap())
-            .collect();
+            .collect()
+    }
+
+    #[test]
+    fn adts_frames_become_raw_aac_1024_samples_apart() {
+        let data = adts(&[&[0x21, 0x10], &[0x21, 0x11, 0x12]]);
         let mut es = Elementary::default();
         let tags = es.tags(&pes(EsKind::Aac, 180_000, 180_000, data)).unwrap();
         assert_eq!(tags.len(), 3, "the config, then two frames");

@@ -13,6 +13,7 @@
 
 pub mod demux;
 pub mod elementary;
+pub mod gate;
 pub mod stream_id;
 
 use std::net::SocketAddr;
@@ -28,7 +29,8 @@ use crate::ingest::{self, Admitted, Forwarded, Refusal};
 use crate::stream::Shared;
 
 use demux::TsDemux;
-use elementary::Elementary;
+use elementary::{Elementary, Tag};
+use gate::StartGate;
 use stream_id::StreamName;
 
 /// A publisher that sends nothing this long is dropped (SRT notices a vanished peer itself
@@ -118,8 +120,10 @@ fn server(reason: ServerRejectReason) -> RejectReason {
 /// Reads the publish until it ends; returns why it ended.
 async fn publish(mut socket: SrtSocket, admitted: Admitted, shared: &Arc<Shared>) -> String {
     let budget = ByteBudget::new("publisher", shared.config.publisher_buffer_bytes);
+    let code = admitted.stream_code.clone();
     let mut demux = TsDemux::default();
     let mut elementary = Elementary::default();
+    let mut gate = StartGate::default();
     let mut bad_es = 0u64;
     let why = loop {
         let data = match tokio::time::timeout(SILENCE_LIMIT, socket.next()).await {
@@ -128,18 +132,21 @@ async fn publish(mut socket: SrtSocket, admitted: Admitted, shared: &Arc<Shared>
             Ok(Some(Err(e))) => break format!("connection lost: {e}"),
             Ok(Some(Ok((_, data)))) => data,
         };
-        let pes = demux.push(&data);
-        if let Some(why) = forward(&pes, &mut elementary, &admitted, &budget, &mut bad_es).await {
+        let tags = convert(&demux.push(&data), &mut elementary, &mut bad_es, &code);
+        let tags = gate.pass(tags, demux.has_video(), demux.has_audio());
+        if let Some(why) = forward(tags, &admitted, &budget).await {
             break why;
         }
     };
     // What the last packets completed still belongs to the recording.
-    let rest = demux.finish();
-    let _ = forward(&rest, &mut elementary, &admitted, &budget, &mut bad_es).await;
+    let mut tags = convert(&demux.finish(), &mut elementary, &mut bad_es, &code);
+    tags = gate.pass(tags, demux.has_video(), demux.has_audio());
+    tags.extend(gate.release());
+    let _ = forward(tags, &admitted, &budget).await;
     let stats = demux.stats;
     if stats.bad_packets + stats.dropped_pes + bad_es > 0 {
         tracing::warn!(
-            stream = %admitted.stream_code,
+            stream = %code,
             bad_packets = stats.bad_packets,
             dropped_pes = stats.dropped_pes,
             bad_es,
@@ -149,31 +156,34 @@ async fn publish(mut socket: SrtSocket, admitted: Admitted, shared: &Arc<Shared>
     why
 }
 
-/// Hands the tags of `pes` to the stream; `Some(why)` when the publish must end.
-async fn forward(
+/// The tags of `pes`; a PES that does not convert is lost, as a lost packet would be.
+fn convert(
     pes: &[demux::Pes],
     elementary: &mut Elementary,
-    admitted: &Admitted,
-    budget: &ByteBudget,
     bad_es: &mut u64,
-) -> Option<String> {
+    code: &str,
+) -> Vec<Tag> {
+    let mut out = Vec::new();
     for p in pes {
-        let tags = match elementary.tags(p) {
-            Ok(t) => t,
+        match elementary.tags(p) {
+            Ok(tags) => out.extend(tags),
             Err(e) => {
-                // One undecodable access unit is lost, as a lost packet would be.
                 *bad_es += 1;
-                tracing::debug!(stream = %admitted.stream_code, error = %e, "SRT: skipping a bad PES");
-                continue;
+                tracing::debug!(stream = %code, error = %e, "SRT: skipping a bad PES");
             }
-        };
-        for tag in tags {
-            match ingest::forward(&admitted.media, budget, tag.tag_type, tag.body, tag.ts).await {
-                Forwarded::Sent | Forwarded::Nothing => {}
-                Forwarded::BadTag(e) => return Some(format!("bad media: {e}")),
-                Forwarded::Ended => {
-                    return Some("publish ended by the stream (replaced or shut down)".into())
-                }
+        }
+    }
+    out
+}
+
+/// Hands tags to the stream; `Some(why)` when the publish must end.
+async fn forward(tags: Vec<Tag>, admitted: &Admitted, budget: &ByteBudget) -> Option<String> {
+    for tag in tags {
+        match ingest::forward(&admitted.media, budget, tag.tag_type, tag.body, tag.ts).await {
+            Forwarded::Sent | Forwarded::Nothing => {}
+            Forwarded::BadTag(e) => return Some(format!("bad media: {e}")),
+            Forwarded::Ended => {
+                return Some("publish ended by the stream (replaced or shut down)".into())
             }
         }
     }
