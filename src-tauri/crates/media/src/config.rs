@@ -154,7 +154,8 @@ pub struct EngineConfig {
     pub merged_read: Duration,
     /// Wall-clock time (file names, start times, ids).
     pub clock: crate::clock::SharedClock,
-    /// Open RTMP connections at most; more are refused at accept (logged).
+    /// Open publisher connections (RTMP and SRT together) at most; more are refused at accept
+    /// (logged).
     pub max_connections: usize,
     /// Manual recordings running or waiting for their stream at most.
     pub max_manual_recordings: usize,

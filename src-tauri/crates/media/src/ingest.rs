@@ -20,6 +20,27 @@ pub(crate) fn next_conn_id() -> u64 {
     NEXT.fetch_add(1, Ordering::Relaxed)
 }
 
+/// One of the engine's `max_connections` places (RTMP and SRT publishers together), given
+/// back when the connection ends.
+pub(crate) struct ConnSlot(Arc<Shared>);
+
+impl ConnSlot {
+    pub(crate) fn take(shared: &Arc<Shared>) -> Option<ConnSlot> {
+        let open = shared.connections.fetch_add(1, Ordering::AcqRel);
+        if open >= shared.config.max_connections {
+            shared.connections.fetch_sub(1, Ordering::AcqRel);
+            return None;
+        }
+        Some(ConnSlot(shared.clone()))
+    }
+}
+
+impl Drop for ConnSlot {
+    fn drop(&mut self) {
+        self.0.connections.fetch_sub(1, Ordering::AcqRel);
+    }
+}
+
 /// Why a publish was not admitted; its `Display` is the reason logged.
 #[derive(Debug, thiserror::Error)]
 pub(crate) enum Refusal {

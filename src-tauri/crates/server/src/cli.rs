@@ -65,7 +65,8 @@ pub struct ServeArgs {
     /// Open HTTP connections at most; more are refused at accept [default: 2048].
     #[arg(long, value_name = "N")]
     pub max_http_connections: Option<usize>,
-    /// Open RTMP connections at most; more are refused at accept [default: 2048].
+    /// Open publisher connections (RTMP and SRT together) at most; more are refused at accept
+    /// [default: 2048].
     #[arg(long, value_name = "N")]
     pub max_rtmp_connections: Option<usize>,
     /// MiB of media queued per publisher, and again per recording, before the publisher is

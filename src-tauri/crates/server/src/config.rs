@@ -34,7 +34,7 @@ pub struct FileConfig {
     pub token_file: Option<PathBuf>,
     /// Open HTTP connections at most [default: 2048].
     pub max_http_connections: Option<usize>,
-    /// Open RTMP connections at most [default: 2048].
+    /// Open publisher connections (RTMP and SRT) at most [default: 2048].
     pub max_rtmp_connections: Option<usize>,
     /// MiB of media queued per publisher, and per recording, at most [default: 16].
     pub media_buffer_mb: Option<usize>,

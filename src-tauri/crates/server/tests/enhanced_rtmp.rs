@@ -135,6 +135,13 @@ async fn records(code: &str, codec: &str, video: &[&str], formats: &[&str]) -> S
     let expected_files = 3 * formats.len(); // 10 s + 10 s + 2 s
     let rows = server.wait_recordings(expected_files).await;
     assert_eq!(rows.len(), expected_files, "{codec}: {rows:#?}");
+    for row in &rows {
+        assert_eq!(
+            row["video_codec"], codec,
+            "the index names the codec: {row}"
+        );
+        assert_eq!(row["width"], 320, "{row}");
+    }
     for format in formats {
         let mut paths: Vec<PathBuf> = rows
             .iter()

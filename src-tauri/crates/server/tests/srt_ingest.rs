@@ -31,7 +31,9 @@ fn chrono_now() -> u64 {
         .as_secs()
 }
 
-/// `srt://host:port?streamid=live/<code>?<query>`, the stream id percent-encoded.
+/// `srt://host:port?streamid=live/<code>?<query>`, the stream id percent-encoded. `linger`
+/// makes the publisher deliver what it has sent before it closes: libsrt's live mode drops
+/// its unacknowledged tail at close otherwise (up to its 120 ms latency of media).
 fn srt_url(server: &ServerProcess, code: &str, query: &str) -> String {
     let base = server.srt.as_deref().expect("the server takes SRT");
     let stream_id = format!("live/{code}?{query}")
@@ -39,7 +41,7 @@ fn srt_url(server: &ServerProcess, code: &str, query: &str) -> String {
         .replace('&', "%26")
         .replace('=', "%3D")
         .replace(',', "%2C");
-    format!("{base}?streamid={stream_id}")
+    format!("{base}?streamid={stream_id}&linger=2")
 }
 
 /// Debian's ffmpeg pushing `seconds` of H.264 + AAC as MPEG-TS over SRT, in real time.
@@ -315,4 +317,46 @@ async fn hevc_over_srt_from_a_current_ffmpeg_is_recorded_as_hevc() {
         }
         decodes_cleanly(&path).unwrap_or_else(|e| panic!("{format}: {e}"));
     }
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_second_srt_publisher_of_a_live_code_and_one_over_the_connection_cap_are_refused() {
+    let data = tempfile::tempdir().unwrap();
+    let server = start_server(data.path(), &["--max-rtmp-connections", "2"]);
+    let codes = [
+        "8888_6a2b3c4d5e6f70819a2b3c4d5e6f70a5",
+        "8888_6a2b3c4d5e6f70819a2b3c4d5e6f70a6",
+        "8888_6a2b3c4d5e6f70819a2b3c4d5e6f70a7",
+    ];
+    let url = |code: &str| srt_url(&server, code, "record=flv");
+    let refused = |code: &str| {
+        let out = srt_publisher(&url(code), 2).output().unwrap();
+        (
+            !out.status.success(),
+            String::from_utf8_lossy(&out.stderr).into_owned(),
+        )
+    };
+    let mut first = spawn(srt_publisher(&url(codes[0]), 12));
+    tokio::time::sleep(Duration::from_secs(2)).await;
+    let (was_refused, stderr) = refused(codes[0]);
+    assert!(was_refused, "the live code is not taken over: {stderr}");
+    let mut second = spawn(srt_publisher(&url(codes[1]), 10));
+    tokio::time::sleep(Duration::from_secs(2)).await;
+    let (was_refused, stderr) = refused(codes[2]);
+    assert!(
+        was_refused,
+        "a third publisher is over the cap of 2: {stderr}"
+    );
+    assert!(first.wait().unwrap().success() && second.wait().unwrap().success());
+    let rows = server.wait_recordings(2).await;
+    let mut recorded: Vec<&str> = rows
+        .iter()
+        .map(|r| r["stream_code"].as_str().unwrap())
+        .collect();
+    recorded.sort();
+    assert_eq!(
+        recorded,
+        codes[..2],
+        "the two admitted publishers are recorded"
+    );
 }

@@ -18,6 +18,7 @@ use std::sync::Arc;
 
 use tokio::net::TcpListener;
 
+use crate::ingest::ConnSlot;
 use crate::stream::Shared;
 
 /// Accepts connections forever, one task per connection.
@@ -49,26 +50,6 @@ pub async fn accept_loop(listener: TcpListener, shared: Arc<Shared>) {
                 tokio::time::sleep(std::time::Duration::from_millis(100)).await;
             }
         }
-    }
-}
-
-/// One of the engine's `max_connections` places, given back when the connection ends.
-struct ConnSlot(Arc<Shared>);
-
-impl ConnSlot {
-    fn take(shared: &Arc<Shared>) -> Option<ConnSlot> {
-        let open = shared.connections.fetch_add(1, Ordering::AcqRel);
-        if open >= shared.config.max_connections {
-            shared.connections.fetch_sub(1, Ordering::AcqRel);
-            return None;
-        }
-        Some(ConnSlot(shared.clone()))
-    }
-}
-
-impl Drop for ConnSlot {
-    fn drop(&mut self) {
-        self.0.connections.fetch_sub(1, Ordering::AcqRel);
     }
 }
 

@@ -25,7 +25,7 @@ use srt_tokio::access::{RejectReason, ServerRejectReason};
 use srt_tokio::{ConnectionRequest, SrtIncoming, SrtListener, SrtSocket};
 
 use crate::budget::ByteBudget;
-use crate::ingest::{self, Admitted, Forwarded, Refusal};
+use crate::ingest::{self, Admitted, ConnSlot, Forwarded, Refusal};
 use crate::stream::Shared;
 
 use demux::TsDemux;
@@ -65,8 +65,16 @@ pub async fn accept_loop(listening: Listening, shared: Arc<Shared>) {
         ..
     } = listening;
     while let Some(request) = incoming.incoming().next().await {
+        let Some(slot) = ConnSlot::take(&shared) else {
+            tracing::warn!(peer = %request.remote(), max = shared.config.max_connections, "connection limit reached; refusing an SRT connection");
+            tokio::spawn(request.reject(server(ServerRejectReason::Overload)));
+            continue;
+        };
         let shared = shared.clone();
-        tokio::spawn(serve(request, shared));
+        tokio::spawn(async move {
+            serve(request, shared).await;
+            drop(slot);
+        });
     }
     drop(listener);
 }
