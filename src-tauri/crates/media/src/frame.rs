@@ -202,6 +202,25 @@ impl<'a> Reader<'a> {
             fourcc: String::from_utf8_lossy(f).into_owned(),
         })
     }
+    /// After the packet type: the multitrack header when `packet_type` is `multitrack` (the
+    /// packet type then follows in it), the FourCC, and the first track's size. Returns the
+    /// codec, the end of its data and the packet type.
+    fn track_header(
+        &mut self,
+        packet_type: u8,
+        multitrack: u8,
+    ) -> Result<(Codec, usize, u8), TagError> {
+        let (layout, packet_type) = if packet_type == multitrack {
+            let b = self.u8()?;
+            (Some(b >> 4), b & 0x0f)
+        } else {
+            (None, packet_type)
+        };
+        let codec = self.fourcc()?;
+        let end = self.track_end(layout)?;
+        Ok((codec, end, packet_type))
+    }
+
     /// The end of this track's data: the tag's end, or a multitrack tag's track size.
     fn track_end(&mut self, multitrack: Option<u8>) -> Result<usize, TagError> {
         let Some(layout) = multitrack else {
@@ -318,18 +337,11 @@ fn parse_enhanced_video(body: Bytes) -> Result<Option<Frame>, TagError> {
         kind: "video",
     };
     let frame_type = (body[0] >> 4) & 7;
-    let mut packet_type = r.skip_mod_ex(body[0] & 0x0f, MOD_EX)?;
+    let packet_type = r.skip_mod_ex(body[0] & 0x0f, MOD_EX)?;
     if frame_type == COMMAND_FRAME && packet_type != METADATA {
         return Ok(None);
     }
-    let mut multitrack = None;
-    if packet_type == MULTITRACK {
-        let b = r.u8()?;
-        multitrack = Some(b >> 4);
-        packet_type = b & 0x0f;
-    }
-    let codec = r.fourcc()?;
-    let end = r.track_end(multitrack)?;
+    let (codec, end, packet_type) = r.track_header(packet_type, MULTITRACK)?;
     let (kind, cts) = match packet_type {
         SEQUENCE_START => (Kind::VideoConfig, 0),
         // Only AVC and HEVC coded frames carry a composition time.
@@ -379,15 +391,8 @@ fn parse_enhanced_audio(body: Bytes) -> Result<Option<Frame>, TagError> {
         at: 1,
         kind: "audio",
     };
-    let mut packet_type = r.skip_mod_ex(body[0] & 0x0f, MOD_EX)?;
-    let mut multitrack = None;
-    if packet_type == MULTITRACK {
-        let b = r.u8()?;
-        multitrack = Some(b >> 4);
-        packet_type = b & 0x0f;
-    }
-    let codec = r.fourcc()?;
-    let end = r.track_end(multitrack)?;
+    let packet_type = r.skip_mod_ex(body[0] & 0x0f, MOD_EX)?;
+    let (codec, end, packet_type) = r.track_header(packet_type, MULTITRACK)?;
     let kind = match packet_type {
         SEQUENCE_START => Kind::AudioConfig,
         CODED_FRAMES => Kind::Audio,

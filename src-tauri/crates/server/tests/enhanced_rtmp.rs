@@ -8,31 +8,14 @@
 mod common;
 
 use std::path::{Path, PathBuf};
-use std::process::{Command, Stdio};
 use std::sync::{Arc, Mutex};
 
 use common::start_server;
-use tally_testkit::modern_ffmpeg::{decodes_cleanly, modern_ffmpeg, stream_packets};
+use tally_testkit::modern_ffmpeg::{decodes_cleanly, publish_command, stream_packets, AV1, HEVC};
 use tally_testkit::ServerProcess;
 
 const SECONDS: u32 = 22;
 const FRAME: f64 = 0.04; // 25 fps
-
-/// Publishes `SECONDS` of a test picture and an AAC tone with `video` encoder arguments.
-fn publish_modern(url: &str, video: &[String]) {
-    let status = Command::new(modern_ffmpeg())
-        .args(["-hide_banner", "-loglevel", "error", "-re"])
-        .args(["-f", "lavfi", "-i"])
-        .arg(format!("testsrc2=size=320x240:rate=25:duration={SECONDS}"))
-        .args(["-f", "lavfi", "-i"])
-        .arg(format!("sine=frequency=440:duration={SECONDS}"))
-        .args(video)
-        .args(["-pix_fmt", "yuv420p", "-c:a", "aac", "-f", "flv", url])
-        .stdin(Stdio::null())
-        .status()
-        .expect("the modern ffmpeg runs");
-    assert!(status.success(), "publishing to {url} failed: {status}");
-}
 
 /// The server's live events as text, collected in the background from now on.
 fn collect_events(server: &ServerProcess) -> Arc<Mutex<String>> {
@@ -128,10 +111,12 @@ async fn records(code: &str, codec: &str, video: &[&str], formats: &[&str]) -> S
     let rtmp = server.rtmp.trim_start_matches("rtmp://").to_owned();
     let url =
         format!("rtmp://{rtmp}/live/{code}?record=flv,mp4,hls&record_interval=10&recordId={codec}");
-    let video: Vec<String> = video.iter().map(|a| a.to_string()).collect();
-    tokio::task::spawn_blocking(move || publish_modern(&url, &video))
+    let mut publisher = publish_command(video, "flv", &url, SECONDS);
+    let status = tokio::task::spawn_blocking(move || publisher.status())
         .await
-        .unwrap();
+        .unwrap()
+        .expect("the modern ffmpeg runs");
+    assert!(status.success(), "publishing {codec} failed: {status}");
     let expected_files = 3 * formats.len(); // 10 s + 10 s + 2 s
     let rows = server.wait_recordings(expected_files).await;
     assert_eq!(rows.len(), expected_files, "{codec}: {rows:#?}");
@@ -143,14 +128,10 @@ async fn records(code: &str, codec: &str, video: &[&str], formats: &[&str]) -> S
         assert_eq!(row["width"], 320, "{row}");
     }
     for format in formats {
-        let mut paths: Vec<PathBuf> = rows
-            .iter()
-            .filter(|r| r["format"] == *format)
-            .map(|r| {
-                data.path()
-                    .join("vod")
-                    .join(common::vod_path(r["url"].as_str().unwrap()))
-            })
+        let mut paths: Vec<PathBuf> = tally_testkit::recorded_files(data.path(), &rows)
+            .into_iter()
+            .filter(|(f, _)| f == format)
+            .map(|(_, path)| path)
             .collect();
         paths.sort();
         assert_eq!(paths.len(), 3, "{codec} {format}: {paths:?}");
@@ -188,18 +169,10 @@ async fn records(code: &str, codec: &str, video: &[&str], formats: &[&str]) -> S
 
 #[tokio::test(flavor = "multi_thread")]
 async fn hevc_over_enhanced_rtmp_is_recorded_to_flv_mp4_and_hls() {
-    let video = [
-        "-c:v",
-        "libx265",
-        "-preset",
-        "ultrafast",
-        "-x265-params",
-        "keyint=25:log-level=error",
-    ];
     records(
         "8888_5a2b3c4d5e6f70819a2b3c4d5e6f7091",
         "hevc",
-        &video,
+        HEVC,
         &["flv", "mp4", "hls"],
     )
     .await;
@@ -207,20 +180,10 @@ async fn hevc_over_enhanced_rtmp_is_recorded_to_flv_mp4_and_hls() {
 
 #[tokio::test(flavor = "multi_thread")]
 async fn av1_over_enhanced_rtmp_is_recorded_to_flv_and_mp4_and_its_hls_refused() {
-    let video = [
-        "-c:v",
-        "libsvtav1",
-        "-preset",
-        "12",
-        "-g",
-        "25",
-        "-svtav1-params",
-        "lp=1",
-    ];
     let events = records(
         "8888_5a2b3c4d5e6f70819a2b3c4d5e6f7092",
         "av1",
-        &video,
+        AV1,
         &["flv", "mp4"],
     )
     .await;

@@ -31,26 +31,10 @@ fn gst_publish(sink: &str) {
     assert!(status.success(), "{sink}: gst-launch failed: {status}");
 }
 
-/// (video packets, video or format duration) as ffprobe counts them.
+/// (video packets, format duration) as ffprobe counts them; the video is H.264.
 fn probe_video(path: &std::path::Path) -> (u32, f64) {
-    let out = Command::new("ffprobe")
-        .args(["-v", "error", "-select_streams", "v", "-count_packets"])
-        .args([
-            "-show_entries",
-            "stream=codec_name,nb_read_packets:format=duration",
-        ])
-        .args(["-of", "json"])
-        .arg(path)
-        .output()
-        .expect("ffprobe runs");
-    let v: serde_json::Value = serde_json::from_slice(&out.stdout).expect("ffprobe JSON");
-    assert_eq!(v["streams"][0]["codec_name"], "h264", "{}", path.display());
-    let packets = v["streams"][0]["nb_read_packets"]
-        .as_str()
-        .unwrap()
-        .parse()
-        .unwrap();
-    let duration = v["format"]["duration"].as_str().unwrap().parse().unwrap();
+    let (codec, packets, duration) = tally_testkit::ffprobe_video(path);
+    assert_eq!(codec, "h264", "{}", path.display());
     (packets, duration)
 }
 
@@ -67,11 +51,8 @@ async fn records_both_formats(sink: &str, code: &str) {
     gst_publish(&sink);
     let rows = server.wait_recordings(2).await;
     assert_eq!(rows.len(), 2, "{sink}: {rows:?}");
-    for row in &rows {
-        let path = data
-            .path()
-            .join("vod")
-            .join(common::vod_path(row["url"].as_str().unwrap()));
+    let files = tally_testkit::recorded_files(data.path(), &rows);
+    for (row, (_, path)) in rows.iter().zip(files) {
         let (packets, duration) = probe_video(&path);
         assert_eq!(packets, FRAMES, "{sink}: every frame in {}", path.display());
         assert!(
@@ -193,27 +174,20 @@ async fn obs_streams(home: &std::path::Path, data: &std::path::Path, seconds: u6
     let _ = obs.wait();
 }
 
-/// OBS itself (Debian's obs-studio 29, x264 over RTMP): FLV and MP4 recorded, every frame of
-/// the 25 fps output in the file, playable.
-#[tokio::test(flavor = "multi_thread")]
-async fn obs_studio_is_recorded_to_flv_and_mp4() {
+/// OBS streaming to `server` / `key` for ~6 s with `record=flv,mp4`: both files are
+/// indexed and play, and hold every frame of OBS's 25 fps output for as long as they last.
+async fn obs_records(server: &str, key: &str) {
     let data = tempfile::tempdir().unwrap();
     let home = tempfile::tempdir().unwrap();
-    let server = start_server(data.path(), &[]);
-    let code = "8888_7a2b3c4d5e6f70819a2b3c4d5e6f70b1";
-    obs_home(
-        home.path(),
-        &format!("{}/live", server.rtmp),
-        &format!("{code}?record=flv,mp4&recordId=obs"),
-    );
+    let tally = start_server(data.path(), &[]);
+    let server = server
+        .replace("{rtmp}", &tally.rtmp)
+        .replace("{srt}", tally.srt.as_deref().expect("SRT is on"));
+    obs_home(home.path(), &server, key);
     obs_streams(home.path(), data.path(), 6).await;
-    let rows = server.wait_recordings(2).await;
+    let rows = tally.wait_recordings(2).await;
     assert_eq!(rows.len(), 2, "{rows:#?}");
-    for row in &rows {
-        let path = data
-            .path()
-            .join("vod")
-            .join(common::vod_path(row["url"].as_str().unwrap()));
+    for (_, path) in tally_testkit::recorded_files(data.path(), &rows) {
         let (packets, duration) = probe_video(&path);
         assert!(
             duration >= 5.0,
@@ -229,29 +203,17 @@ async fn obs_studio_is_recorded_to_flv_and_mp4() {
     }
 }
 
+/// OBS itself (Debian's obs-studio 29, x264 over RTMP).
+#[tokio::test(flavor = "multi_thread")]
+async fn obs_studio_is_recorded_to_flv_and_mp4() {
+    let key = "8888_7a2b3c4d5e6f70819a2b3c4d5e6f70b1?record=flv,mp4&recordId=obs";
+    obs_records("{rtmp}/live", key).await;
+}
+
 /// OBS pushing SRT (its custom service with an `srt://` server: MPEG-TS through libsrt).
 #[tokio::test(flavor = "multi_thread")]
-async fn obs_studio_over_srt_is_recorded() {
-    let data = tempfile::tempdir().unwrap();
-    let home = tempfile::tempdir().unwrap();
-    let server = start_server(data.path(), &[]);
-    let code = "8888_7a2b3c4d5e6f70819a2b3c4d5e6f70b2";
-    let srt = server.srt.as_deref().expect("SRT is on");
-    let url = format!("{srt}?streamid=live/{code}%3Frecord%3Dflv%2Cmp4%26recordId%3Dobs");
-    obs_home(home.path(), &url, "");
-    obs_streams(home.path(), data.path(), 6).await;
-    let rows = server.wait_recordings(2).await;
-    assert_eq!(rows.len(), 2, "{rows:#?}");
-    for row in &rows {
-        let path = data
-            .path()
-            .join("vod")
-            .join(common::vod_path(row["url"].as_str().unwrap()));
-        let (_, duration) = probe_video(&path);
-        assert!(
-            duration >= 5.0,
-            "{}: {duration} s of the ~6 s streamed",
-            path.display()
-        );
-    }
+async fn obs_studio_over_srt_is_recorded_to_flv_and_mp4() {
+    let stream_id =
+        "live/8888_7a2b3c4d5e6f70819a2b3c4d5e6f70b2%3Frecord%3Dflv%2Cmp4%26recordId%3Dobs";
+    obs_records(&format!("{{srt}}?streamid={stream_id}&linger=2"), "").await;
 }

@@ -11,7 +11,6 @@ use std::process::{Child, Command, Stdio};
 use std::time::Duration;
 
 use common::{callback_receiver, files_by_id, finished_files, md5_hex, start_server};
-use serde_json::Value;
 use tally_testkit::ServerProcess;
 
 const KEY: &str = "srt-push-key";
@@ -46,41 +45,13 @@ fn srt_url(server: &ServerProcess, code: &str, query: &str) -> String {
 
 /// Debian's ffmpeg pushing `seconds` of H.264 + AAC as MPEG-TS over SRT, in real time.
 fn srt_publisher(url: &str, seconds: u32) -> Command {
-    let mut cmd = Command::new("ffmpeg");
-    cmd.args(["-hide_banner", "-loglevel", "error", "-re"])
-        .args(["-f", "lavfi", "-i"])
-        .arg(format!("testsrc2=size=320x240:rate=25:duration={seconds}"))
-        .args(["-f", "lavfi", "-i"])
-        .arg(format!("sine=frequency=440:duration={seconds}"))
-        .args([
-            "-c:v",
-            "libx264",
-            "-preset",
-            "ultrafast",
-            "-g",
-            "50",
-            "-bf",
-            "0",
-        ])
-        .args(["-c:a", "aac", "-f", "mpegts", url])
-        .stdin(Stdio::null());
+    let mut cmd = tally_testkit::ffmpeg_publish_as(url, seconds, "mpegts");
+    cmd.stdin(Stdio::null());
     cmd
 }
 
 fn spawn(mut cmd: Command) -> Child {
     cmd.spawn().expect("ffmpeg is installed (scripts/setup.sh)")
-}
-
-/// (format, path) of every listed recording.
-fn files(data: &Path, rows: &[Value]) -> Vec<(String, std::path::PathBuf)> {
-    rows.iter()
-        .map(|r| {
-            let path = data
-                .join("vod")
-                .join(common::vod_path(r["url"].as_str().unwrap()));
-            (r["format"].as_str().unwrap().to_owned(), path)
-        })
-        .collect()
 }
 
 /// The codec of every stream in the file, as Debian's ffprobe reads them.
@@ -110,30 +81,10 @@ fn codecs(path: &Path) -> Vec<String> {
     seen
 }
 
-/// Video packets and duration as Debian's ffprobe reads them.
+/// Video codec, packets and duration as Debian's ffprobe reads them.
 fn probe(path: &Path) -> (String, u64, f64) {
-    let out = Command::new("ffprobe")
-        .args(["-v", "error", "-select_streams", "v", "-count_packets"])
-        .args([
-            "-show_entries",
-            "stream=codec_name,nb_read_packets:format=duration",
-        ])
-        .args(["-of", "json"])
-        .arg(path)
-        .output()
-        .expect("ffprobe runs");
-    let v: Value = serde_json::from_slice(&out.stdout).expect("ffprobe JSON");
-    let codec = v["streams"][0]["codec_name"]
-        .as_str()
-        .unwrap_or_default()
-        .to_owned();
-    let packets = v["streams"][0]["nb_read_packets"]
-        .as_str()
-        .map_or(0, |p| p.parse().unwrap());
-    let duration = v["format"]["duration"]
-        .as_str()
-        .map_or(0.0, |d| d.parse().unwrap());
-    (codec, packets, duration)
+    let (codec, packets, duration) = tally_testkit::ffprobe_video(path);
+    (codec, u64::from(packets), duration)
 }
 
 #[tokio::test(flavor = "multi_thread")]
@@ -159,7 +110,7 @@ async fn a_signed_srt_push_is_recorded_in_every_format_and_called_back() {
 
     let rows = server.wait_recordings(3).await;
     assert_eq!(rows.len(), 3, "{rows:#?}");
-    for (format, path) in files(data.path(), &rows) {
+    for (format, path) in tally_testkit::recorded_files(data.path(), &rows) {
         let (codec, packets, duration) = probe(&path);
         assert_eq!(codec, "h264", "{format}: {}", path.display());
         // The TS muxer's audio comes up to 0.7 s after the video: the file still has both.
@@ -236,7 +187,7 @@ async fn kill_9_during_an_srt_recording_keeps_what_was_recorded() {
     let server = start_server(data.path(), &[]);
     let rows = server.wait_recordings(3).await;
     assert_eq!(rows.len(), 3, "every format is recovered: {rows:#?}");
-    for (format, path) in files(data.path(), &rows) {
+    for (format, path) in tally_testkit::recorded_files(data.path(), &rows) {
         let (codec, _, duration) = probe(&path);
         assert_eq!(codec, "h264", "{format}: {}", path.display());
         assert!(
@@ -257,37 +208,18 @@ async fn kill_9_during_an_srt_recording_keeps_what_was_recorded() {
 
 #[tokio::test(flavor = "multi_thread")]
 async fn hevc_over_srt_from_a_current_ffmpeg_is_recorded_as_hevc() {
-    use tally_testkit::modern_ffmpeg::{decodes_cleanly, modern_ffmpeg, stream_packets};
+    use tally_testkit::modern_ffmpeg::{decodes_cleanly, publish_command, stream_packets, HEVC};
     let data = tempfile::tempdir().unwrap();
     let server = start_server(data.path(), &[]);
     let code = "8888_6a2b3c4d5e6f70819a2b3c4d5e6f70a4";
     // ffmpeg ≥ 6.1 decodes the stream id itself: the server takes it either way.
     let url = srt_url(&server, code, "record=flv,mp4,hls&recordId=hevc");
-    let status = Command::new(modern_ffmpeg())
-        .args(["-hide_banner", "-loglevel", "error", "-re"])
-        .args([
-            "-f",
-            "lavfi",
-            "-i",
-            "testsrc2=size=320x240:rate=25:duration=6",
-        ])
-        .args(["-f", "lavfi", "-i", "sine=frequency=440:duration=6"])
-        .args([
-            "-c:v",
-            "libx265",
-            "-preset",
-            "ultrafast",
-            "-x265-params",
-            "keyint=25:log-level=error",
-        ])
-        .args(["-pix_fmt", "yuv420p", "-c:a", "aac", "-f", "mpegts", &url])
-        .stdin(Stdio::null())
-        .status()
-        .unwrap();
+
+    let status = publish_command(HEVC, "mpegts", &url, 6).status().unwrap();
     assert!(status.success(), "the HEVC SRT push succeeds: {status}");
     let rows = server.wait_recordings(3).await;
     assert_eq!(rows.len(), 3, "{rows:#?}");
-    for (format, path) in files(data.path(), &rows) {
+    for (format, path) in tally_testkit::recorded_files(data.path(), &rows) {
         let part = if format == "hls" {
             let playlist = std::fs::read_to_string(&path).unwrap();
             let first = playlist

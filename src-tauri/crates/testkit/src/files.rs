@@ -68,6 +68,42 @@ pub fn ffprobe_duration(path: &Path) -> Option<f64> {
     String::from_utf8_lossy(&out.stdout).trim().parse().ok()
 }
 
+/// A file's first video stream as Debian's ffprobe reads it: (codec, packets, the format's
+/// duration in seconds); an empty codec and zeros when it has none.
+pub fn ffprobe_video(path: &Path) -> (String, u32, f64) {
+    let out = Command::new("ffprobe")
+        .args(["-v", "error", "-select_streams", "v", "-count_packets"])
+        .args([
+            "-show_entries",
+            "stream=codec_name,nb_read_packets:format=duration",
+        ])
+        .args(["-of", "json"])
+        .arg(path)
+        .output()
+        .expect("ffprobe is installed (scripts/setup.sh)");
+    let v: serde_json::Value = serde_json::from_slice(&out.stdout).expect("ffprobe JSON");
+    let stream = &v["streams"][0];
+    let codec = stream["codec_name"].as_str().unwrap_or_default().to_owned();
+    let packets = stream["nb_read_packets"]
+        .as_str()
+        .map_or(0, |p| p.parse().unwrap_or(0));
+    let duration = v["format"]["duration"]
+        .as_str()
+        .map_or(0.0, |d| d.parse().unwrap_or(0.0));
+    (codec, packets, duration)
+}
+
+/// (format, path on disk) of each listed recording of a server on `data`.
+pub fn recorded_files(data: &Path, rows: &[serde_json::Value]) -> Vec<(String, PathBuf)> {
+    rows.iter()
+        .map(|r| {
+            let url = r["url"].as_str().expect("a recording has a url");
+            let format = r["format"].as_str().unwrap_or_default().to_owned();
+            (format, data.join("vod").join(vod_path(url)))
+        })
+        .collect()
+}
+
 /// Lower-case hex MD5.
 pub fn md5_hex(s: &str) -> String {
     hex::encode(Md5::digest(s.as_bytes()))

@@ -7,7 +7,10 @@ pub mod publisher;
 pub mod receiver;
 pub mod server;
 
-pub use files::{ffprobe_duration, ffprobe_plays, finished_files, md5_hex, vod_path, walk};
-pub use publisher::{ffmpeg_publish, publish, spawn_publisher};
+pub use files::{
+    ffprobe_duration, ffprobe_plays, ffprobe_video, finished_files, md5_hex, recorded_files,
+    vod_path, walk,
+};
+pub use publisher::{ffmpeg_publish, ffmpeg_publish_as, publish, spawn_publisher};
 pub use receiver::{callback_receiver, Received};
 pub use server::{start_server, ServerProcess};

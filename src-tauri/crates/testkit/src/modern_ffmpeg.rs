@@ -29,6 +29,43 @@ pub fn modern_ffmpeg() -> PathBuf {
     })
 }
 
+/// HEVC at a keyframe a second (x265), for [`publish_command`].
+pub const HEVC: &[&str] = &[
+    "-c:v",
+    "libx265",
+    "-preset",
+    "ultrafast",
+    "-x265-params",
+    "keyint=25:log-level=error",
+];
+/// AV1 at a keyframe a second (SVT-AV1, fastest preset, one thread), for [`publish_command`].
+pub const AV1: &[&str] = &[
+    "-c:v",
+    "libsvtav1",
+    "-preset",
+    "12",
+    "-g",
+    "25",
+    "-svtav1-params",
+    "lp=1",
+];
+
+/// The modern ffmpeg publishing `seconds` of a 320x240 25 fps test picture and an AAC tone
+/// in real time to `url` through `muxer` (`flv` for RTMP, `mpegts` for SRT), the video
+/// encoded as `video` says (e.g. `-c:v libx265 ...`).
+pub fn publish_command(video: &[&str], muxer: &str, url: &str, seconds: u32) -> Command {
+    let mut cmd = Command::new(modern_ffmpeg());
+    cmd.args(["-hide_banner", "-loglevel", "error", "-re"])
+        .args(["-f", "lavfi", "-i"])
+        .arg(format!("testsrc2=size=320x240:rate=25:duration={seconds}"))
+        .args(["-f", "lavfi", "-i"])
+        .arg(format!("sine=frequency=440:duration={seconds}"))
+        .args(video)
+        .args(["-pix_fmt", "yuv420p", "-c:a", "aac", "-f", muxer, url])
+        .stdin(std::process::Stdio::null());
+    cmd
+}
+
 /// One packet as ffmpeg's `framecrc` muxer lists it.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Packet {

@@ -5,6 +5,11 @@ use std::process::{Child, Command, Stdio};
 /// The ffmpeg command publishing `seconds` of 320x240 25 fps video and a tone to `url` in
 /// real time, a keyframe every 2 s.
 pub fn ffmpeg_publish(url: &str, seconds: u32) -> Command {
+    ffmpeg_publish_as(url, seconds, "flv")
+}
+
+/// [`ffmpeg_publish`] with another muxer (`mpegts` for SRT).
+pub fn ffmpeg_publish_as(url: &str, seconds: u32, muxer: &str) -> Command {
     let mut cmd = Command::new("ffmpeg");
     cmd.args(["-hide_banner", "-loglevel", "error", "-re"])
         .args(["-f", "lavfi", "-i"])
@@ -12,7 +17,7 @@ pub fn ffmpeg_publish(url: &str, seconds: u32) -> Command {
         .args(["-f", "lavfi", "-i"])
         .arg(format!("sine=frequency=440:duration={seconds}"))
         .args(["-c:v", "libx264", "-preset", "ultrafast", "-g", "50"])
-        .args(["-c:a", "aac", "-f", "flv", url]);
+        .args(["-c:a", "aac", "-f", muxer, url]);
     cmd
 }
 
