@@ -8,6 +8,7 @@ use shiguredo_mp4::bitstream::aac::{self, AudioSpecificConfig, Mp4aSampleEntryCo
 use shiguredo_mp4::bitstream::av1::{self, Av1SampleEntryConfig};
 use shiguredo_mp4::bitstream::h264::{self, H264SampleEntryConfig, LengthSize};
 use shiguredo_mp4::bitstream::h265::{self, H265ConstantFrameRate, H265SampleEntryConfig};
+use shiguredo_mp4::bitstream::opus;
 use shiguredo_mp4::boxes::{Av1cBox, HvccBox, SampleEntry};
 use shiguredo_mp4::Decode;
 
@@ -36,15 +37,17 @@ pub struct VideoConfig {
     pub sample_entry: SampleEntry,
 }
 
-/// AAC decoder configuration.
+/// Audio decoder configuration (AAC, or Opus from enhanced RTMP).
 #[derive(Debug, Clone)]
 pub struct AudioConfig {
+    /// AAC or Opus.
+    pub codec: Codec,
     /// The configuration's FLV tag body as received.
     pub tag: Bytes,
-    /// The AudioSpecificConfig as received.
+    /// The AudioSpecificConfig (AAC) or OpusHead (Opus) as received.
     pub record: Bytes,
-    /// Parsed form (used for ADTS headers).
-    pub asc: AudioSpecificConfig,
+    /// Parsed AudioSpecificConfig (AAC only).
+    pub asc: Option<AudioSpecificConfig>,
     /// Sampling rate, Hz.
     pub sample_rate: u32,
     /// Channel count.
@@ -235,15 +238,64 @@ fn av1(record: &[u8]) -> Result<SampleEntry, ConfigError> {
 impl AudioConfig {
     /// Builds the configuration from an audio sequence header frame.
     pub fn from_frame(frame: &Frame) -> Result<Self, ConfigError> {
-        if frame.codec != Codec::Aac {
-            return Err(ConfigError {
-                what: frame.codec.name(),
-                detail: "only AAC audio is recorded; the video is recorded without it".into(),
-            });
-        }
-        let mut config = Self::from_record(frame.payload_bytes())?;
+        let mut config = match frame.codec {
+            Codec::Aac => Self::from_record(frame.payload_bytes())?,
+            Codec::Opus => Self::from_opus_head(frame.payload_bytes())?,
+            other => {
+                return Err(ConfigError {
+                    what: other.name(),
+                    detail: "not an audio codec".into(),
+                })
+            }
+        };
         config.tag = frame.body.clone();
         Ok(config)
+    }
+
+    /// Builds the configuration from an OpusHead (RFC 7845 §5.1): 8 bytes of magic, version,
+    /// channel count, pre-skip (LE), input rate (LE), gain (LE), mapping family. Hand-read:
+    /// `shiguredo_mp4` builds the `Opus` / `dOps` entry but does not parse OpusHead.
+    pub fn from_opus_head(record: Bytes) -> Result<Self, ConfigError> {
+        let err = |detail: &str| ConfigError {
+            what: "OpusHead",
+            detail: detail.into(),
+        };
+        if record.len() < 19 || &record[..8] != b"OpusHead" {
+            return Err(err("not an OpusHead of at least 19 bytes"));
+        }
+        let channel_count = match (record[9], record[18]) {
+            (1, 0) => opus::ChannelCount::Mono,
+            (2, 0) => opus::ChannelCount::Stereo,
+            (n, family) => {
+                return Err(err(&format!(
+                    "{n} channels in mapping family {family}: mono and stereo are recorded"
+                )))
+            }
+        };
+        let opus = opus::build_opus_box(&opus::OpusSampleEntryConfig {
+            channel_count,
+            pre_skip: u16::from_le_bytes([record[10], record[11]]),
+            input_sample_rate: u32::from_le_bytes([record[12], record[13], record[14], record[15]]),
+            output_gain: i16::from_le_bytes([record[16], record[17]]),
+        });
+        Ok(AudioConfig {
+            codec: Codec::Opus,
+            tag: Bytes::new(),
+            channels: u16::from(channel_count.as_u8()),
+            sample_rate: OPUS_RATE,
+            asc: None,
+            record,
+            sample_entry: SampleEntry::Opus(opus),
+        })
+    }
+
+    /// Samples (at `sample_rate`) of one audio frame: 1024 for AAC; for Opus, what its TOC
+    /// byte says (RFC 6716 §3.1), 20 ms when it cannot be read.
+    pub fn frame_samples(&self, frame: &[u8]) -> u32 {
+        match self.codec {
+            Codec::Opus => opus_packet_samples(frame).unwrap_or(OPUS_RATE / 50),
+            _ => AAC_FRAME_SAMPLES,
+        }
     }
 
     /// Builds the configuration from an AAC AudioSpecificConfig.
@@ -274,10 +326,11 @@ impl AudioConfig {
         )
         .map_err(err)?;
         Ok(AudioConfig {
+            codec: Codec::Aac,
             tag: [&[0xaf, 0][..], &record].concat().into(),
             sample_rate: asc.sampling_frequency.hz(),
             channels: asc.channel_configuration.channel_count(),
-            asc,
+            asc: Some(asc),
             record,
             sample_entry: SampleEntry::Mp4a(mp4a),
         })
@@ -298,15 +351,78 @@ impl Codecs {
     pub fn video_name(&self) -> Option<String> {
         self.video.as_ref().map(|v| v.codec.name().to_string())
     }
-    /// "aac" when audio is configured.
+    /// "aac" or "opus" when audio is configured.
     pub fn audio_name(&self) -> Option<String> {
-        self.audio.as_ref().map(|_| "aac".to_string())
+        self.audio.as_ref().map(|a| a.codec.name().to_string())
     }
+}
+
+/// Samples per AAC frame.
+const AAC_FRAME_SAMPLES: u32 = 1024;
+/// Opus always decodes at 48 kHz; its MP4 timescale.
+const OPUS_RATE: u32 = 48_000;
+
+/// Samples at 48 kHz of an Opus packet from its TOC byte and, for code 3, its frame count.
+fn opus_packet_samples(packet: &[u8]) -> Option<u32> {
+    let toc = *packet.first()?;
+    let config = toc >> 3;
+    // Frame sizes in units of 2.5 ms: SILK 10/20/40/60 ms, hybrid 10/20, CELT 2.5/5/10/20.
+    let quarter_ms: u32 = match config {
+        0..=11 => [4, 8, 16, 24][usize::from(config % 4)],
+        12..=15 => [4, 8][usize::from(config % 2)],
+        _ => [1, 2, 4, 8][usize::from(config % 4)],
+    };
+    let frames = match toc & 3 {
+        0 => 1,
+        1 | 2 => 2,
+        _ => u32::from(*packet.get(1)? & 0x3f),
+    };
+    Some(quarter_ms * 120 * frames) // 2.5 ms = 120 samples at 48 kHz
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn an_opus_head_gives_a_48_khz_opus_entry() {
+        let mut head = b"OpusHead".to_vec();
+        head.extend([1, 2, 0x38, 0x01, 0x80, 0xbb, 0, 0, 0, 0, 0]);
+        let a = AudioConfig::from_opus_head(Bytes::from(head.clone())).unwrap();
+        assert_eq!(
+            (a.codec, a.sample_rate, a.channels),
+            (Codec::Opus, 48_000, 2)
+        );
+        assert!(matches!(a.sample_entry, SampleEntry::Opus(_)));
+        head[9] = 6; // 5.1 needs a channel mapping table
+        assert!(AudioConfig::from_opus_head(Bytes::from(head)).is_err());
+        assert!(AudioConfig::from_opus_head(Bytes::from_static(b"OpusHea")).is_err());
+    }
+
+    #[test]
+    fn opus_packet_durations_come_from_the_toc() {
+        assert_eq!(
+            opus_packet_samples(&[0xfc]),
+            Some(960),
+            "CELT 20 ms, one frame"
+        );
+        assert_eq!(
+            opus_packet_samples(&[0x08 | 1]),
+            Some(1920),
+            "SILK 20 ms, two frames"
+        );
+        assert_eq!(
+            opus_packet_samples(&[0x83, 3]),
+            Some(360),
+            "CELT 2.5 ms, three frames"
+        );
+        assert_eq!(
+            opus_packet_samples(&[0x03]),
+            None,
+            "code 3 without its count byte"
+        );
+        assert_eq!(opus_packet_samples(&[]), None);
+    }
 
     #[test]
     fn avcc_lists_are_read() {

@@ -342,7 +342,11 @@ impl RecordTask {
                 end_ms: wall,
                 duration_ms: 0,
                 video_codec: self.codecs.video_name().filter(|_| !self.spec.audio_only),
-                audio_codec: self.codecs.audio_name(),
+                // MPEG-TS carries AAC only (an Opus stream's HLS is video only).
+                audio_codec: self
+                    .codecs
+                    .audio_name()
+                    .filter(|c| format != Format::Hls || c == "aac"),
                 width: self
                     .codecs
                     .video

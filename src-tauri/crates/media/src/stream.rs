@@ -13,7 +13,7 @@ use crate::codec::{AudioConfig, Codecs, VideoConfig};
 use crate::config::EngineConfig;
 use crate::error::EngineError;
 use crate::events::{EndReason, EngineEvent, Fact, RecordingId, SegmentClosed, StreamStatus};
-use crate::frame::{Codec, Frame, Kind};
+use crate::frame::{Frame, Kind};
 use crate::gop::GopCache;
 use crate::meter::{Meter, StreamStats};
 use crate::params::PushParams;
@@ -590,8 +590,8 @@ impl StreamActor {
                     return false;
                 }
             },
-            // Frames of a codec other than the configured one (Opus audio, whose configuration
-            // was refused; a codec switch without a new sequence header) are not recorded.
+            // Frames of a codec other than the configured one (a codec switch without a new
+            // sequence header, audio whose configuration was refused) are not recorded.
             Kind::Video
                 if self
                     .codecs
@@ -601,7 +601,15 @@ impl StreamActor {
             {
                 return false
             }
-            Kind::Audio if frame.codec != Codec::Aac => return false,
+            Kind::Audio
+                if self
+                    .codecs
+                    .audio
+                    .as_ref()
+                    .is_some_and(|a| a.codec != frame.codec) =>
+            {
+                return false
+            }
             _ => {}
         }
         let config_changed = matches!(frame.kind, Kind::VideoConfig | Kind::AudioConfig);

@@ -192,3 +192,61 @@ async fn av1_over_enhanced_rtmp_is_recorded_to_flv_and_mp4_and_its_hls_refused()
         "AV1 HLS is refused with its code: {events}"
     );
 }
+
+/// Opus audio over enhanced RTMP (`Opus` FourCC): kept in FLV, an `Opus` / `dOps` track in
+/// MP4 with every packet's duration from its TOC, and left out of HLS (MPEG-TS carries AAC
+/// here), whose video is still recorded.
+#[tokio::test(flavor = "multi_thread")]
+async fn opus_over_enhanced_rtmp_goes_into_flv_and_mp4_and_hls_is_video_only() {
+    let data = tempfile::tempdir().unwrap();
+    let server = start_server(data.path(), &[]);
+    let rtmp = server.rtmp.trim_start_matches("rtmp://").to_owned();
+    let code = "8888_5a2b3c4d5e6f70819a2b3c4d5e6f7093";
+    let url = format!("rtmp://{rtmp}/live/{code}?record=flv,mp4,hls&recordId=opus");
+    let args = [
+        "-c:v",
+        "libx264",
+        "-preset",
+        "ultrafast",
+        "-g",
+        "25",
+        "-c:a",
+        "libopus",
+    ];
+    let mut publisher = publish_command(&args, "flv", &url, 6);
+    let status = tokio::task::spawn_blocking(move || publisher.status())
+        .await
+        .unwrap()
+        .expect("the modern ffmpeg runs");
+    assert!(status.success(), "publishing Opus failed: {status}");
+    let rows = server.wait_recordings(3).await;
+    assert_eq!(rows.len(), 3, "{rows:#?}");
+    for (row, (format, path)) in rows
+        .iter()
+        .zip(tally_testkit::recorded_files(data.path(), &rows))
+    {
+        if format == "hls" {
+            assert!(row["audio_codec"].is_null(), "{row}");
+            let chunks = playlist_chunks(&path);
+            let (codec, packets, _) = tally_testkit::ffprobe_video(&chunks[0].0);
+            assert_eq!(
+                (codec.as_str(), packets > 0),
+                ("h264", true),
+                "HLS has the video"
+            );
+            continue;
+        }
+        assert_eq!(row["audio_codec"], "opus", "{row}");
+        let audio = stream_packets(&path, "a:0");
+        assert_eq!(audio.codec, "opus", "{format}: {}", path.display());
+        let video = stream_packets(&path, "v:0");
+        assert_eq!(video.packets.len(), 150, "{format}: every video frame");
+        assert!(
+            (audio.duration() - video.duration()).abs() <= 0.1,
+            "{format}: audio {} s beside video {} s",
+            audio.duration(),
+            video.duration()
+        );
+        decodes_cleanly(&path).unwrap_or_else(|e| panic!("{format}: {e}"));
+    }
+}

@@ -52,7 +52,7 @@ pub const AV1: &[&str] = &[
 
 /// The modern ffmpeg publishing `seconds` of a 320x240 25 fps test picture and an AAC tone
 /// in real time to `url` through `muxer` (`flv` for RTMP, `mpegts` for SRT), the video
-/// encoded as `video` says (e.g. `-c:v libx265 ...`).
+/// encoded as `video` says (e.g. `-c:v libx265 ...`; a `-c:a` there replaces AAC).
 pub fn publish_command(video: &[&str], muxer: &str, url: &str, seconds: u32) -> Command {
     let mut cmd = Command::new(modern_ffmpeg());
     cmd.args(["-hide_banner", "-loglevel", "error", "-re"])
@@ -60,8 +60,9 @@ pub fn publish_command(video: &[&str], muxer: &str, url: &str, seconds: u32) -> 
         .arg(format!("testsrc2=size=320x240:rate=25:duration={seconds}"))
         .args(["-f", "lavfi", "-i"])
         .arg(format!("sine=frequency=440:duration={seconds}"))
+        .args(["-pix_fmt", "yuv420p", "-c:a", "aac"])
         .args(video)
-        .args(["-pix_fmt", "yuv420p", "-c:a", "aac", "-f", muxer, url])
+        .args(["-f", muxer, url])
         .stdin(std::process::Stdio::null());
     cmd
 }

@@ -179,6 +179,18 @@ fn flv_codec_id(tag: &[u8]) -> f64 {
     }
 }
 
+/// The `audiocodecid` of an audio configuration tag: the classic SoundFormat (AAC 10), or
+/// for an enhanced one (SoundFormat 9) its FourCC as a number, as E-RTMP writes it.
+fn flv_audio_codec_id(tag: &[u8]) -> f64 {
+    match tag {
+        [b, fourcc @ ..] if b >> 4 == 9 && fourcc.len() >= 4 => f64::from(u32::from_be_bytes([
+            fourcc[0], fourcc[1], fourcc[2], fourcc[3],
+        ])),
+        [b, ..] => f64::from(b >> 4),
+        [] => 10.0,
+    }
+}
+
 /// AMF0 `onMetaData` body; returns it with the offsets of the duration and filesize values.
 fn on_metadata(spec: &SegmentSpec) -> (Vec<u8>, usize, usize) {
     let mut entries: Vec<(&str, f64)> = vec![("duration", 0.0), ("filesize", 0.0)];
@@ -191,7 +203,7 @@ fn on_metadata(spec: &SegmentSpec) -> (Vec<u8>, usize, usize) {
     }
     if let Some(a) = &spec.codecs.audio {
         entries.extend([
-            ("audiocodecid", 10.0),
+            ("audiocodecid", flv_audio_codec_id(&a.tag)),
             ("audiosamplerate", a.sample_rate as f64),
             ("audiochannels", a.channels as f64),
         ]);

@@ -69,7 +69,11 @@ impl HlsWriter {
         }
         Ok(HlsWriter {
             has_video: video.is_some(),
-            muxer: TsMuxer::new(video, spec.codecs.audio.clone()),
+            // MPEG-TS carries the AAC only: an Opus stream's HLS is video only (docs/formats.md).
+            muxer: TsMuxer::new(
+                video,
+                spec.codecs.audio.clone().filter(|a| a.codec == Codec::Aac),
+            ),
             playlist,
             dir,
             stem,

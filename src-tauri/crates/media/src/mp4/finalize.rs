@@ -57,7 +57,8 @@ pub(crate) fn moov_reservation(spec: &SegmentSpec) -> usize {
         per_track.push(seconds * RESERVED_VIDEO_FPS);
     }
     if let Some(audio) = &spec.codecs.audio {
-        per_track.push(seconds * (audio.sample_rate as usize).div_ceil(1024));
+        let frame = audio.frame_samples(&[]).max(1) as usize;
+        per_track.push(seconds * (audio.sample_rate as usize).div_ceil(frame));
     }
     estimate_maximum_moov_box_size(&per_track)
 }

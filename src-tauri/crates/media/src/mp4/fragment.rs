@@ -16,6 +16,7 @@ use shiguredo_mp4::boxes::SampleEntry;
 use shiguredo_mp4::mux::{Fmp4SegmentMuxer, Sample};
 use shiguredo_mp4::TrackKind;
 
+use crate::codec::AudioConfig;
 use crate::disk::with_suffix;
 use crate::error::{EngineError, Result};
 use crate::frame::{Frame, Kind};
@@ -26,8 +27,6 @@ use crate::syncer::Syncer;
 
 /// Video timescale: 90 kHz, the common choice (RTMP gives ms, so durations are exact).
 const VIDEO_TIMESCALE: u32 = 90_000;
-/// Samples per AAC-LC frame.
-const AAC_FRAME: u32 = 1024;
 /// Longest fragment, ms.
 const MAX_FRAGMENT_MS: u64 = 500;
 
@@ -44,6 +43,8 @@ struct Track {
     entry: Option<SampleEntry>,
     held: Option<Held>,
     last_duration: u32,
+    /// An audio track's configuration: each frame's duration in samples comes from it.
+    audio: Option<AudioConfig>,
     /// Samples of the open fragment: (metadata without offset, payload).
     pending: Vec<(u32, bool, Option<i64>, Bytes)>,
     in_init: bool,
@@ -57,6 +58,7 @@ impl Track {
             entry: Some(entry),
             held: None,
             last_duration: default_duration,
+            audio: None,
             pending: Vec::new(),
             in_init: false,
         }
@@ -66,7 +68,10 @@ impl Track {
     fn release(&mut self, next_rel_ms: Option<u64>) {
         let Some(h) = self.held.take() else { return };
         let duration = match (self.kind, next_rel_ms) {
-            (TrackKind::Audio, _) => AAC_FRAME,
+            (TrackKind::Audio, _) => self
+                .audio
+                .as_ref()
+                .map_or(self.last_duration, |a| a.frame_samples(&h.data)),
             (_, Some(next)) => (next.saturating_sub(h.rel_ms) * 90).min(u64::from(u32::MAX)) as u32,
             (_, None) => self.last_duration,
         };
@@ -123,12 +128,14 @@ impl Mp4Writer {
                 )
             });
         let audio = spec.codecs.audio.as_ref().map(|a| {
-            Track::new(
+            let mut track = Track::new(
                 TrackKind::Audio,
                 a.sample_rate,
                 a.sample_entry.clone(),
-                AAC_FRAME,
-            )
+                a.frame_samples(&[]),
+            );
+            track.audio = Some(a.clone());
+            track
         });
         Ok(Mp4Writer {
             file: Arc::new(file),
