@@ -32,6 +32,14 @@ async fn record_in_the_demo_room_and_find_the_file() {
     // The demo room's ids are prefilled.
     desktop.click("[data-testid=live-join]").await;
     desktop.wait_for_text("[data-testid=push-camera]").await;
+    // Beside the RTMP URL, the embedded server's SRT URL with the stream id encoded.
+    let srt = desktop
+        .wait_for_text("[data-testid=push-srt-camera] code")
+        .await;
+    assert!(
+        srt.starts_with("srt://127.0.0.1:") && srt.contains("?streamid=live/8888_"),
+        "the SRT push URL shows: {srt}"
+    );
 
     let stream = desktop
         .wait_for_text("[data-testid=stream-state] .tag.on")
