@@ -173,7 +173,16 @@ impl TsDemux {
                         StreamType::AdtsAac => EsKind::Aac,
                         _ => continue, // other streams (Opus, data) are not recorded
                     };
-                    self.streams.insert(es.elementary_pid, kind);
+                    // One video and one audio stream are recorded, the first the map lists:
+                    // a hostile map of thousands of PIDs gathers two PES at most.
+                    let video = |k: &EsKind| *k != EsKind::Aac;
+                    let taken = self
+                        .streams
+                        .iter()
+                        .any(|(p, k)| *p != es.elementary_pid && video(k) == video(&kind));
+                    if !taken {
+                        self.streams.insert(es.elementary_pid, kind);
+                    }
                 }
             }
             TsPayload::PesStart(pes) => {
@@ -393,6 +402,39 @@ mod tests {
         assert!(demux.push(&bytes).is_empty());
         assert!(demux.finish().is_empty());
         assert_eq!(demux.stats.dropped_pes, 1);
+    }
+
+    #[test]
+    fn one_video_and_one_audio_stream_are_gathered_whatever_the_map_lists() {
+        let mut demux = TsDemux::default();
+        let pmt = TsPacket {
+            header: header(PMT_PID, 1),
+            adaptation_field: None,
+            payload: Some(TsPayload::Pmt(Pmt {
+                program_num: 1,
+                pcr_pid: None,
+                version_number: VersionNumber::default(),
+                program_info: vec![],
+                es_info: (0..24u16)
+                    .map(|n| EsInfo {
+                        stream_type: if n % 2 == 0 {
+                            StreamType::H264
+                        } else {
+                            StreamType::AdtsAac
+                        },
+                        elementary_pid: Pid::new(0x200 + n).unwrap(),
+                        descriptors: vec![],
+                    })
+                    .collect(),
+            })),
+        };
+        let mut bytes = stream(10, 0, None);
+        TsPacketWriter::new(&mut bytes)
+            .write_ts_packet(&pmt)
+            .unwrap();
+        demux.push(&bytes);
+        assert_eq!(demux.streams.len(), 2, "{:?}", demux.streams);
+        assert!(demux.has_video() && demux.has_audio());
     }
 
     #[test]
