@@ -41,6 +41,15 @@ impl Drop for ConnSlot {
     }
 }
 
+/// Logs a connection refused over the cap, once a second at most: a flood writes no more.
+pub(crate) fn warn_over_cap(shared: &Shared, peer: std::net::SocketAddr, protocol: &'static str) {
+    static LAST_LOG: AtomicU64 = AtomicU64::new(0);
+    let now = shared.now_ms() as u64 / 1000;
+    if LAST_LOG.swap(now, Ordering::Relaxed) != now {
+        tracing::warn!(%peer, protocol, max = shared.config.max_connections, "publisher connection limit reached; refusing connections");
+    }
+}
+
 /// Why a publish was not admitted; its `Display` is the reason logged.
 #[derive(Debug, thiserror::Error)]
 pub(crate) enum Refusal {

@@ -13,7 +13,6 @@ pub mod conn;
 mod merged_read;
 
 use std::net::SocketAddr;
-use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
 
 use tokio::net::TcpListener;
@@ -27,12 +26,8 @@ pub async fn accept_loop(listener: TcpListener, shared: Arc<Shared>) {
         match listener.accept().await {
             Ok((socket, peer)) => {
                 let Some(slot) = ConnSlot::take(&shared) else {
-                    // Over the cap: drop it at once (logged once a second at most).
-                    static LAST_LOG: AtomicU64 = AtomicU64::new(0);
-                    let now = shared.now_ms() as u64 / 1000;
-                    if LAST_LOG.swap(now, Ordering::Relaxed) != now {
-                        tracing::warn!(%peer, max = shared.config.max_connections, "RTMP connection limit reached; refusing connections");
-                    }
+                    // Over the cap: drop it at once.
+                    crate::ingest::warn_over_cap(&shared, peer, "RTMP");
                     continue;
                 };
                 let id = crate::ingest::next_conn_id();

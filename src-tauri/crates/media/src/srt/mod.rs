@@ -66,7 +66,7 @@ pub async fn accept_loop(listening: Listening, shared: Arc<Shared>) {
     } = listening;
     while let Some(request) = incoming.incoming().next().await {
         let Some(slot) = ConnSlot::take(&shared) else {
-            tracing::warn!(peer = %request.remote(), max = shared.config.max_connections, "connection limit reached; refusing an SRT connection");
+            ingest::warn_over_cap(&shared, request.remote(), "SRT");
             tokio::spawn(request.reject(server(ServerRejectReason::Overload)));
             continue;
         };
