@@ -4,7 +4,7 @@
 //! headers parsed and the sample entries built, by `shiguredo_mp4`.
 
 use bytes::Bytes;
-use shiguredo_mp4::bitstream::aac::{self, AudioSpecificConfig, Mp4aSampleEntryConfig};
+use shiguredo_mp4::bitstream::aac::{self, Mp4aSampleEntryConfig};
 use shiguredo_mp4::bitstream::av1::{self, Av1SampleEntryConfig};
 use shiguredo_mp4::bitstream::h264::{self, H264SampleEntryConfig, LengthSize};
 use shiguredo_mp4::bitstream::h265::{self, H265ConstantFrameRate, H265SampleEntryConfig};
@@ -12,7 +12,7 @@ use shiguredo_mp4::bitstream::opus;
 use shiguredo_mp4::boxes::{Av1cBox, HvccBox, SampleEntry};
 use shiguredo_mp4::Decode;
 
-use crate::frame::{Codec, Frame};
+use crate::frame::{Codec, Frame, Kind};
 
 /// Video decoder configuration.
 #[derive(Debug, Clone)]
@@ -46,8 +46,6 @@ pub struct AudioConfig {
     pub tag: Bytes,
     /// The AudioSpecificConfig (AAC) or OpusHead (Opus) as received.
     pub record: Bytes,
-    /// Parsed AudioSpecificConfig (AAC only).
-    pub asc: Option<AudioSpecificConfig>,
     /// Sampling rate, Hz.
     pub sample_rate: u32,
     /// Channel count.
@@ -283,7 +281,6 @@ impl AudioConfig {
             tag: Bytes::new(),
             channels: u16::from(channel_count.as_u8()),
             sample_rate: OPUS_RATE,
-            asc: None,
             record,
             sample_entry: SampleEntry::Opus(opus),
         })
@@ -330,7 +327,6 @@ impl AudioConfig {
             tag: [&[0xaf, 0][..], &record].concat().into(),
             sample_rate: asc.sampling_frequency.hz(),
             channels: asc.channel_configuration.channel_count(),
-            asc: Some(asc),
             record,
             sample_entry: SampleEntry::Mp4a(mp4a),
         })
@@ -351,6 +347,14 @@ impl Codecs {
     pub fn video_name(&self) -> Option<String> {
         self.video.as_ref().map(|v| v.codec.name().to_string())
     }
+    /// The configured codec of a frame's track (video or audio), when it has one.
+    pub fn configured(&self, kind: Kind) -> Option<Codec> {
+        match kind {
+            Kind::Video | Kind::VideoConfig => self.video.as_ref().map(|v| v.codec),
+            Kind::Audio | Kind::AudioConfig => self.audio.as_ref().map(|a| a.codec),
+        }
+    }
+
     /// "aac" or "opus" when audio is configured.
     pub fn audio_name(&self) -> Option<String> {
         self.audio.as_ref().map(|a| a.codec.name().to_string())
@@ -359,6 +363,11 @@ impl Codecs {
 
 /// Samples per AAC frame.
 const AAC_FRAME_SAMPLES: u32 = 1024;
+/// AAC sampling frequencies by `samplingFrequencyIndex` (ISO/IEC 14496-3), as ADTS headers
+/// give them.
+pub const AAC_SAMPLE_RATES: [u32; 13] = [
+    96000, 88200, 64000, 48000, 44100, 32000, 24000, 22050, 16000, 12000, 11025, 8000, 7350,
+];
 /// Opus always decodes at 48 kHz; its MP4 timescale.
 const OPUS_RATE: u32 = 48_000;
 

@@ -592,21 +592,11 @@ impl StreamActor {
             },
             // Frames of a codec other than the configured one (a codec switch without a new
             // sequence header, audio whose configuration was refused) are not recorded.
-            Kind::Video
+            Kind::Video | Kind::Audio
                 if self
                     .codecs
-                    .video
-                    .as_ref()
-                    .is_some_and(|v| v.codec != frame.codec) =>
-            {
-                return false
-            }
-            Kind::Audio
-                if self
-                    .codecs
-                    .audio
-                    .as_ref()
-                    .is_some_and(|a| a.codec != frame.codec) =>
+                    .configured(frame.kind)
+                    .is_some_and(|c| c != frame.codec) =>
             {
                 return false
             }

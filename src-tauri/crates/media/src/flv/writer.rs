@@ -167,27 +167,22 @@ pub fn patch_metadata(
     file.write_all(&(size as f64).to_be_bytes())
 }
 
-/// onMetaData's `videocodecid`: the classic codec id, or an enhanced tag's FourCC as a number
-/// (what E-RTMP specifies and ffmpeg writes).
-fn flv_codec_id(tag: &[u8]) -> f64 {
-    match tag {
-        [b, fourcc @ ..] if b & 0x80 != 0 && fourcc.len() >= 4 => f64::from(u32::from_be_bytes([
-            fourcc[0], fourcc[1], fourcc[2], fourcc[3],
-        ])),
-        [b, ..] => f64::from(b & 0x0f),
-        [] => 7.0,
-    }
-}
-
-/// The `audiocodecid` of an audio configuration tag: the classic SoundFormat (AAC 10), or
-/// for an enhanced one (SoundFormat 9) its FourCC as a number, as E-RTMP writes it.
-fn flv_audio_codec_id(tag: &[u8]) -> f64 {
-    match tag {
-        [b, fourcc @ ..] if b >> 4 == 9 && fourcc.len() >= 4 => f64::from(u32::from_be_bytes([
-            fourcc[0], fourcc[1], fourcc[2], fourcc[3],
-        ])),
-        [b, ..] => f64::from(b >> 4),
-        [] => 10.0,
+/// onMetaData's `videocodecid` / `audiocodecid` of a configuration tag: the classic codec id
+/// (H.264 7, AAC 10), or for an enhanced tag (video: the 0x80 bit; audio: SoundFormat 9) its
+/// FourCC as a number, as E-RTMP specifies and ffmpeg writes.
+fn flv_codec_id(tag: &[u8], video: bool) -> f64 {
+    let Some(&first) = tag.first() else {
+        return if video { 7.0 } else { 10.0 };
+    };
+    let enhanced = if video {
+        first & 0x80 != 0
+    } else {
+        first >> 4 == 9
+    };
+    match tag.get(1..5) {
+        Some(f) if enhanced => f64::from(u32::from_be_bytes([f[0], f[1], f[2], f[3]])),
+        _ if video => f64::from(first & 0x0f),
+        _ => f64::from(first >> 4),
     }
 }
 
@@ -198,12 +193,12 @@ fn on_metadata(spec: &SegmentSpec) -> (Vec<u8>, usize, usize) {
         entries.extend([
             ("width", v.width as f64),
             ("height", v.height as f64),
-            ("videocodecid", flv_codec_id(&v.tag)),
+            ("videocodecid", flv_codec_id(&v.tag, true)),
         ]);
     }
     if let Some(a) = &spec.codecs.audio {
         entries.extend([
-            ("audiocodecid", flv_audio_codec_id(&a.tag)),
+            ("audiocodecid", flv_codec_id(&a.tag, false)),
             ("audiosamplerate", a.sample_rate as f64),
             ("audiochannels", a.channels as f64),
         ]);

@@ -15,7 +15,7 @@ use mpeg2ts::ts::{
     WriteTsPacket,
 };
 
-use crate::codec::{AudioConfig, VideoConfig};
+use crate::codec::{AudioConfig, VideoConfig, AAC_SAMPLE_RATES};
 use crate::frame::Codec;
 
 const PMT_PID: u16 = 0x1000;
@@ -321,10 +321,10 @@ pub fn avcc_to_annexb(
 
 /// The fixed part of the ADTS header for this AAC configuration (length bits left zero).
 fn adts_template(a: &AudioConfig) -> [u8; 7] {
-    const RATES: [u32; 13] = [
-        96000, 88200, 64000, 48000, 44100, 32000, 24000, 22050, 16000, 12000, 11025, 8000, 7350,
-    ];
-    let sf = RATES.iter().position(|&r| r == a.sample_rate).unwrap_or(3) as u8;
+    let sf = AAC_SAMPLE_RATES
+        .iter()
+        .position(|&r| r == a.sample_rate)
+        .unwrap_or(3) as u8;
     let profile = 1u8; // AAC-LC (audio object type 2) - 1
     let ch = a.channels.min(7) as u8;
     [

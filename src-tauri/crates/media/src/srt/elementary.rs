@@ -13,6 +13,7 @@ use shiguredo_mp4::bitstream::{aac, h264, h265};
 use shiguredo_mp4::Encode;
 
 use super::demux::{EsKind, Pes};
+use crate::codec::AAC_SAMPLE_RATES;
 use crate::frame::{TAG_AUDIO, TAG_VIDEO};
 
 /// One FLV tag body and its timestamp, ms on the publish's 33-bit-unwrapped timeline.
@@ -146,7 +147,7 @@ impl Elementary {
         while !data.is_empty() {
             let (header, raw) = aac::parse_adts_frame(data).map_err(es_err("ADTS"))?;
             let asc = audio_specific_config(&header);
-            let rate = i64::from(SAMPLE_RATES[usize::from(header.sampling_frequency_index)]);
+            let rate = i64::from(AAC_SAMPLE_RATES[usize::from(header.sampling_frequency_index)]);
             let ts = ((dts.max(0) + samples * 90_000 / rate) / 90) as u32;
             if self.audio_config != Some(asc) {
                 tags.push(Tag {
@@ -169,11 +170,6 @@ impl Elementary {
         Ok(tags)
     }
 }
-
-/// ISO/IEC 14496-3 sampling frequencies by index (ADTS has no explicit frequency).
-const SAMPLE_RATES: [u32; 13] = [
-    96000, 88200, 64000, 48000, 44100, 32000, 24000, 22050, 16000, 12000, 11025, 8000, 7350,
-];
 
 /// The two-byte AAC-LC AudioSpecificConfig of an ADTS header (object type 2).
 fn audio_specific_config(h: &aac::AdtsHeader) -> [u8; 2] {
