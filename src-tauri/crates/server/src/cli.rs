@@ -109,6 +109,33 @@ pub struct ServeArgs {
     /// Make a poster (a JPEG of the first keyframe) for every stream-code file [default: true].
     #[arg(long, value_name = "BOOL")]
     pub posters: Option<bool>,
+    /// Bucket finished files are uploaded to, verified, then removed from disk (S3-compatible)
+    /// [default: none, files stay on disk].
+    #[arg(long, value_name = "NAME")]
+    pub s3_bucket: Option<String>,
+    /// Endpoint of an S3-compatible service, e.g. http://127.0.0.1:9100 for MinIO
+    /// [default: AWS].
+    #[arg(long, value_name = "URL")]
+    pub s3_endpoint: Option<String>,
+    /// The bucket's region [default: us-east-1].
+    #[arg(long, value_name = "REGION")]
+    pub s3_region: Option<String>,
+    /// Access key id [default: AWS_ACCESS_KEY_ID or the instance's role].
+    #[arg(long, value_name = "ID", env = "TALLY_S3_ACCESS_KEY_ID")]
+    pub s3_access_key_id: Option<String>,
+    /// Secret access key [default: AWS_SECRET_ACCESS_KEY or the instance's role]. Prefer the
+    /// environment: a command line shows in `ps`.
+    #[arg(
+        long,
+        value_name = "KEY",
+        env = "TALLY_S3_SECRET_ACCESS_KEY",
+        hide_env_values = true
+    )]
+    pub s3_secret_access_key: Option<String>,
+    /// Base of public links to the bucket's objects (a public bucket or a CDN), e.g.
+    /// https://cdn.example.com [default: none, links are presigned].
+    #[arg(long, value_name = "URL")]
+    pub s3_public_url: Option<String>,
 }
 
 impl ServeArgs {
@@ -138,6 +165,12 @@ impl ServeArgs {
             vod_cors_origins: (!self.vod_cors_origins.is_empty())
                 .then(|| self.vod_cors_origins.clone()),
             posters: self.posters,
+            s3_bucket: self.s3_bucket.clone(),
+            s3_endpoint: self.s3_endpoint.clone(),
+            s3_region: self.s3_region.clone(),
+            s3_access_key_id: self.s3_access_key_id.clone(),
+            s3_secret_access_key: self.s3_secret_access_key.clone(),
+            s3_public_url: self.s3_public_url.clone(),
         }
     }
 

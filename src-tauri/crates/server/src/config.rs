@@ -47,6 +47,19 @@ pub struct FileConfig {
     pub vod_cors_origins: Option<Vec<String>>,
     /// Make a poster (JPEG of the first keyframe) for every stream-code file [default: true].
     pub posters: Option<bool>,
+    /// Bucket finished files are uploaded to (S3-compatible) [default: none, they stay on disk].
+    pub s3_bucket: Option<String>,
+    /// Endpoint of an S3-compatible service (MinIO, Ceph RGW) [default: AWS].
+    pub s3_endpoint: Option<String>,
+    /// The bucket's region [default: us-east-1].
+    pub s3_region: Option<String>,
+    /// Access key id [default: the AWS environment].
+    pub s3_access_key_id: Option<String>,
+    /// Secret access key [default: the AWS environment].
+    pub s3_secret_access_key: Option<String>,
+    /// Base of public links to the bucket's objects (a public bucket or a CDN) [default: none,
+    /// links are presigned].
+    pub s3_public_url: Option<String>,
 }
 
 impl FileConfig {
@@ -81,6 +94,12 @@ impl FileConfig {
             allowed_hosts: over.allowed_hosts.or(self.allowed_hosts),
             vod_cors_origins: over.vod_cors_origins.or(self.vod_cors_origins),
             posters: over.posters.or(self.posters),
+            s3_bucket: over.s3_bucket.or(self.s3_bucket),
+            s3_endpoint: over.s3_endpoint.or(self.s3_endpoint),
+            s3_region: over.s3_region.or(self.s3_region),
+            s3_access_key_id: over.s3_access_key_id.or(self.s3_access_key_id),
+            s3_secret_access_key: over.s3_secret_access_key.or(self.s3_secret_access_key),
+            s3_public_url: over.s3_public_url.or(self.s3_public_url),
         }
     }
 }
@@ -129,6 +148,8 @@ pub struct ServerConfig {
     pub free_space_reserve: u64,
     /// Posters for stream-code files (channel mode asks per recording: `screen_shot`).
     pub posters: bool,
+    /// The bucket finished files move to; `None`: they stay on disk.
+    pub bucket: Option<crate::bucket::BucketConfig>,
     /// Wall-clock time for the engine, ids and the callback outbox.
     pub clock: tally_media::SharedClock,
 }
@@ -137,6 +158,7 @@ impl ServerConfig {
     /// Fills in the defaults: data in `./tally-data`, HTTP on 127.0.0.1:8080, RTMP on
     /// 127.0.0.1:1935, idle timeout 60 s, no automatic recording, a 512 MiB disk reserve.
     pub fn from_file(file: FileConfig) -> Result<ServerConfig, ConfigError> {
+        let bucket = bucket_of(&file)?;
         let default_formats = match &file.record {
             Some(list) => Formats::parse(list).map_err(ConfigError::Invalid)?,
             None => Formats::NONE,
@@ -221,6 +243,7 @@ impl ServerConfig {
             public_url,
             free_space_reserve: file.reserve_mb.unwrap_or(512).saturating_mul(1024 * 1024),
             posters: file.posters.unwrap_or(true),
+            bucket,
             clock: tally_media::clock::system(),
         })
     }
@@ -251,17 +274,66 @@ impl ServerConfig {
             allowed_hosts: Some(self.allowed_hosts.clone()),
             vod_cors_origins: Some(self.vod_cors_origins.clone()),
             posters: Some(self.posters),
+            s3_bucket: self.bucket.as_ref().map(|b| b.bucket.clone()),
+            s3_endpoint: self.bucket.as_ref().and_then(|b| b.endpoint.clone()),
+            s3_region: self.bucket.as_ref().map(|b| b.region.clone()),
+            s3_access_key_id: self.bucket.as_ref().and_then(|b| b.access_key_id.clone()),
+            s3_secret_access_key: None,
+            s3_public_url: self.bucket.as_ref().and_then(|b| b.public_url.clone()),
         }
     }
 
-    /// Which secrets are set: `(name, set)` for the token, the push key and the callback key.
-    pub fn secrets(&self) -> [(&'static str, bool); 3] {
+    /// Which secrets are set: `(name, set)` for the token, the push and callback keys and the
+    /// bucket's secret key.
+    pub fn secrets(&self) -> [(&'static str, bool); 4] {
         [
             ("token", self.token.is_some()),
             ("push_key", self.push_key.is_some()),
             ("callback_key", !self.callback_key.is_empty()),
+            (
+                "s3_secret_access_key",
+                self.bucket
+                    .as_ref()
+                    .is_some_and(|b| b.secret_access_key.is_some()),
+            ),
         ]
     }
+}
+
+/// The bucket the `s3_*` keys describe: none without `s3_bucket` (and then no other `s3_*`
+/// key may be set).
+fn bucket_of(file: &FileConfig) -> Result<Option<crate::bucket::BucketConfig>, ConfigError> {
+    let set = |v: &Option<String>| v.clone().filter(|v| !v.trim().is_empty());
+    let endpoint = set(&file.s3_endpoint);
+    let public_url = set(&file.s3_public_url);
+    for (key, value) in [("s3_endpoint", &endpoint), ("s3_public_url", &public_url)] {
+        if let Some(url) = value {
+            check_http_url(key, url)?;
+        }
+    }
+    let Some(bucket) = set(&file.s3_bucket) else {
+        let others = [
+            ("s3_endpoint", &endpoint),
+            ("s3_region", &set(&file.s3_region)),
+            ("s3_access_key_id", &set(&file.s3_access_key_id)),
+            ("s3_secret_access_key", &set(&file.s3_secret_access_key)),
+            ("s3_public_url", &public_url),
+        ];
+        if let Some((key, _)) = others.iter().find(|(_, v)| v.is_some()) {
+            return Err(ConfigError::Invalid(format!(
+                "{key} is set but s3_bucket is not: name the bucket too"
+            )));
+        }
+        return Ok(None);
+    };
+    Ok(Some(crate::bucket::BucketConfig {
+        bucket,
+        endpoint,
+        region: set(&file.s3_region).unwrap_or_else(|| "us-east-1".into()),
+        access_key_id: set(&file.s3_access_key_id),
+        secret_access_key: set(&file.s3_secret_access_key),
+        public_url,
+    }))
 }
 
 /// `url` must be an absolute http or https URL with a host.

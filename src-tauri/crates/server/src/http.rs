@@ -38,6 +38,8 @@ pub struct AppState {
     pub data_dir: std::path::PathBuf,
     /// The media engine (live previews).
     pub engine: std::sync::Arc<tally_media::Engine>,
+    /// Where finished files move to, when configured.
+    pub bucket: Option<crate::bucket::Bucket>,
 }
 
 /// An error answer: the table's body in the caller's language, with the table's status.
@@ -156,10 +158,11 @@ fn parsed<T>(query: Result<Query<T>, QueryRejection>, headers: &HeaderMap) -> Re
         .map_err(|e| HttpError::new(ErrorCode::BadParameter, headers, e.body_text()))
 }
 
-fn with_url(file: IndexedFile, urls: &Urls) -> Recording {
+async fn with_url(file: IndexedFile, urls: &Urls) -> Recording {
+    let (url, thumbnail_url) = urls.links_of(&file, crate::urls::API_LINK_TTL_S).await;
     Recording {
-        url: urls.vod(&file.rel_path),
-        thumbnail_url: file.poster.as_deref().map(|p| urls.vod(p)),
+        url,
+        thumbnail_url,
         ..file.recording
     }
 }
@@ -186,11 +189,12 @@ async fn recording_page(
         .list(query)
         .await
         .map_err(|e| index_error(e, headers))?;
+    let mut recordings = Vec::with_capacity(files.len());
+    for file in files {
+        recordings.push(with_url(file, &state.urls).await);
+    }
     Ok(Json(RecordingPage {
-        recordings: files
-            .into_iter()
-            .map(|f| with_url(f, &state.urls))
-            .collect(),
+        recordings,
         next_cursor,
     }))
 }
@@ -208,7 +212,7 @@ pub(crate) async fn get_recording(
         .await
         .map_err(|e| index_error(e, &headers))?
     {
-        Some(file) if !file.recording.deleted => Ok(Json(with_url(file, &state.urls))),
+        Some(file) if !file.recording.deleted => Ok(Json(with_url(file, &state.urls).await)),
         _ => Err(HttpError::new(
             ErrorCode::RecordingNotFound,
             &headers,
@@ -226,7 +230,7 @@ pub(crate) async fn delete_recording(
     Path(file_id): Path<String>,
 ) -> Result<Json<Recording>, HttpError> {
     let now = crate::now_ms();
-    let Some(rel_path) = state
+    let Some((rel_path, in_bucket)) = state
         .index
         .mark_deleted(&file_id, now)
         .await
@@ -238,6 +242,12 @@ pub(crate) async fn delete_recording(
             file_id,
         ));
     };
+    if let (true, Some(bucket)) = (in_bucket, &state.bucket) {
+        if let Err(err) = crate::upload_queue::remove_from_bucket(bucket, &rel_path).await {
+            // The row is a tombstone already; the objects are orphans, logged for the operator.
+            tracing::error!(%err, file_id, "removing a deleted recording from the bucket failed");
+        }
+    }
     let data_dir = state.data_dir.clone();
     let removed = tokio::task::spawn_blocking(move || crate::storage::remove(&data_dir, &rel_path))
         .await
@@ -253,7 +263,7 @@ pub(crate) async fn delete_recording(
         .await
         .map_err(|e| index_error(e, &headers))?
         .ok_or_else(|| HttpError::new(ErrorCode::Internal, &headers, "deleted row vanished"))?;
-    Ok(Json(with_url(file, &state.urls)))
+    Ok(Json(with_url(file, &state.urls).await))
 }
 
 #[utoipa::path(get, path = "/v1/recordings/{file_id}/callbacks", tag = "recordings", params(("file_id" = String, Path)),
@@ -400,6 +410,11 @@ pub(crate) async fn metrics(
         recordings,
         bytes,
         record_tasks_active: state.tasks.active().await as i64,
+        uploads_pending: state
+            .index
+            .uploads_pending()
+            .await
+            .map_err(|e| index_error(e, &headers))?,
         ..Default::default()
     };
     for (callback_state, n) in state
@@ -410,6 +425,7 @@ pub(crate) async fn metrics(
     {
         match callback_state.as_str() {
             "pending" => snapshot.callbacks_pending = n,
+            "held" => snapshot.callbacks_held = n,
             "delivered" => snapshot.callbacks_delivered = n,
             "gave_up" => snapshot.callbacks_gave_up = n,
             _ => {}

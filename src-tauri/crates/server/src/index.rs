@@ -68,6 +68,8 @@ pub struct NewFile {
     pub poster: Option<String>,
     pub stream_param: String,
     pub callback_body: Option<serde_json::Value>,
+    /// Queue it for the bucket; its callback is held until the upload is verified.
+    pub upload: bool,
 }
 
 /// A callback due for delivery.
@@ -124,10 +126,14 @@ macro_rules! next_stamp {
     };
 }
 
+/// The upload queue's queries (below `next_stamp!`, which they use).
+mod uploads;
+pub use uploads::{DueUpload, UploadState};
+
 const COLUMNS: &str = "file_id, video_id, record_file_id, stream_code, channel_id, room_id, \
     user_id, record_id, file_name, tags, format, rel_path, size, start_ms, end_ms, duration_ms, \
     video_codec, audio_codec, width, height, created_ms, updated_ms, callback_state, recovered, \
-    deleted_ms, missing_ms, poster";
+    deleted_ms, missing_ms, poster, stored";
 
 impl Index {
     /// Opens (creating and migrating) `<data>/index.db`. A damaged database is moved aside
@@ -247,7 +253,18 @@ impl Index {
             == 1;
         if inserted {
             if let Some(body) = &file.callback_body {
-                enqueue_in(&mut tx, Some(&r.file_id), 100, body, now_ms).await?;
+                let state = if file.upload { "held" } else { "pending" };
+                enqueue_in(&mut tx, Some(&r.file_id), 100, body, state, now_ms).await?;
+            }
+            if file.upload {
+                sqlx::query(
+                    "INSERT INTO uploads (file_id, state, next_attempt_ms, created_ms)
+                     VALUES (?1, 'pending', ?2, ?2)",
+                )
+                .bind(&r.file_id)
+                .bind(now_ms)
+                .execute(&mut *tx)
+                .await?;
             }
         }
         tx.commit().await?;
@@ -262,7 +279,7 @@ impl Index {
         now_ms: i64,
     ) -> Result<(), IndexError> {
         let mut tx = self.pool.begin().await?;
-        enqueue_in(&mut tx, None, event_type, body, now_ms).await?;
+        enqueue_in(&mut tx, None, event_type, body, "pending", now_ms).await?;
         tx.commit().await?;
         Ok(())
     }
@@ -354,17 +371,18 @@ impl Index {
         Ok((files, next))
     }
 
-    /// Marks a recording deleted (a tombstone that syncs) and returns where its file is;
-    /// `None` when there is no such recording or it was deleted already.
+    /// Marks a recording deleted (a tombstone that syncs) and returns where its file is (its
+    /// path, and whether that is in the bucket); `None` when there is no such recording or it
+    /// was deleted already.
     pub async fn mark_deleted(
         &self,
         file_id: &str,
         now_ms: i64,
-    ) -> Result<Option<String>, IndexError> {
-        Ok(sqlx::query_scalar(concat!(
+    ) -> Result<Option<(String, bool)>, IndexError> {
+        Ok(sqlx::query_as(concat!(
             "UPDATE recordings SET deleted_ms = ?2, updated_ms = ",
             next_stamp!(2),
-            " WHERE file_id = ?1 AND deleted_ms IS NULL RETURNING rel_path"
+            " WHERE file_id = ?1 AND deleted_ms IS NULL RETURNING rel_path, stored IS NOT NULL"
         ))
         .bind(file_id)
         .bind(now_ms)
@@ -379,10 +397,12 @@ impl Index {
             .await?)
     }
 
-    /// `(file_id, rel_path, missing)` of every row not deleted (startup reconcile).
+    /// `(file_id, rel_path, missing)` of every row not deleted whose files are on this
+    /// server's disk, not in the bucket (startup reconcile).
     pub async fn live_files(&self) -> Result<Vec<(String, String, bool)>, IndexError> {
         Ok(sqlx::query_as(
-            "SELECT file_id, rel_path, missing_ms IS NOT NULL FROM recordings WHERE deleted_ms IS NULL",
+            "SELECT file_id, rel_path, missing_ms IS NOT NULL FROM recordings
+             WHERE deleted_ms IS NULL AND stored IS NULL",
         )
         .fetch_all(&self.pool)
         .await?)
@@ -592,15 +612,17 @@ async fn enqueue_in(
     file_id: Option<&str>,
     event_type: i64,
     body: &serde_json::Value,
+    state: &str,
     now_ms: i64,
 ) -> Result<(), IndexError> {
     sqlx::query(
         "INSERT INTO callbacks (file_id, event_type, body, state, next_attempt_ms, created_ms)
-         VALUES (?1, ?2, ?3, 'pending', ?4, ?4)",
+         VALUES (?1, ?2, ?3, ?4, ?5, ?5)",
     )
     .bind(file_id)
     .bind(event_type)
     .bind(body.to_string())
+    .bind(state)
     .bind(now_ms)
     .execute(&mut **tx)
     .await?;
@@ -614,6 +636,8 @@ pub struct IndexedFile {
     pub rel_path: String,
     /// Its poster, relative to the data dir.
     pub poster: Option<String>,
+    /// Its files are in the bucket (uploaded and verified), no longer on this server's disk.
+    pub in_bucket: bool,
 }
 
 impl IndexedFile {
@@ -622,6 +646,7 @@ impl IndexedFile {
         IndexedFile {
             rel_path: r.get("rel_path"),
             poster: r.get("poster"),
+            in_bucket: r.get::<Option<String>, _>("stored").is_some(),
             recording: Recording {
                 file_id: r.get("file_id"),
                 video_id: r.get("video_id"),

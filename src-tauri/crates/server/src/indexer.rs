@@ -13,6 +13,7 @@ use crate::ids::video_id;
 use crate::index::{Index, IndexError, NewFile};
 use crate::outbox::CallbackOutbox;
 use crate::record_task::TaskLabel;
+use crate::upload_queue::UploadQueue;
 use crate::urls::Urls;
 
 /// Retry delays of an index write that failed: 100 ms doubling to 5 s.
@@ -24,6 +25,7 @@ const RETRY_MAX: Duration = Duration::from_secs(5);
 pub struct Indexer {
     pub index: Index,
     pub outbox: CallbackOutbox,
+    pub uploads: UploadQueue,
     pub urls: Urls,
     pub appid: u64,
     pub callbacks_on: bool,
@@ -86,6 +88,7 @@ impl Indexer {
             poster: seg.poster.clone(),
             stream_param,
             callback_body,
+            upload: self.uploads.is_on(),
         }
     }
 
@@ -115,6 +118,7 @@ impl Indexer {
         if inserted {
             self.events.file_indexed(seg, &file.recording.file_id);
             self.outbox.wake();
+            self.uploads.wake();
         }
         Ok(file.recording.file_id)
     }

@@ -3,6 +3,7 @@
 //! over HTTP. Used by the `tally-server` binary and embedded by the desktop console.
 
 pub mod access;
+pub mod bucket;
 pub mod callback;
 pub mod cli;
 pub mod config;
@@ -24,6 +25,7 @@ pub mod rooms;
 pub mod rooms_api;
 pub mod signing;
 pub mod storage;
+pub mod upload_queue;
 pub mod urls;
 pub mod usage;
 pub mod vod;
@@ -55,6 +57,8 @@ pub enum StartError {
     Engine(#[from] tally_media::EngineError),
     #[error("URL signing key in {0}: {1}")]
     Signing(std::path::PathBuf, #[source] std::io::Error),
+    #[error("bucket: {0}")]
+    Bucket(#[from] object_store::Error),
     #[error("HTTP listener on {0}: {1}")]
     Http(SocketAddr, #[source] std::io::Error),
 }
@@ -98,7 +102,13 @@ impl Server {
             .unwrap_or_else(|| format!("http://{http_addr}"));
         let signer = signing::UrlSigner::for_data_dir(&config.data_dir)
             .map_err(|e| StartError::Signing(config.data_dir.clone(), e))?;
-        let urls = urls::Urls::new(&base, signer.clone(), clock.clone());
+        let bucket = config
+            .bucket
+            .as_ref()
+            .map(bucket::Bucket::open)
+            .transpose()?;
+        let urls =
+            urls::Urls::new(&base, signer.clone(), clock.clone()).with_bucket(bucket.clone());
 
         let rooms = rooms::RoomBook::open(index.clone(), config.bizid).await?;
         let mut engine_config = EngineConfig::new(&config.data_dir);
@@ -128,9 +138,18 @@ impl Server {
             live_events.clone(),
             clock.clone(),
         );
+        let uploads = upload_queue::UploadQueue::start(
+            bucket.clone(),
+            index.clone(),
+            urls.clone(),
+            outbox.clone(),
+            config.data_dir.clone(),
+            clock.clone(),
+        );
         let indexer = indexer::Indexer {
             index: index.clone(),
             outbox,
+            uploads,
             urls: urls.clone(),
             appid: config.appid,
             callbacks_on: config.callback_url.is_some(),
@@ -155,6 +174,7 @@ impl Server {
             events: live_events.clone(),
             data_dir: config.data_dir.clone(),
             engine: engine.clone(),
+            bucket: bucket.clone(),
         };
         let policy = access::AccessPolicy {
             token: config.token.clone(),
@@ -166,6 +186,7 @@ impl Server {
             clock: config.clock.clone(),
             root: config.data_dir.join("vod"),
             cors_origins: config.vod_cors_origins.clone(),
+            bucket,
         };
         let app = http::router(state, policy, vod);
         let stopping = live_events.closed();

@@ -12,6 +12,8 @@ pub struct Snapshot {
     pub bytes: i64,
     /// Callbacks by outbox state.
     pub callbacks_pending: i64,
+    /// Callbacks waiting for their file's upload to the bucket.
+    pub callbacks_held: i64,
     pub callbacks_delivered: i64,
     pub callbacks_gave_up: i64,
     /// Streams with a publisher connected.
@@ -20,6 +22,8 @@ pub struct Snapshot {
     pub recordings_in_progress: i64,
     /// Channel-mode tasks started and not stopped.
     pub record_tasks_active: i64,
+    /// Recordings not yet uploaded to the bucket (and verified there).
+    pub uploads_pending: i64,
 }
 
 /// The exposition text of `s`.
@@ -46,6 +50,7 @@ pub fn render(s: &Snapshot) -> String {
         "tally_callbacks",
         "Callbacks in the outbox by state.",
         &[
+            ("{state=\"held\"}", s.callbacks_held),
             ("{state=\"pending\"}", s.callbacks_pending),
             ("{state=\"delivered\"}", s.callbacks_delivered),
             ("{state=\"gave_up\"}", s.callbacks_gave_up),
@@ -65,6 +70,11 @@ pub fn render(s: &Snapshot) -> String {
         "tally_record_tasks_active",
         "Channel-mode recording tasks started and not stopped.",
         &[("", s.record_tasks_active)],
+    );
+    gauge(
+        "tally_uploads_pending",
+        "Recordings waiting to be uploaded to the bucket and verified there.",
+        &[("", s.uploads_pending)],
     );
     out
 }

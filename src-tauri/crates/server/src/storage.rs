@@ -26,15 +26,26 @@ pub fn remove(data_dir: &Path, rel_path: &str) -> std::io::Result<()> {
             Err(e) => return Err(e),
         };
         let dir = path.parent().unwrap_or(data_dir);
-        for chunk in playlist.lines().map(str::trim) {
-            // Chunks sit beside their playlist: a bare name.
-            if !chunk.is_empty() && !chunk.starts_with('#') && !chunk.contains(['/', '\\']) {
-                remove_if_present(&dir.join(chunk))?;
-            }
+        for chunk in chunk_names(&playlist) {
+            remove_if_present(&dir.join(chunk))?;
         }
     }
     remove_if_present(&path)?;
     remove_if_present(&tally_media::manifest::path_of(&path))
+}
+
+/// The chunks an HLS playlist lists. Tally's chunks sit beside their playlist: a bare name
+/// (no path, no query); any other line is not a chunk of ours.
+pub fn chunk_names(playlist: &str) -> impl Iterator<Item = &str> {
+    playlist
+        .lines()
+        .map(str::trim)
+        .filter(|uri| !uri.is_empty() && !uri.starts_with('#') && !uri.contains(['/', '\\', '?']))
+}
+
+/// The manifest of the file at `rel_path` (`<file>.meta.json`), relative like it.
+pub fn manifest_of(rel_path: &str) -> String {
+    format!("{rel_path}{}", tally_media::manifest::SUFFIX)
 }
 
 fn remove_if_present(path: &Path) -> std::io::Result<()> {

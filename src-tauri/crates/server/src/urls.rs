@@ -2,10 +2,15 @@
 //! download URL handed out is a signed link (`signing.rs`): the API's answers are valid for a
 //! day from the moment they are read, a callback's `video_url` for a week from the file's close
 //! (callbacks are retried for 25 h; a business server that fetches later asks
-//! `GET /v1/recordings/{file_id}` for a fresh link).
+//! `GET /v1/recordings/{file_id}` for a fresh link). A file moved to the bucket is linked
+//! there: under the bucket's public URL, or presigned for the same time.
+
+use std::time::Duration;
 
 use tally_media::SharedClock;
 
+use crate::bucket::Bucket;
+use crate::index::IndexedFile;
 use crate::signing::UrlSigner;
 
 /// How long a link in an API answer opens its file.
@@ -19,6 +24,7 @@ pub struct Urls {
     base: String,
     signer: UrlSigner,
     clock: SharedClock,
+    bucket: Option<Bucket>,
 }
 
 impl Urls {
@@ -28,7 +34,13 @@ impl Urls {
             base: base.trim_end_matches('/').to_owned(),
             signer,
             clock,
+            bucket: None,
         }
+    }
+
+    /// Links files stored in `bucket` there.
+    pub fn with_bucket(self, bucket: Option<Bucket>) -> Urls {
+        Urls { bucket, ..self }
     }
 
     /// The link to a file stored at `rel_path` below the data dir (`vod/...`), valid `ttl_s`.
@@ -46,5 +58,39 @@ impl Urls {
     /// The link a callback carries.
     pub fn vod_for_callback(&self, rel_path: &str) -> String {
         self.vod_for(rel_path, CALLBACK_LINK_TTL_S)
+    }
+
+    /// The link to a file at `rel_path`, valid `ttl_s`, wherever it is stored. A presigned
+    /// HLS playlist would list its chunks unsigned, so such a playlist is linked through
+    /// `/vod`, which lists each chunk presigned.
+    pub async fn file_for(&self, rel_path: &str, in_bucket: bool, ttl_s: i64) -> String {
+        match &self.bucket {
+            Some(bucket)
+                if in_bucket && (bucket.public_links() || !rel_path.ends_with(".m3u8")) =>
+            {
+                match bucket
+                    .link(rel_path, Duration::from_secs(ttl_s.max(1) as u64))
+                    .await
+                {
+                    Ok(link) => link,
+                    Err(err) => {
+                        // `/vod` sends the reader on to the bucket all the same.
+                        tracing::warn!(%err, rel_path, "no bucket link; linking through /vod");
+                        self.vod_for(rel_path, ttl_s)
+                    }
+                }
+            }
+            _ => self.vod_for(rel_path, ttl_s),
+        }
+    }
+
+    /// A recording's file and poster links, valid `ttl_s`.
+    pub async fn links_of(&self, file: &IndexedFile, ttl_s: i64) -> (String, Option<String>) {
+        let url = self.file_for(&file.rel_path, file.in_bucket, ttl_s).await;
+        let poster = match &file.poster {
+            Some(p) => Some(self.file_for(p, file.in_bucket, ttl_s).await),
+            None => None,
+        };
+        (url, poster)
     }
 }

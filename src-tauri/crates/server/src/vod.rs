@@ -1,7 +1,8 @@
 //! `/vod/<path>`: finished recordings only, to the API token or a signed link, with Range, and
 //! with CORS so a business's own web page can play them (hls.js, `<video>`). In-progress files
 //! (`.part`, `.tmp`, sidecars) and manifests are never served: only a file whose manifest says
-//! it is finished, or a TS chunk of such a playlist.
+//! it is finished, or a TS chunk of such a playlist. A file moved to the bucket is answered
+//! with a redirect to a link there (its playlist with a link to each chunk there).
 
 use std::path::{Component, Path, PathBuf};
 
@@ -15,6 +16,7 @@ use tower::ServiceExt;
 use tower_http::services::ServeFile;
 
 use crate::access::{check_host, AccessPolicy};
+use crate::bucket::Bucket;
 use crate::http::HttpError;
 use crate::signing::{UrlSigner, Verdict};
 
@@ -29,6 +31,8 @@ pub struct VodState {
     /// Origins allowed to read recordings from a web page (`*`: any; access is by token or
     /// signed link anyway).
     pub cors_origins: Vec<String>,
+    /// Where finished files move to, when configured.
+    pub bucket: Option<Bucket>,
 }
 
 /// The container types players expect.
@@ -158,8 +162,15 @@ async fn answer(state: &VodState, req: Request) -> Response {
     }
     let url_path = req.uri().path().to_owned();
     let rel = percent_decode(url_path.strip_prefix("/vod/").unwrap_or_default());
+    let head = req.method() == Method::HEAD;
     let Some(file) = rel.as_deref().and_then(|rel| finished(&state.root, rel)) else {
-        return HttpError::new(ErrorCode::RecordingNotFound, req.headers(), "").into_response();
+        return match (&state.bucket, rel.as_deref().and_then(bucket_key)) {
+            (Some(bucket), Some(key)) => match authorize(state, &url_path, &req) {
+                Ok(access) => from_bucket(state, bucket, &key, access, head).await,
+                Err(e) => e.into_response(),
+            },
+            _ => HttpError::new(ErrorCode::RecordingNotFound, req.headers(), "").into_response(),
+        };
     };
     let access = match authorize(state, &url_path, &req) {
         Ok(a) => a,
@@ -167,14 +178,22 @@ async fn answer(state: &VodState, req: Request) -> Response {
     };
     let kind = content_type(&file).unwrap_or("application/octet-stream");
     if kind == "application/vnd.apple.mpegurl" {
-        return playlist(
-            state,
-            &url_path,
-            &file,
-            access,
-            req.method() == Method::HEAD,
-        )
-        .await;
+        let Ok(text) = tokio::fs::read_to_string(&file).await else {
+            return StatusCode::NOT_FOUND.into_response();
+        };
+        let body = match access {
+            Access::Token => text,
+            Access::Signed(expires) => {
+                let dir = url_path.rsplit_once('/').map_or("", |(d, _)| d);
+                let mut links = Vec::new();
+                for chunk in crate::storage::chunk_names(&text) {
+                    let query = state.signer.query(&format!("{dir}/{chunk}"), expires);
+                    links.push(format!("{chunk}?{query}"));
+                }
+                with_chunk_links(&text, links)
+            }
+        };
+        return playlist(body, head);
     }
     let mut response = match ServeFile::new(&file).oneshot(req).await {
         Ok(r) => r.map(Body::new),
@@ -186,39 +205,85 @@ async fn answer(state: &VodState, req: Request) -> Response {
     response
 }
 
-/// An HLS playlist. Opened by a signed link, each chunk it lists gets a link signed until the
-/// same time, so a player follows it without the token.
-async fn playlist(
+/// The object key of a `/vod` path whose file may have moved to the bucket: a recording's
+/// file, chunk or poster (never a manifest or a partial file).
+fn bucket_key(rel: &str) -> Option<String> {
+    let relp = Path::new(rel);
+    (relp.components().all(|c| matches!(c, Component::Normal(_))) && content_type(relp).is_some())
+        .then(|| format!("vod/{rel}"))
+}
+
+/// A file in the bucket: a redirect to a link there, valid as long as the request's own
+/// access; a playlist is answered here, each chunk linked there.
+async fn from_bucket(
     state: &VodState,
-    url_path: &str,
-    file: &Path,
+    bucket: &Bucket,
+    key: &str,
     access: Access,
     head: bool,
 ) -> Response {
-    let Ok(text) = tokio::fs::read_to_string(file).await else {
-        return StatusCode::NOT_FOUND.into_response();
+    let now_s = state.clock.now_ms() / 1000;
+    let ttl = match access {
+        Access::Token => crate::urls::API_LINK_TTL_S,
+        Access::Signed(expires) => expires - now_s,
     };
-    let dir = url_path.rsplit_once('/').map_or("", |(d, _)| d);
-    let body: String = match access {
-        Access::Token => text,
-        Access::Signed(expires) => {
-            text.lines()
-                .map(|line| {
-                    let uri = line.trim();
-                    if uri.is_empty() || uri.starts_with('#') || uri.contains(['/', '?']) {
-                        line.to_owned()
-                    } else {
-                        format!(
-                            "{uri}?{}",
-                            state.signer.query(&format!("{dir}/{uri}"), expires)
-                        )
-                    }
-                })
-                .collect::<Vec<_>>()
-                .join("\n")
-                + "\n"
+    let ttl = std::time::Duration::from_secs(ttl.max(1) as u64);
+    let unavailable = |err: crate::bucket::UploadError| {
+        tracing::warn!(%err, key, "the bucket did not answer for a recording");
+        match err {
+            crate::bucket::UploadError::Store(object_store::Error::NotFound { .. }) => {
+                StatusCode::NOT_FOUND.into_response()
+            }
+            _ => StatusCode::BAD_GATEWAY.into_response(),
         }
     };
+    if !key.ends_with(".m3u8") {
+        return match bucket.link(key, ttl).await {
+            Ok(link) => match HeaderValue::from_str(&link) {
+                Ok(location) => {
+                    let mut response = StatusCode::FOUND.into_response();
+                    response.headers_mut().insert(header::LOCATION, location);
+                    response
+                }
+                Err(_) => StatusCode::BAD_GATEWAY.into_response(),
+            },
+            Err(err) => unavailable(err),
+        };
+    }
+    let text = match bucket.read_text(key).await {
+        Ok(text) => text,
+        Err(err) => return unavailable(err),
+    };
+    let dir = key.rsplit_once('/').map_or("", |(d, _)| d);
+    let mut links = Vec::new();
+    for chunk in crate::storage::chunk_names(&text) {
+        match bucket.link(&format!("{dir}/{chunk}"), ttl).await {
+            Ok(link) => links.push(link),
+            Err(err) => return unavailable(err),
+        }
+    }
+    playlist(with_chunk_links(&text, links), head)
+}
+
+/// `text` with its chunk lines (in [`crate::storage::chunk_names`] order) replaced by `links`.
+fn with_chunk_links(text: &str, links: Vec<String>) -> String {
+    let mut links = links.into_iter();
+    let mut out = String::with_capacity(text.len());
+    for line in text.lines() {
+        let link = if crate::storage::chunk_names(line).next().is_some() {
+            links.next()
+        } else {
+            None
+        };
+        out.push_str(link.as_deref().unwrap_or(line));
+        out.push('\n');
+    }
+    out
+}
+
+/// An HLS playlist answer. Opened by a signed link, each chunk it lists carries a link signed
+/// until the same time, so a player follows it without the token.
+fn playlist(body: String, head: bool) -> Response {
     let mut response = if head {
         Response::new(Body::empty())
     } else {

@@ -45,6 +45,7 @@ async fn outbox() -> Outbox {
             clock.clone(),
         ),
         index,
+        uploads: Default::default(),
         urls: Urls::new(
             "http://127.0.0.1:1",
             tally_server::signing::UrlSigner::new([1; 32]),

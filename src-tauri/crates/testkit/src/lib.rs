@@ -5,6 +5,7 @@ pub mod files;
 pub mod modern_ffmpeg;
 pub mod publisher;
 pub mod receiver;
+pub mod s3;
 pub mod server;
 
 pub use files::{

@@ -1,0 +1,316 @@
+//! Moves finished recordings to the bucket without ever losing one. The queue is a table of
+//! the index written in the same transaction as the file's row (like the callback outbox), so
+//! a crash at any point leaves either the local copy or a verified bucket copy, never neither:
+//!
+//! 1. every file of the recording (HLS chunks, poster, the file, its manifest) is uploaded and
+//!    verified in the bucket (size and MD5; `bucket.rs`);
+//! 2. one transaction marks the row as stored in the bucket and releases its held callback
+//!    with links to the bucket;
+//! 3. only then are the local copies removed.
+//!
+//! A failed step is tried again with backoff (1 s doubling to 5 min) for as long as it takes:
+//! a bucket that is down for a day delays the uploads and callbacks, it loses nothing.
+
+use std::path::PathBuf;
+use std::sync::Arc;
+use std::time::Duration;
+
+use tally_media::SharedClock;
+use tokio::sync::Notify;
+
+use crate::bucket::{Bucket, UploadError};
+use crate::index::{DueUpload, Index, IndexError, UploadState};
+use crate::outbox::CallbackOutbox;
+use crate::storage;
+use crate::urls::{Urls, CALLBACK_LINK_TTL_S};
+
+/// Recordings uploaded side by side.
+const BATCH: i64 = 4;
+const FIRST_BACKOFF_MS: i64 = 1_000;
+const MAX_BACKOFF_MS: i64 = 5 * 60 * 1000;
+
+/// Delay after `n` failed attempts: 1 s, 2 s, 4 s, ... capped at 5 min.
+pub fn backoff_ms(failed_attempts: i64) -> i64 {
+    let exp = (failed_attempts - 1).clamp(0, 20) as u32;
+    (FIRST_BACKOFF_MS << exp).min(MAX_BACKOFF_MS)
+}
+
+/// The upload worker's handle: `wake` after queueing so the upload starts at once.
+#[derive(Clone, Default)]
+pub struct UploadQueue {
+    notify: Arc<Notify>,
+    on: bool,
+}
+
+impl UploadQueue {
+    /// Starts uploading to `bucket`; with none, nothing is queued and this does nothing.
+    pub fn start(
+        bucket: Option<Bucket>,
+        index: Index,
+        urls: Urls,
+        outbox: CallbackOutbox,
+        data_dir: PathBuf,
+        clock: SharedClock,
+    ) -> UploadQueue {
+        let mut queue = UploadQueue::default();
+        if let Some(bucket) = bucket {
+            queue.on = true;
+            let uploader = Uploader {
+                bucket,
+                index,
+                urls,
+                outbox,
+                data_dir,
+                clock,
+            };
+            tokio::spawn(run(uploader, queue.notify.clone()));
+        }
+        queue
+    }
+
+    /// Whether finished files go to a bucket.
+    pub fn is_on(&self) -> bool {
+        self.on
+    }
+
+    /// A recording was queued.
+    pub fn wake(&self) {
+        self.notify.notify_one();
+    }
+}
+
+#[derive(Clone)]
+struct Uploader {
+    bucket: Bucket,
+    index: Index,
+    urls: Urls,
+    outbox: CallbackOutbox,
+    data_dir: PathBuf,
+    clock: SharedClock,
+}
+
+impl Uploader {
+    /// Takes every due upload one step further; returns how many were due.
+    async fn advance_due(&self) -> Result<usize, IndexError> {
+        let due = self.index.due_uploads(self.clock.now_ms(), BATCH).await?;
+        let mut running = tokio::task::JoinSet::new();
+        for job in due.iter().cloned() {
+            let uploader = self.clone();
+            running.spawn(async move { uploader.advance(&job).await });
+        }
+        let mut result = Ok(due.len());
+        while let Some(done) = running.join_next().await {
+            if let Ok(Err(err)) = done {
+                result = Err(err);
+            }
+        }
+        result
+    }
+
+    async fn advance(&self, job: &DueUpload) -> Result<(), IndexError> {
+        if job.deleted {
+            // Deleting removed the local files (and the bucket's, once verified there).
+            return self
+                .index
+                .upload_ended(&job.file_id, true, self.clock.now_ms())
+                .await;
+        }
+        if job.state == UploadState::Pending {
+            if let Err(err) = self.upload(job).await {
+                return self.failed(job, &err.to_string()).await;
+            }
+            let file = self.index.get(&job.file_id).await?;
+            let links = match file {
+                Some(mut file) => {
+                    file.in_bucket = true;
+                    self.urls.links_of(&file, CALLBACK_LINK_TTL_S).await
+                }
+                None => return Ok(()),
+            };
+            self.index
+                .upload_verified(&job.file_id, links, self.clock.now_ms())
+                .await?;
+            self.outbox.wake();
+            tracing::info!(file_id = %job.file_id, rel_path = %job.rel_path, "uploaded to the bucket and verified");
+        }
+        let data_dir = self.data_dir.clone();
+        let (rel_path, poster) = (job.rel_path.clone(), job.poster.clone());
+        let removed =
+            tokio::task::spawn_blocking(move || remove_local(&data_dir, &rel_path, poster))
+                .await
+                .map_err(std::io::Error::other)
+                .and_then(|r| r);
+        match removed {
+            Ok(()) => {
+                self.index
+                    .upload_ended(&job.file_id, false, self.clock.now_ms())
+                    .await
+            }
+            Err(err) => {
+                self.failed(job, &format!("removing the local copy: {err}"))
+                    .await
+            }
+        }
+    }
+
+    async fn failed(&self, job: &DueUpload, error: &str) -> Result<(), IndexError> {
+        let attempts = job.attempts + 1;
+        let delay = backoff_ms(attempts);
+        tracing::warn!(file_id = %job.file_id, rel_path = %job.rel_path, attempts, retry_in_ms = delay, error, "upload to the bucket failed; the local copy is kept and the upload retried");
+        self.index
+            .upload_failed(&job.file_id, attempts, self.clock.now_ms() + delay, error)
+            .await
+    }
+
+    /// Uploads and verifies every file of the recording. A file no longer on disk counts
+    /// when the bucket has it (a poster shared with a format uploaded before).
+    async fn upload(&self, job: &DueUpload) -> Result<(), UploadError> {
+        for key in self.keys_of(job).await? {
+            let local =
+                storage::path_of(&self.data_dir, &key).ok_or_else(|| UploadError::Mismatch {
+                    key: key.clone(),
+                    what: "leaves the data dir".into(),
+                })?;
+            match tokio::fs::metadata(&local).await {
+                Ok(_) => {
+                    self.bucket.upload(&local, &key).await?;
+                }
+                Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
+                    if !self.bucket.exists(&key).await? {
+                        return Err(UploadError::Local(local, e));
+                    }
+                }
+                Err(e) => return Err(UploadError::Local(local, e)),
+            }
+        }
+        Ok(())
+    }
+
+    /// The recording's files, its manifest last: chunks, poster, the file itself, manifest.
+    async fn keys_of(&self, job: &DueUpload) -> Result<Vec<String>, UploadError> {
+        let mut keys = Vec::new();
+        if job.rel_path.ends_with(".m3u8") {
+            let local = storage::path_of(&self.data_dir, &job.rel_path);
+            let text = match local {
+                Some(path) => tokio::fs::read_to_string(&path)
+                    .await
+                    .map_err(|e| UploadError::Local(path, e))?,
+                None => String::new(),
+            };
+            let dir = job.rel_path.rsplit_once('/').map_or("", |(d, _)| d);
+            keys.extend(storage::chunk_names(&text).map(|c| format!("{dir}/{c}")));
+        }
+        keys.extend(job.poster.clone());
+        keys.push(job.rel_path.clone());
+        keys.push(storage::manifest_of(&job.rel_path));
+        Ok(keys)
+    }
+}
+
+/// Removes the local copy of a recording now verified in the bucket. Its poster stays while
+/// another format of the same segment is still on disk (they share it).
+fn remove_local(
+    data_dir: &std::path::Path,
+    rel_path: &str,
+    poster: Option<String>,
+) -> std::io::Result<()> {
+    storage::remove(data_dir, rel_path)?;
+    let Some(poster) = poster.and_then(|p| storage::path_of(data_dir, &p)) else {
+        return Ok(());
+    };
+    let shared = ["mp4", "flv", "m3u8"]
+        .iter()
+        .any(|ext| tally_media::manifest::path_of(&poster.with_extension(ext)).exists());
+    if !shared {
+        match std::fs::remove_file(&poster) {
+            Err(e) if e.kind() != std::io::ErrorKind::NotFound => return Err(e),
+            _ => {}
+        }
+    }
+    Ok(())
+}
+
+/// Removes a recording's objects (an HLS playlist's chunks too) from the bucket.
+pub async fn remove_from_bucket(bucket: &Bucket, rel_path: &str) -> Result<(), UploadError> {
+    if rel_path.ends_with(".m3u8") {
+        let text = match bucket.read_text(rel_path).await {
+            Ok(text) => text,
+            Err(UploadError::Store(object_store::Error::NotFound { .. })) => String::new(),
+            Err(e) => return Err(e),
+        };
+        let dir = rel_path.rsplit_once('/').map_or("", |(d, _)| d);
+        for chunk in storage::chunk_names(&text) {
+            bucket.delete(&format!("{dir}/{chunk}")).await?;
+        }
+    }
+    bucket.delete(rel_path).await?;
+    bucket.delete(&storage::manifest_of(rel_path)).await
+}
+
+/// Uploads until the process ends. Its own failures (the queue unreadable) back off too.
+async fn run(uploader: Uploader, notify: Arc<Notify>) {
+    let mut failures = 0i64;
+    loop {
+        let wait = match uploader.advance_due().await {
+            Ok(n) if n > 0 => {
+                failures = 0;
+                continue;
+            }
+            Ok(_) => {
+                failures = 0;
+                match uploader.index.next_upload_due_ms().await {
+                    Ok(Some(at)) => {
+                        Duration::from_millis((at - uploader.clock.now_ms()).clamp(0, 60_000) as u64)
+                    }
+                    _ => Duration::from_secs(60),
+                }
+            }
+            Err(err) => {
+                failures += 1;
+                if failures == 1 {
+                    tracing::error!(%err, "the upload queue cannot be read or written; backing off");
+                }
+                Duration::from_millis(backoff_ms(failures) as u64)
+            }
+        };
+        tokio::select! {
+            _ = notify.notified(), if failures == 0 => {}
+            _ = tokio::time::sleep(wait) => {}
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn backoff_doubles_from_one_second_to_five_minutes() {
+        let delays: Vec<i64> = (1..=12).map(backoff_ms).collect();
+        assert_eq!(&delays[..4], &[1_000, 2_000, 4_000, 8_000]);
+        assert_eq!(backoff_ms(10), 300_000);
+        assert_eq!(backoff_ms(1_000), 300_000);
+    }
+
+    #[test]
+    fn a_poster_shared_with_a_format_still_on_disk_stays() {
+        let dir = tempfile::tempdir().unwrap();
+        let day = dir.path().join("vod/live/s/20261207");
+        std::fs::create_dir_all(&day).unwrap();
+        for f in [
+            "a.mp4",
+            "a.mp4.meta.json",
+            "a.flv",
+            "a.flv.meta.json",
+            "a.jpg",
+        ] {
+            std::fs::write(day.join(f), b"x").unwrap();
+        }
+        let poster = Some("vod/live/s/20261207/a.jpg".to_owned());
+        remove_local(dir.path(), "vod/live/s/20261207/a.mp4", poster.clone()).unwrap();
+        assert!(!day.join("a.mp4").exists() && !day.join("a.mp4.meta.json").exists());
+        assert!(day.join("a.jpg").exists(), "the FLV on disk still shows it");
+        remove_local(dir.path(), "vod/live/s/20261207/a.flv", poster).unwrap();
+        assert_eq!(std::fs::read_dir(&day).unwrap().count(), 0);
+    }
+}

@@ -1,0 +1,256 @@
+//! Finished recordings move to an S3-compatible bucket: a real `tally-server`, a real ffmpeg
+//! publisher, a real S3 server (moto, `tally_testkit::s3`) behind a slow proxy, stopped in the
+//! middle of the uploads and started again, and a real callback receiver.
+
+mod common;
+
+use std::collections::HashMap;
+use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::Arc;
+use std::time::Duration;
+
+use common::{callback_receiver, files_by_id, publish, start_server, vod_path};
+use md5::{Digest, Md5};
+use serde_json::Value;
+use tally_testkit::s3::S3Server;
+
+use tokio::io::{AsyncReadExt, AsyncWriteExt};
+
+const BUCKET: &str = "tally";
+
+fn md5_of(bytes: &[u8]) -> String {
+    hex::encode(Md5::digest(bytes))
+}
+
+/// A TCP proxy to `upstream` that forwards requests at about `bytes_per_s` (answers at full
+/// speed) and counts the request bytes it forwarded.
+async fn slow_proxy(upstream: String, bytes_per_s: u64) -> (String, Arc<AtomicU64>) {
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let addr = listener.local_addr().unwrap();
+    let forwarded = Arc::new(AtomicU64::new(0));
+    let count = forwarded.clone();
+    tokio::spawn(async move {
+        while let Ok((client, _)) = listener.accept().await {
+            let (upstream, count) = (upstream.clone(), count.clone());
+            tokio::spawn(async move {
+                let Ok(server) = tokio::net::TcpStream::connect(&upstream).await else {
+                    return;
+                };
+                let (mut client_rx, mut client_tx) = client.into_split();
+                let (mut server_rx, mut server_tx) = server.into_split();
+                let up = async move {
+                    let mut buf = vec![0u8; 4096];
+                    loop {
+                        match client_rx.read(&mut buf).await {
+                            Ok(0) | Err(_) => return,
+                            Ok(n) => {
+                                let pause =
+                                    Duration::from_micros(n as u64 * 1_000_000 / bytes_per_s);
+                                tokio::time::sleep(pause).await;
+                                if server_tx.write_all(&buf[..n]).await.is_err() {
+                                    return;
+                                }
+                                count.fetch_add(n as u64, Ordering::SeqCst);
+                            }
+                        }
+                    }
+                };
+                let down = async move {
+                    let _ = tokio::io::copy(&mut server_rx, &mut client_tx).await;
+                };
+                tokio::select! { _ = up => {}, _ = down => {} }
+            });
+        }
+    });
+    (format!("http://{addr}"), forwarded)
+}
+
+/// MD5 of every local file of a recording row (the file, an HLS playlist's chunks, its
+/// poster), by path below `vod/`.
+fn local_digests(data: &Path, row: &Value) -> HashMap<String, String> {
+    let mut out = HashMap::new();
+    let rel = vod_path(row["url"].as_str().unwrap()).to_owned();
+    let path = data.join("vod").join(&rel);
+    let bytes = std::fs::read(&path).unwrap_or_else(|e| panic!("{}: {e}", path.display()));
+    if rel.ends_with(".m3u8") {
+        let dir = rel.rsplit_once('/').unwrap().0;
+        for chunk in String::from_utf8_lossy(&bytes)
+            .lines()
+            .filter(|l| l.ends_with(".ts"))
+        {
+            let chunk_rel = format!("{dir}/{chunk}");
+            let chunk_bytes = std::fs::read(data.join("vod").join(&chunk_rel)).unwrap();
+            out.insert(chunk_rel, md5_of(&chunk_bytes));
+        }
+    }
+    out.insert(rel, md5_of(&bytes));
+    if let Some(thumb) = row["thumbnail_url"].as_str() {
+        let rel = vod_path(thumb).to_owned();
+        out.insert(
+            rel.clone(),
+            md5_of(&std::fs::read(data.join("vod").join(rel)).unwrap()),
+        );
+    }
+    out
+}
+
+async fn download(http: &reqwest::Client, url: &str) -> Vec<u8> {
+    let response = http.get(url).send().await.unwrap();
+    assert!(
+        response.status().is_success(),
+        "GET {url}: {}",
+        response.status()
+    );
+    response.bytes().await.unwrap().to_vec()
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn recordings_reach_the_bucket_byte_identical_through_an_outage_mid_upload() {
+    let mut s3 = S3Server::start(BUCKET);
+    // 48 KB/s: a recording of a few hundred kB is still going up when the bucket stops.
+    let (endpoint, forwarded) = slow_proxy(s3.endpoint().replace("http://", ""), 48_000).await;
+    let data = tempfile::tempdir().unwrap();
+    let (cb_url, callbacks) = callback_receiver().await;
+    let server = start_server(
+        data.path(),
+        &[
+            "--callback-url",
+            &cb_url,
+            "--callback-key",
+            "k",
+            "--s3-bucket",
+            BUCKET,
+            "--s3-endpoint",
+            &endpoint,
+            "--s3-access-key-id",
+            "test",
+            "--s3-secret-access-key",
+            "test",
+        ],
+    );
+    let code = "8888_s3";
+    let push = format!("{}/live/{code}?record=flv,mp4,hls&recordId=r1", server.rtmp);
+    tokio::task::spawn_blocking(move || publish(&push, 6))
+        .await
+        .unwrap();
+    let rows = server.wait_recordings(3).await;
+    assert_eq!(rows.len(), 3, "{rows:?}");
+
+    // Stop the bucket once the uploads are under way.
+    for _ in 0..300 {
+        if forwarded.load(Ordering::SeqCst) > 32_000 {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    assert!(
+        forwarded.load(Ordering::SeqCst) > 32_000,
+        "the uploads never started"
+    );
+    s3.stop();
+    // Nothing is verified, so every local copy is still there, and no file was called back.
+    let mut expected = HashMap::new();
+    for row in &rows {
+        expected.extend(local_digests(data.path(), row));
+    }
+    assert!(
+        files_by_id(&callbacks).is_empty(),
+        "a file was called back before its upload was verified"
+    );
+    let metrics = reqwest::get(format!("{}/metrics", server.http))
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    assert!(metrics.contains("tally_uploads_pending 3"), "{metrics}");
+    assert!(
+        metrics.contains("tally_callbacks{state=\"held\"} 3"),
+        "{metrics}"
+    );
+
+    // Down for a while (the queue retries and backs off), then back, empty.
+    tokio::time::sleep(Duration::from_secs(3)).await;
+    s3.restart(BUCKET);
+    let mut called_back = HashMap::new();
+    for _ in 0..900 {
+        called_back = files_by_id(&callbacks);
+        if called_back.len() == 3 {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    assert_eq!(called_back.len(), 3, "{:?}", callbacks.lock().unwrap());
+
+    // Every file is in the bucket byte for byte, under its path, with its manifest.
+    let keys = s3.keys(BUCKET);
+    for (rel, md5) in &expected {
+        let key = format!("vod/{rel}");
+        let stored = s3
+            .get(BUCKET, &key)
+            .unwrap_or_else(|| panic!("{key} not in {keys:?}"));
+        assert_eq!(
+            &md5_of(&stored),
+            md5,
+            "{key} differs from the recorded file"
+        );
+    }
+    assert_eq!(
+        keys.iter().filter(|k| k.ends_with(".meta.json")).count(),
+        3,
+        "{keys:?}"
+    );
+    // The local copies are gone, now that the bucket's are verified.
+    let left: Vec<PathBuf> = tally_testkit::walk(&data.path().join("vod"))
+        .into_iter()
+        .filter(|p| !p.to_string_lossy().contains(".rec"))
+        .collect();
+    assert!(left.is_empty(), "left on disk: {left:?}");
+
+    // Each callback's video_url and thumbnail_url download the recorded bytes.
+    let http = reqwest::Client::new();
+    for cb in called_back.values() {
+        let url = cb["video_url"].as_str().unwrap();
+        let format = cb["file_format"].as_str().unwrap();
+        if format == "hls" {
+            // Through /vod: the playlist comes from the bucket with each chunk presigned there.
+            let playlist = String::from_utf8(download(&http, url).await).unwrap();
+            let chunks: Vec<&str> = playlist.lines().filter(|l| l.starts_with("http")).collect();
+            assert!(!chunks.is_empty(), "{playlist}");
+            for chunk in chunks {
+                assert!(chunk.starts_with(&endpoint), "{chunk}");
+                assert_eq!(
+                    md5_of(&download(&http, chunk).await),
+                    expected[vod_path(chunk)]
+                );
+            }
+        } else {
+            assert!(
+                url.starts_with(&format!("{endpoint}/{BUCKET}/vod/")),
+                "{url}"
+            );
+            assert!(url.contains("X-Amz-Signature="), "presigned: {url}");
+            assert_eq!(
+                md5_of(&download(&http, url).await),
+                expected[vod_path(url)],
+                "{url}"
+            );
+        }
+        if let Some(thumb) = cb["thumbnail_url"].as_str() {
+            let stored = download(&http, thumb).await;
+            assert_eq!(md5_of(&stored), expected[vod_path(thumb)], "{thumb}");
+        }
+    }
+
+    // The API links the bucket too, and a /vod link handed out before the upload is sent on
+    // to the bucket.
+    let now = server.recordings().await;
+    let mp4 = now.iter().find(|r| r["format"] == "mp4").unwrap();
+    assert!(mp4["url"].as_str().unwrap().starts_with(&endpoint), "{mp4}");
+    let before = rows.iter().find(|r| r["format"] == "mp4").unwrap();
+    let old_link = before["url"].as_str().unwrap();
+    assert!(old_link.starts_with(&server.http), "{old_link}");
+    let redirected = download(&http, old_link).await;
+    assert_eq!(md5_of(&redirected), expected[vod_path(old_link)]);
+}
