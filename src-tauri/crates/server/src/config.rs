@@ -427,4 +427,33 @@ mod tests {
             Err(ConfigError::Invalid(_))
         ));
     }
+
+    #[test]
+    fn a_bucket_needs_its_name_and_http_urls() {
+        let with = |toml_text: &str| ServerConfig::from_file(toml::from_str(toml_text).unwrap());
+        let none = with("").unwrap();
+        assert_eq!(none.bucket, None);
+        let bucket = with("s3_bucket = \"rec\"\ns3_endpoint = \"http://127.0.0.1:9100\"")
+            .unwrap()
+            .bucket
+            .unwrap();
+        assert_eq!(bucket.bucket, "rec");
+        assert_eq!(bucket.region, "us-east-1", "default region");
+        assert_eq!(bucket.public_url, None, "presigned links by default");
+        assert!(matches!(
+            with("s3_endpoint = \"http://127.0.0.1:9100\""),
+            Err(ConfigError::Invalid(m)) if m.contains("s3_bucket")
+        ));
+        assert!(matches!(
+            with("s3_bucket = \"rec\"\ns3_public_url = \"ftp://cdn\""),
+            Err(ConfigError::Invalid(m)) if m.contains("s3_public_url")
+        ));
+        let resolved = with("s3_bucket = \"rec\"\ns3_secret_access_key = \"x\"").unwrap();
+        assert_eq!(
+            resolved.resolved().s3_secret_access_key,
+            None,
+            "secrets never print"
+        );
+        assert!(resolved.secrets().contains(&("s3_secret_access_key", true)));
+    }
 }

@@ -184,6 +184,17 @@ mod tests {
         all.token_file = Some("f".into());
         all.push_key = Some("p".into());
         all.callback_key = Some("c".into());
+        // The bucket's keys are unset without a bucket.
+        for key in [
+            &mut all.s3_bucket,
+            &mut all.s3_endpoint,
+            &mut all.s3_region,
+            &mut all.s3_access_key_id,
+            &mut all.s3_secret_access_key,
+            &mut all.s3_public_url,
+        ] {
+            *key = Some("s".into());
+        }
         let toml::Value::Table(table) = toml::Value::try_from(&all).unwrap() else {
             panic!("not a table")
         };
