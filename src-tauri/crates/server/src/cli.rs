@@ -136,6 +136,14 @@ pub struct ServeArgs {
     /// https://cdn.example.com [default: none, links are presigned].
     #[arg(long, value_name = "URL")]
     pub s3_public_url: Option<String>,
+    /// Delete recordings (disk, bucket) that started more than this many days ago; their rows
+    /// stay as tombstones that consoles sync [default: keep them].
+    #[arg(long, value_name = "DAYS")]
+    pub retention_days: Option<f64>,
+    /// Delete the oldest recordings beyond this many GB (10^9 bytes) of recorded files
+    /// [default: no cap].
+    #[arg(long, value_name = "GB")]
+    pub retention_max_gb: Option<f64>,
 }
 
 impl ServeArgs {
@@ -171,6 +179,8 @@ impl ServeArgs {
             s3_access_key_id: self.s3_access_key_id.clone(),
             s3_secret_access_key: self.s3_secret_access_key.clone(),
             s3_public_url: self.s3_public_url.clone(),
+            retention_days: self.retention_days,
+            retention_max_gb: self.retention_max_gb,
         }
     }
 

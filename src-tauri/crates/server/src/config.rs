@@ -60,6 +60,10 @@ pub struct FileConfig {
     /// Base of public links to the bucket's objects (a public bucket or a CDN) [default: none,
     /// links are presigned].
     pub s3_public_url: Option<String>,
+    /// Delete recordings that started more than this many days ago [default: keep them].
+    pub retention_days: Option<f64>,
+    /// Delete the oldest recordings beyond this many GB of recorded files [default: no cap].
+    pub retention_max_gb: Option<f64>,
 }
 
 impl FileConfig {
@@ -100,6 +104,8 @@ impl FileConfig {
             s3_access_key_id: over.s3_access_key_id.or(self.s3_access_key_id),
             s3_secret_access_key: over.s3_secret_access_key.or(self.s3_secret_access_key),
             s3_public_url: over.s3_public_url.or(self.s3_public_url),
+            retention_days: over.retention_days.or(self.retention_days),
+            retention_max_gb: over.retention_max_gb.or(self.retention_max_gb),
         }
     }
 }
@@ -150,6 +156,8 @@ pub struct ServerConfig {
     pub posters: bool,
     /// The bucket finished files move to; `None`: they stay on disk.
     pub bucket: Option<crate::bucket::BucketConfig>,
+    /// Which recordings are kept.
+    pub retention: crate::retention::Policy,
     /// Wall-clock time for the engine, ids and the callback outbox.
     pub clock: tally_media::SharedClock,
 }
@@ -159,6 +167,10 @@ impl ServerConfig {
     /// 127.0.0.1:1935, idle timeout 60 s, no automatic recording, a 512 MiB disk reserve.
     pub fn from_file(file: FileConfig) -> Result<ServerConfig, ConfigError> {
         let bucket = bucket_of(&file)?;
+        let retention = crate::retention::Policy {
+            max_age_ms: positive("retention_days", file.retention_days, 86_400_000.0)?,
+            max_bytes: positive("retention_max_gb", file.retention_max_gb, 1e9)?,
+        };
         let default_formats = match &file.record {
             Some(list) => Formats::parse(list).map_err(ConfigError::Invalid)?,
             None => Formats::NONE,
@@ -244,6 +256,7 @@ impl ServerConfig {
             free_space_reserve: file.reserve_mb.unwrap_or(512).saturating_mul(1024 * 1024),
             posters: file.posters.unwrap_or(true),
             bucket,
+            retention,
             clock: tally_media::clock::system(),
         })
     }
@@ -280,6 +293,8 @@ impl ServerConfig {
             s3_access_key_id: self.bucket.as_ref().and_then(|b| b.access_key_id.clone()),
             s3_secret_access_key: None,
             s3_public_url: self.bucket.as_ref().and_then(|b| b.public_url.clone()),
+            retention_days: self.retention.max_age_ms.map(|ms| ms as f64 / 86_400_000.0),
+            retention_max_gb: self.retention.max_bytes.map(|b| b as f64 / 1e9),
         }
     }
 
@@ -297,6 +312,17 @@ impl ServerConfig {
                     .is_some_and(|b| b.secret_access_key.is_some()),
             ),
         ]
+    }
+}
+
+/// `value` × `unit` as a whole number, when set; it must be a positive number.
+fn positive(key: &str, value: Option<f64>, unit: f64) -> Result<Option<i64>, ConfigError> {
+    match value {
+        None => Ok(None),
+        Some(v) if v.is_finite() && v > 0.0 => Ok(Some((v * unit).round().max(1.0) as i64)),
+        Some(v) => Err(ConfigError::Invalid(format!(
+            "{key} = {v} must be a positive number"
+        ))),
     }
 }
 

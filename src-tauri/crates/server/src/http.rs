@@ -230,32 +230,21 @@ pub(crate) async fn delete_recording(
     Path(file_id): Path<String>,
 ) -> Result<Json<Recording>, HttpError> {
     let now = crate::now_ms();
-    let Some((rel_path, in_bucket)) = state
-        .index
-        .mark_deleted(&file_id, now)
-        .await
-        .map_err(|e| index_error(e, &headers))?
-    else {
+    let deleted = crate::retention::delete(
+        &state.index,
+        state.bucket.as_ref(),
+        &state.data_dir,
+        &file_id,
+        now,
+    )
+    .await
+    .map_err(|e| index_error(e, &headers))?;
+    if !deleted {
         return Err(HttpError::new(
             ErrorCode::RecordingNotFound,
             &headers,
             file_id,
         ));
-    };
-    if let (true, Some(bucket)) = (in_bucket, &state.bucket) {
-        if let Err(err) = crate::upload_queue::remove_from_bucket(bucket, &rel_path).await {
-            // The row is a tombstone already; the objects are orphans, logged for the operator.
-            tracing::error!(%err, file_id, "removing a deleted recording from the bucket failed");
-        }
-    }
-    let data_dir = state.data_dir.clone();
-    let removed = tokio::task::spawn_blocking(move || crate::storage::remove(&data_dir, &rel_path))
-        .await
-        .map_err(std::io::Error::other)
-        .and_then(|r| r);
-    if let Err(err) = removed {
-        // The row is a tombstone already; the file is an orphan, logged for the operator.
-        tracing::error!(%err, file_id, "removing a deleted recording's files failed");
     }
     let file = state
         .index

@@ -371,22 +371,47 @@ impl Index {
         Ok((files, next))
     }
 
-    /// Marks a recording deleted (a tombstone that syncs) and returns where its file is (its
-    /// path, and whether that is in the bucket); `None` when there is no such recording or it
-    /// was deleted already.
+    /// Marks a recording deleted (a tombstone that syncs) and returns where its files are (its
+    /// path, whether that is in the bucket, its poster); `None` when there is no such
+    /// recording or it was deleted already.
     pub async fn mark_deleted(
         &self,
         file_id: &str,
         now_ms: i64,
-    ) -> Result<Option<(String, bool)>, IndexError> {
+    ) -> Result<Option<(String, bool, Option<String>)>, IndexError> {
         Ok(sqlx::query_as(concat!(
             "UPDATE recordings SET deleted_ms = ?2, updated_ms = ",
             next_stamp!(2),
-            " WHERE file_id = ?1 AND deleted_ms IS NULL RETURNING rel_path, stored IS NOT NULL"
+            " WHERE file_id = ?1 AND deleted_ms IS NULL RETURNING rel_path, stored IS NOT NULL, poster"
         ))
         .bind(file_id)
         .bind(now_ms)
         .fetch_optional(&self.pool)
+        .await?)
+    }
+
+    /// Recordings not deleted that started before `ms` (retention by age).
+    pub async fn started_before(&self, ms: i64) -> Result<Vec<String>, IndexError> {
+        Ok(sqlx::query_scalar(
+            "SELECT file_id FROM recordings WHERE start_ms < ?1 AND deleted_ms IS NULL",
+        )
+        .bind(ms)
+        .fetch_all(&self.pool)
+        .await?)
+    }
+
+    /// The oldest recordings not deleted beyond the newest `max_bytes` of them (retention by
+    /// size): newest first, every one past the running total's limit.
+    pub async fn oldest_beyond(&self, max_bytes: i64) -> Result<Vec<String>, IndexError> {
+        Ok(sqlx::query_scalar(
+            "SELECT file_id FROM (
+                SELECT file_id,
+                       SUM(size) OVER (ORDER BY start_ms DESC, file_id DESC) AS newer_bytes
+                FROM recordings WHERE deleted_ms IS NULL)
+             WHERE newer_bytes > ?1",
+        )
+        .bind(max_bytes)
+        .fetch_all(&self.pool)
         .await?)
     }
 

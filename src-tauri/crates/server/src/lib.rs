@@ -21,6 +21,7 @@ pub mod outbox;
 pub mod reconcile;
 pub mod record_task;
 pub mod reference;
+pub mod retention;
 pub mod rooms;
 pub mod rooms_api;
 pub mod signing;
@@ -154,9 +155,16 @@ impl Server {
             appid: config.appid,
             callbacks_on: config.callback_url.is_some(),
             events: live_events.clone(),
-            clock,
+            clock: clock.clone(),
         };
         reconcile::reconcile(&indexer, &config.data_dir).await?;
+        retention::start(
+            index.clone(),
+            bucket.clone(),
+            config.data_dir.clone(),
+            config.retention,
+            clock,
+        );
         let tasks = record_task::RecordTasks::new(engine.clone(), indexer.clone());
         let facts = facts::spawn(engine_facts, indexer, tasks.clone());
 

@@ -195,6 +195,7 @@ mod tests {
         ] {
             *key = Some("s".into());
         }
+        (all.retention_days, all.retention_max_gb) = (Some(1.0), Some(1.0));
         let toml::Value::Table(table) = toml::Value::try_from(&all).unwrap() else {
             panic!("not a table")
         };

@@ -34,6 +34,24 @@ pub fn remove(data_dir: &Path, rel_path: &str) -> std::io::Result<()> {
     remove_if_present(&tally_media::manifest::path_of(&path))
 }
 
+/// The formats a segment may be recorded in side by side, sharing its poster `<stem>.jpg`.
+pub const SEGMENT_FORMATS: [&str; 3] = ["mp4", "flv", "m3u8"];
+
+/// Removes a segment's poster unless another format of the segment is still on disk.
+pub fn remove_poster_if_unshared(data_dir: &Path, poster: &str) -> std::io::Result<()> {
+    let Some(path) = path_of(data_dir, poster) else {
+        return Ok(());
+    };
+    let shared = SEGMENT_FORMATS
+        .iter()
+        .any(|ext| tally_media::manifest::path_of(&path.with_extension(ext)).exists());
+    if shared {
+        Ok(())
+    } else {
+        remove_if_present(&path)
+    }
+}
+
 /// The chunks an HLS playlist lists. Tally's chunks sit beside their playlist: a bare name
 /// (no path, no query); any other line is not a chunk of ours.
 pub fn chunk_names(playlist: &str) -> impl Iterator<Item = &str> {

@@ -215,23 +215,19 @@ fn remove_local(
     poster: Option<String>,
 ) -> std::io::Result<()> {
     storage::remove(data_dir, rel_path)?;
-    let Some(poster) = poster.and_then(|p| storage::path_of(data_dir, &p)) else {
-        return Ok(());
-    };
-    let shared = ["mp4", "flv", "m3u8"]
-        .iter()
-        .any(|ext| tally_media::manifest::path_of(&poster.with_extension(ext)).exists());
-    if !shared {
-        match std::fs::remove_file(&poster) {
-            Err(e) if e.kind() != std::io::ErrorKind::NotFound => return Err(e),
-            _ => {}
-        }
+    match poster {
+        Some(poster) => storage::remove_poster_if_unshared(data_dir, &poster),
+        None => Ok(()),
     }
-    Ok(())
 }
 
-/// Removes a recording's objects (an HLS playlist's chunks too) from the bucket.
-pub async fn remove_from_bucket(bucket: &Bucket, rel_path: &str) -> Result<(), UploadError> {
+/// Removes a recording's objects (an HLS playlist's chunks too) from the bucket, and its
+/// poster unless another format of the segment is still there.
+pub async fn remove_from_bucket(
+    bucket: &Bucket,
+    rel_path: &str,
+    poster: Option<&str>,
+) -> Result<(), UploadError> {
     if rel_path.ends_with(".m3u8") {
         let text = match bucket.read_text(rel_path).await {
             Ok(text) => text,
@@ -244,7 +240,20 @@ pub async fn remove_from_bucket(bucket: &Bucket, rel_path: &str) -> Result<(), U
         }
     }
     bucket.delete(rel_path).await?;
-    bucket.delete(&storage::manifest_of(rel_path)).await
+    bucket.delete(&storage::manifest_of(rel_path)).await?;
+    let Some(poster) = poster else {
+        return Ok(());
+    };
+    let stem = poster.strip_suffix(".jpg").unwrap_or(poster);
+    for ext in storage::SEGMENT_FORMATS {
+        if bucket
+            .exists(&storage::manifest_of(&format!("{stem}.{ext}")))
+            .await?
+        {
+            return Ok(());
+        }
+    }
+    bucket.delete(poster).await
 }
 
 /// Uploads until the process ends. Its own failures (the queue unreadable) back off too.
