@@ -16,6 +16,10 @@ pub const POINTS: &[&str] = &[
     "after_row_commit",
 ];
 
+/// The points of a file's upload to a bucket (`--s3-bucket`), in order: every copy verified,
+/// then the row marked as stored there (the local copy is removed after it).
+pub const UPLOAD_POINTS: &[&str] = &["after_upload", "after_upload_commit"];
+
 /// Dies here if `TALLY_CRASH_AT` names `point` and this is the chosen visit.
 pub fn here(point: &str) {
     static AT: OnceLock<Option<(String, u32)>> = OnceLock::new();

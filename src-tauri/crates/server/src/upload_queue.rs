@@ -93,12 +93,12 @@ impl Uploader {
     /// Takes every due upload one step further; returns how many were due.
     async fn advance_due(&self) -> Result<usize, IndexError> {
         let due = self.index.due_uploads(self.clock.now_ms(), BATCH).await?;
+        let mut result = Ok(due.len());
         let mut running = tokio::task::JoinSet::new();
-        for job in due.iter().cloned() {
+        for job in due {
             let uploader = self.clone();
             running.spawn(async move { uploader.advance(&job).await });
         }
-        let mut result = Ok(due.len());
         while let Some(done) = running.join_next().await {
             if let Ok(Err(err)) = done {
                 result = Err(err);
@@ -119,6 +119,7 @@ impl Uploader {
             if let Err(err) = self.upload(job).await {
                 return self.failed(job, &err.to_string()).await;
             }
+            tally_media::crashpoint::here("after_upload");
             let file = self.index.get(&job.file_id).await?;
             let links = match file {
                 Some(mut file) => {
@@ -130,6 +131,7 @@ impl Uploader {
             self.index
                 .upload_verified(&job.file_id, links, self.clock.now_ms())
                 .await?;
+            tally_media::crashpoint::here("after_upload_commit");
             self.outbox.wake();
             tracing::info!(file_id = %job.file_id, rel_path = %job.rel_path, "uploaded to the bucket and verified");
         }

@@ -254,3 +254,128 @@ async fn recordings_reach_the_bucket_byte_identical_through_an_outage_mid_upload
     let redirected = download(&http, old_link).await;
     assert_eq!(md5_of(&redirected), expected[vod_path(old_link)]);
 }
+
+/// kill -9 once every copy is verified in the bucket but before that is committed, and again
+/// after the commit but before the local copy is removed: after a restart the file is in the
+/// bucket byte for byte, called back once, and gone from the disk.
+#[tokio::test(flavor = "multi_thread")]
+async fn a_kill_at_each_step_of_an_upload_loses_nothing() {
+    for point in tally_media::crashpoint::UPLOAD_POINTS {
+        let s3 = S3Server::start(BUCKET);
+        let endpoint = s3.endpoint();
+        let data = tempfile::tempdir().unwrap();
+        let (cb_url, callbacks) = callback_receiver().await;
+        let flags = [
+            "--callback-url",
+            &cb_url,
+            "--s3-bucket",
+            BUCKET,
+            "--s3-endpoint",
+            &endpoint,
+            "--s3-access-key-id",
+            "test",
+            "--s3-secret-access-key",
+            "test",
+        ];
+        let mut cmd = common::serve_command(common::server_bin(), data.path(), &flags);
+        cmd.env("TALLY_CRASH_AT", point);
+        let mut server = common::start_command(cmd);
+        let push = format!("{}/live/8888_kill?record=mp4", server.rtmp);
+        tokio::task::spawn_blocking(move || publish(&push, 2))
+            .await
+            .unwrap();
+        let died = tokio::task::spawn_blocking(move || {
+            let status = server.wait_exit(Duration::from_secs(30));
+            (server, status)
+        });
+        let (_dead, status) = died.await.unwrap();
+        assert!(status.is_some(), "the server did not reach {point}");
+        let recorded = tally_testkit::finished_files(data.path());
+        assert_eq!(
+            recorded.len(),
+            1,
+            "{point}: the local copy is kept until the commit"
+        );
+        let bytes = std::fs::read(data.path().join(&recorded[0])).unwrap();
+
+        let _server = start_server(data.path(), &flags);
+        let mut called_back = HashMap::new();
+        for _ in 0..300 {
+            called_back = files_by_id(&callbacks);
+            if !called_back.is_empty() && tally_testkit::finished_files(data.path()).is_empty() {
+                break;
+            }
+            tokio::time::sleep(Duration::from_millis(100)).await;
+        }
+        assert_eq!(
+            called_back.len(),
+            1,
+            "{point}: {:?}",
+            callbacks.lock().unwrap()
+        );
+        assert!(
+            tally_testkit::finished_files(data.path()).is_empty(),
+            "{point}"
+        );
+        let url = called_back.values().next().unwrap()["video_url"]
+            .as_str()
+            .unwrap()
+            .to_owned();
+        assert!(url.starts_with(&endpoint), "{point}: {url}");
+        let stored = download(&reqwest::Client::new(), &url).await;
+        assert_eq!(
+            md5_of(&stored),
+            md5_of(&bytes),
+            "{point}: the bucket's copy differs"
+        );
+    }
+}
+
+/// A file past the single-PUT size goes up in parts and is verified against the multipart
+/// ETag; a file that is not there is an error of its own.
+#[tokio::test(flavor = "multi_thread")]
+async fn a_large_file_goes_up_in_parts_and_is_verified() {
+    let s3 = S3Server::start(BUCKET);
+    let bucket = tally_server::bucket::Bucket::open(&tally_server::bucket::BucketConfig {
+        bucket: BUCKET.into(),
+        endpoint: Some(s3.endpoint()),
+        region: "us-east-1".into(),
+        access_key_id: Some("test".into()),
+        secret_access_key: Some("test".into()),
+        public_url: None,
+    })
+    .unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("big.mp4");
+    // 20 MiB and a bit: three parts of 8 MiB, the last one short.
+    let bytes: Vec<u8> = (0..20 * 1024 * 1024 + 12_345u32)
+        .map(|i| (i.wrapping_mul(2_654_435_761) >> 24) as u8)
+        .collect();
+    std::fs::write(&path, &bytes).unwrap();
+    let size = bucket.upload(&path, "vod/live/big.mp4").await.unwrap();
+    assert_eq!(size, bytes.len() as u64);
+    let stored = s3.get(BUCKET, "vod/live/big.mp4").unwrap();
+    assert_eq!(md5_of(&stored), md5_of(&bytes));
+    assert!(bucket.exists("vod/live/big.mp4").await.unwrap());
+    let link = bucket
+        .link("vod/live/big.mp4", Duration::from_secs(60))
+        .await
+        .unwrap();
+    assert_eq!(
+        md5_of(&download(&reqwest::Client::new(), &link).await),
+        md5_of(&bytes)
+    );
+    bucket.delete("vod/live/big.mp4").await.unwrap();
+    assert!(!bucket.exists("vod/live/big.mp4").await.unwrap());
+    bucket
+        .delete("vod/live/big.mp4")
+        .await
+        .expect("already gone is fine");
+    let missing = bucket
+        .upload(&dir.path().join("none.mp4"), "vod/x.mp4")
+        .await;
+    assert!(matches!(
+        missing,
+        Err(tally_server::bucket::UploadError::Local(..))
+    ));
+}
