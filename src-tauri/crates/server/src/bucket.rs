@@ -199,7 +199,7 @@ impl Bucket {
     /// longest S3 signs for).
     pub async fn link(&self, key: &str, ttl: Duration) -> Result<String, UploadError> {
         if let Some(base) = &self.public_url {
-            return Ok(format!("{base}/{}", key_of(key)?));
+            return public_link(base, &key_of(key)?);
         }
         let ttl = ttl.min(Duration::from_secs(7 * 24 * 60 * 60));
         Ok(self
@@ -216,6 +216,20 @@ fn key_of(key: &str) -> Result<Key, UploadError> {
         key: key.to_owned(),
         what: format!("not a valid object key: {e}"),
     })
+}
+
+/// `key` below `base`, each segment percent-encoded.
+fn public_link(base: &str, key: &Key) -> Result<String, UploadError> {
+    let bad = |what: String| UploadError::Mismatch {
+        key: key.to_string(),
+        what,
+    };
+    let mut url = reqwest::Url::parse(base).map_err(|e| bad(format!("s3_public_url: {e}")))?;
+    url.path_segments_mut()
+        .map_err(|()| bad("s3_public_url cannot take a path".into()))?
+        .pop_if_empty()
+        .extend(key.parts().map(|p| p.as_ref().to_owned()));
+    Ok(url.to_string())
 }
 
 /// `<32 hex>` or `<32 hex>-<parts>`: an ETag S3 derives from MD5.
@@ -283,6 +297,42 @@ mod tests {
         assert!(is_md5_etag("9e107d9d372bb6826bd81d3542a419d6-3"));
         assert!(!is_md5_etag("kms-5e1f"));
         assert!(!is_md5_etag(""));
+    }
+
+    #[tokio::test]
+    async fn public_links_sit_under_the_public_url_and_others_are_presigned() {
+        let config = BucketConfig {
+            bucket: "rec".into(),
+            endpoint: Some("http://127.0.0.1:9".into()),
+            region: "us-east-1".into(),
+            access_key_id: Some("id".into()),
+            secret_access_key: Some("secret".into()),
+            public_url: Some("https://cdn.example.com/".into()),
+        };
+        let public = Bucket::open(&config).unwrap();
+        let day = Duration::from_secs(86_400);
+        assert_eq!(
+            public.link("vod/live/a b.mp4", day).await.unwrap(),
+            "https://cdn.example.com/vod/live/a%20b.mp4"
+        );
+        let private = Bucket::open(&BucketConfig {
+            public_url: None,
+            ..config
+        })
+        .unwrap();
+        let link = private
+            .link("vod/live/a.mp4", Duration::from_secs(30 * 86_400))
+            .await
+            .unwrap();
+        assert!(
+            link.starts_with("http://127.0.0.1:9/rec/vod/live/a.mp4?"),
+            "{link}"
+        );
+        assert!(
+            link.contains("X-Amz-Expires=604800"),
+            "7 days at most: {link}"
+        );
+        assert!(link.contains("X-Amz-Signature="), "{link}");
     }
 
     #[test]
