@@ -6,7 +6,7 @@
 use std::collections::HashMap;
 use std::time::{Duration, Instant};
 
-use tally_api::events::LiveEvent;
+use tally_api::events::{EndReason, LiveEvent};
 use tally_api::{ApiError, ErrorCode, Lang};
 use tally_client::live::FeedEvent;
 
@@ -67,7 +67,7 @@ pub fn note_for(event: &FeedEvent, lang: Lang) -> Option<Note> {
             reason,
             stream_code,
             ..
-        } if reason == "idle_timeout" => (
+        } if *reason == EndReason::IdleTimeout => (
             Kind::IdleClosed,
             text(
                 lang,
@@ -83,7 +83,7 @@ pub fn note_for(event: &FeedEvent, lang: Lang) -> Option<Note> {
                 )
             ),
         ),
-        LiveEvent::RecordingEnded { reason, .. } if reason == "disk_full" => (
+        LiveEvent::RecordingEnded { reason, .. } if *reason == EndReason::DiskFull => (
             Kind::DiskFull,
             text(
                 lang,
@@ -189,12 +189,12 @@ mod tests {
             live(LiveEvent::RecordingEnded {
                 recording_id: "1".into(),
                 stream_code: "s".into(),
-                reason: "idle_timeout".into(),
+                reason: EndReason::IdleTimeout,
             }),
             live(LiveEvent::RecordingEnded {
                 recording_id: "1".into(),
                 stream_code: "s".into(),
-                reason: "stopped".into(),
+                reason: EndReason::Stopped,
             }),
             live(LiveEvent::CallbackGaveUp {
                 file_id: "9".into(),

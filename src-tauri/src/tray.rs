@@ -287,7 +287,7 @@ mod tests {
         LiveEvent::SegmentOpened(SegmentStatus::opened(
             recording_id.into(),
             "s".into(),
-            "mp4".into(),
+            tally_api::recordings::FileFormat::Mp4,
             "vod/f.mp4".into(),
             0,
         ))
@@ -301,7 +301,7 @@ mod tests {
         live(LiveEvent::RecordingEnded {
             recording_id: recording_id.into(),
             stream_code: "s".into(),
-            reason: "stopped".into(),
+            reason: tally_api::events::EndReason::Stopped,
         })
     }
 

@@ -11,7 +11,7 @@ vi.stubEnv("TZ", "Asia/Shanghai");
 const rows = [
   sampleRecording(),
   sampleRecording({ file_id: "1002", file_name: "", callback_state: "gave_up", duration_ms: 5_400_000, size: 1_500_000_000 }),
-  sampleRecording({ file_id: "1003", callback_state: "surprise" }),
+  sampleRecording({ file_id: "1003", callback_state: "unknown" }),
 ];
 
 function renderTable(onselect = vi.fn()) {
@@ -79,7 +79,7 @@ describe("recordings table", () => {
     expect(delivered.getAttribute("aria-label")).toBe("Callback delivered");
     expect(delivered.getAttribute("title")).toBe("Callback delivered");
     expect(within(second).getByRole("img", { name: "Callback given up" })).toBeTruthy();
-    expect(within(third).getByRole("img", { name: "Unknown callback state (surprise)" })).toBeTruthy();
+    expect(within(third).getByRole("img", { name: "Unknown callback state (unknown)" })).toBeTruthy();
     setLang("zh-CN");
     await Promise.resolve();
     expect(within(first).getByRole("img").getAttribute("aria-label")).toBe("回调已送达");

@@ -6,8 +6,8 @@ use std::path::Path;
 use ts_rs::{Config, ExportError, TS};
 
 use crate::error::{error_rows, ApiError, ErrorRow, ErrorTexts, Lang};
-use crate::events::{LiveEvent, SegmentStatus, StreamState, TaskPhase, TaskState};
-use crate::recordings::{CallbackAttempt, Recording, RecordingPage};
+use crate::events::{EndReason, LiveEvent, SegmentStatus, StreamState, TaskPhase, TaskState};
+use crate::recordings::{CallbackAttempt, CallbackState, FileFormat, Recording, RecordingPage};
 use crate::rooms::{
     CreateRoom, JoinRoom, Membership, PushUrl, RecordRequest, RecordResponse, RecordType, Room,
     RoomKind, Source,
@@ -78,6 +78,8 @@ pub fn generate() -> Result<Bindings, ExportError> {
         .add::<ErrorRow>()?
         .add::<ErrorTexts>()?
         .add::<Recording>()?
+        .add::<FileFormat>()?
+        .add::<CallbackState>()?
         .add::<RecordingPage>()?
         .add::<CallbackAttempt>()?
         .add::<RoomKind>()?
@@ -96,6 +98,7 @@ pub fn generate() -> Result<Bindings, ExportError> {
         .add::<StreamState>()?
         .add::<TaskState>()?
         .add::<TaskPhase>()?
+        .add::<EndReason>()?
         .add::<SegmentStatus>()?;
     let table = serde_json::to_string_pretty(&error_rows()).expect("the table serializes");
     b.insert("errorTable.json", format!("{table}\n"));

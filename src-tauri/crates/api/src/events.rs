@@ -5,6 +5,7 @@ use serde::{Deserialize, Serialize};
 use ts_rs::TS;
 
 use crate::error::ApiError;
+use crate::recordings::FileFormat;
 use crate::rooms::Source;
 
 /// One live event.
@@ -26,11 +27,11 @@ pub enum LiveEvent {
         segment: SegmentStatus,
         file_id: String,
     },
-    /// A recording ended: `stopped`, `idle_timeout`, `disk_full` or `shutdown`.
+    /// A recording ended.
     RecordingEnded {
         recording_id: String,
         stream_code: String,
-        reason: String,
+        reason: EndReason,
     },
     /// A file's callback was given up after retrying for a day.
     CallbackGaveUp { file_id: String },
@@ -78,11 +79,33 @@ pub struct TaskState {
     /// Started and not ended (waiting for its stream or recording it).
     pub recording: bool,
     pub phase: TaskPhase,
-    /// Why an ended task ended: `stopped`, `idle_timeout`, `disk_full` or `shutdown`.
-    pub end_reason: Option<String>,
+    /// Why an ended task ended.
+    pub end_reason: Option<EndReason>,
     /// Once ended: every file of the task.
     pub file_ids: Vec<String>,
 }
+
+/// Why a recording ended.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, TS, utoipa::ToSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum EndReason {
+    /// Stopped by request.
+    Stopped,
+    /// Its stream sent nothing for the idle timeout.
+    IdleTimeout,
+    /// The disk filled up.
+    DiskFull,
+    /// The service was stopping.
+    Shutdown,
+    /// A reason this version does not know (from a newer server).
+    Unknown,
+}
+crate::recordings::named_values!(EndReason {
+    Stopped = "stopped",
+    IdleTimeout = "idle_timeout",
+    DiskFull = "disk_full",
+    Shutdown = "shutdown",
+} or Unknown);
 
 /// Where a channel-mode task is in its life.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize, TS, utoipa::ToSchema)]
@@ -101,8 +124,7 @@ pub enum TaskPhase {
 pub struct SegmentStatus {
     pub recording_id: String,
     pub stream_code: String,
-    /// `flv`, `hls` or `mp4`.
-    pub format: String,
+    pub format: FileFormat,
     /// Path relative to the server's data dir, `/`-separated.
     pub file: String,
     pub start_ms: i64,
@@ -121,7 +143,7 @@ impl SegmentStatus {
     pub fn opened(
         recording_id: String,
         stream_code: String,
-        format: String,
+        format: FileFormat,
         file: String,
         start_ms: i64,
     ) -> Self {

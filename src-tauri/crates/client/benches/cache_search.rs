@@ -8,6 +8,7 @@
 //! fill (the variable unset).
 
 use std::time::Instant;
+use tally_api::recordings::FileFormat;
 
 use tally_client::cache::{SearchQuery, Sort};
 use tally_client::{CachedRecording, RecordingCache};
@@ -62,7 +63,7 @@ fn row(server_id: i64, n: i64, rng: &mut Lcg) -> CachedRecording {
         record_id: format!("r{}", n / 4),
         file_name,
         tags: "lesson live".into(),
-        format: ["mp4", "flv", "hls"][(n % 3) as usize].into(),
+        format: [FileFormat::Mp4, FileFormat::Flv, FileFormat::Hls][(n % 3) as usize],
         url: format!("http://127.0.0.1:8080/vod/live/{n}.mp4"),
         size: (rng.next() % 2_000_000_000) as i64,
         start_ms,
@@ -74,7 +75,7 @@ fn row(server_id: i64, n: i64, rng: &mut Lcg) -> CachedRecording {
         height: Some(720),
         created_ms: start_ms + 91 * MINUTE,
         updated_ms: start_ms + 91 * MINUTE,
-        callback_state: "delivered".into(),
+        callback_state: tally_api::recordings::CallbackState::Delivered,
         deleted: false,
         download_state: "none".into(),
         download_path: None,

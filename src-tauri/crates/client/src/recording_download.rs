@@ -5,6 +5,7 @@
 use std::path::{Path, PathBuf};
 
 use serde::{Deserialize, Serialize};
+use tally_api::recordings::FileFormat;
 use ts_rs::TS;
 
 use crate::cache::{CacheError, CachedRecording, DownloadState, RecordingCache};
@@ -52,11 +53,11 @@ pub enum SaveError {
 /// that some file systems refuse become `_`.
 pub fn local_file_name(row: &CachedRecording) -> String {
     // From the recording's own format, never from the URL a server sent (`x.mp4?.exe`).
-    let ext = match row.format.as_str() {
-        "flv" => "flv",
+    let ext = match row.format {
+        FileFormat::Flv => "flv",
         // The chunks joined into one stream (see `download_hls`).
-        "hls" => "ts",
-        _ => "mp4",
+        FileFormat::Hls => "ts",
+        FileFormat::Mp4 => "mp4",
     };
     let stem = match row.file_name.trim() {
         "" => row.stream_code.as_str(),
@@ -115,9 +116,9 @@ pub async fn download_recording(
             progress(p);
         }
     };
-    let result = match row.format.as_str() {
-        "hls" => download_hls(http, &request, on_progress).await,
-        _ => download(http, &request, on_progress).await,
+    let result = match row.format {
+        FileFormat::Hls => download_hls(http, &request, on_progress).await,
+        FileFormat::Flv | FileFormat::Mp4 => download(http, &request, on_progress).await,
     };
     match result {
         Ok(path) => {
@@ -166,7 +167,7 @@ mod tests {
             record_id: String::new(),
             file_name: file_name.into(),
             tags: String::new(),
-            format: "mp4".into(),
+            format: FileFormat::Mp4,
             url: url.into(),
             size: 0,
             start_ms: 0,
@@ -178,7 +179,7 @@ mod tests {
             height: None,
             created_ms: 0,
             updated_ms: 0,
-            callback_state: "none".into(),
+            callback_state: tally_api::recordings::CallbackState::None,
             deleted: false,
             download_state: "none".into(),
             download_path: None,

@@ -1,5 +1,6 @@
 //! The recordings cache: search, paging, updates, and unusable files moved aside.
 
+use tally_api::recordings::{CallbackState, FileFormat};
 use tally_client::cache::{SearchQuery, Sort};
 use tally_client::{CachedRecording, RecordingCache};
 
@@ -16,7 +17,11 @@ fn recording(server_id: i64, n: i64, file_name: &str, room: &str) -> CachedRecor
         record_id: format!("r{n}"),
         file_name: file_name.to_owned(),
         tags: "lesson math".to_owned(),
-        format: if n % 2 == 0 { "mp4" } else { "flv" }.to_owned(),
+        format: if n % 2 == 0 {
+            FileFormat::Mp4
+        } else {
+            FileFormat::Flv
+        },
         url: format!("http://127.0.0.1:8080/vod/live/{n}.mp4"),
         size: 1_000 + n,
         start_ms: 1_700_000_000_000 + n * 60_000,
@@ -28,7 +33,7 @@ fn recording(server_id: i64, n: i64, file_name: &str, room: &str) -> CachedRecor
         height: Some(720),
         created_ms: 1_700_000_000_000 + n * 60_000 + 31_000,
         updated_ms: 1_700_000_000_000 + n * 60_000 + 31_000,
-        callback_state: "delivered".into(),
+        callback_state: CallbackState::Delivered,
         deleted: false,
         download_state: "none".into(),
         download_path: None,
@@ -207,13 +212,13 @@ async fn upsert_updates_changed_rows_and_hides_deleted_ones() {
     let mut row = recording(1, 1, "old name", "r");
     let (_dir, cache) = cache_with(&[row.clone()]).await;
     row.file_name = "新名字".into();
-    row.callback_state = "failed".into();
+    row.callback_state = CallbackState::GaveUp;
     row.updated_ms += 1;
     cache.upsert(&[row.clone()]).await.unwrap();
     let got = cache.get(1, &row.file_id).await.unwrap().unwrap();
     assert_eq!(
         (got.file_name.as_str(), got.callback_state.as_str()),
-        ("新名字", "failed")
+        ("新名字", "gave_up")
     );
     assert!(cache
         .search(&SearchQuery {

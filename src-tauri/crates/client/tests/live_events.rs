@@ -77,7 +77,7 @@ async fn a_recording_is_seen_live_and_a_reconnect_resumes_where_it_stopped() {
     else {
         unreachable!()
     };
-    assert_eq!(opened.format, "mp4");
+    assert_eq!(opened.format, tally_api::recordings::FileFormat::Mp4);
     let mut sizes = Vec::new();
     while sizes.len() < 2 {
         if let LiveEvent::SegmentProgress(p) = next_matching(

@@ -12,7 +12,7 @@ use serde_json::Value;
 use tally_client::cache::SearchQuery;
 use tally_client::sync::{sync, ServerRef};
 use tally_client::RecordingCache;
-use tally_testkit::s3::S3Server;
+use tally_testkit::s3::{bucket_flags, S3Server};
 use tally_testkit::ServerProcess;
 
 const BUCKET: &str = "tally";
@@ -59,16 +59,8 @@ async fn recordings_past_the_size_cap_and_the_age_leave_bucket_disk_and_cache() 
     let endpoint = s3.endpoint();
     let data = tempfile::tempdir().unwrap();
     let local = tempfile::tempdir().unwrap();
-    let bucket_flags = [
-        "--s3-bucket",
-        BUCKET,
-        "--s3-endpoint",
-        &endpoint,
-        "--s3-access-key-id",
-        "test",
-        "--s3-secret-access-key",
-        "test",
-    ];
+    let owned_flags = bucket_flags(&endpoint, BUCKET);
+    let bucket_flags: Vec<&str> = owned_flags.iter().map(String::as_str).collect();
     let mut server = start_server(data.path(), "127.0.0.1:0", &bucket_flags);
     let api = server.http.trim_start_matches("http://").to_owned();
     for (code, n) in [("8888_old", 1), ("8888_new", 2)] {
@@ -108,7 +100,7 @@ async fn recordings_past_the_size_cap_and_the_age_leave_bucket_disk_and_cache() 
     server.terminate();
     let cap_gb = new["size"].as_f64().unwrap() * 1.5 / 1e9;
     let cap = cap_gb.to_string();
-    let mut flags = bucket_flags.to_vec();
+    let mut flags = bucket_flags.clone();
     flags.extend(["--retention-max-gb", &cap]);
     let mut server = start_server(data.path(), &api, &flags);
     let kept = uploaded(&server, &endpoint, 1).await;
@@ -144,7 +136,7 @@ async fn recordings_past_the_size_cap_and_the_age_leave_bucket_disk_and_cache() 
 
     // Kept for about a second: the newer one is past that too.
     server.terminate();
-    let mut flags = bucket_flags.to_vec();
+    let mut flags = bucket_flags.clone();
     flags.extend(["--retention-days", "0.00001"]);
     let server = start_server(data.path(), &api, &flags);
     let until = Instant::now() + Duration::from_secs(30);

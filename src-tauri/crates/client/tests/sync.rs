@@ -9,6 +9,7 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use common::{publisher, start_server};
+use tally_api::recordings::CallbackState;
 use tally_client::cache::SearchQuery;
 use tally_client::sync::{sync, ServerRef};
 use tally_client::RecordingCache;
@@ -87,7 +88,8 @@ async fn sync_brings_new_and_changed_rows_resumes_and_works_offline() {
         .rows;
     assert_eq!(rows.len(), 2);
     assert!(
-        rows.iter().all(|r| r.callback_state == "pending"),
+        rows.iter()
+            .all(|r| r.callback_state == CallbackState::Pending),
         "{rows:?}"
     );
 
@@ -101,7 +103,7 @@ async fn sync_brings_new_and_changed_rows_resumes_and_works_offline() {
         let rows = cache.search(&SearchQuery::default()).await.unwrap().rows;
         delivered = rows
             .iter()
-            .filter(|r| r.callback_state == "delivered")
+            .filter(|r| r.callback_state == CallbackState::Delivered)
             .count();
         if delivered == 2 {
             break;
@@ -254,13 +256,13 @@ async fn a_callback_state_that_changes_during_a_slow_delivery_still_reaches_the_
         assert!(Instant::now() < until, "B's row did not reach the cache");
         tokio::time::sleep(Duration::from_millis(200)).await;
     }
-    assert_eq!(state_of("8888_slow_a").await.as_deref(), Some("pending"));
+    assert_eq!(state_of("8888_slow_a").await, Some(CallbackState::Pending));
 
     // A's delivery ends after the cache synced past B: the next syncs must still bring it.
     let until = Instant::now() + Duration::from_secs(15);
     loop {
         sync(&http, &cache, &remote, 50, None).await.unwrap();
-        if state_of("8888_slow_a").await.as_deref() == Some("delivered") {
+        if state_of("8888_slow_a").await == Some(CallbackState::Delivered) {
             break;
         }
         assert!(

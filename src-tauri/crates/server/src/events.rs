@@ -240,7 +240,7 @@ impl EventHub {
                 let segment = SegmentStatus::opened(
                     recording.to_string(),
                     stream_code.clone(),
-                    format.as_str().to_owned(),
+                    file_format(*format),
                     self.relative(path),
                     *start_ms,
                 );
@@ -294,7 +294,7 @@ impl EventHub {
                 HubEvent::Ready(LiveEvent::RecordingEnded {
                     recording_id: id,
                     stream_code: stream_code.clone(),
-                    reason: end_reason(*reason).to_owned(),
+                    reason: end_reason(*reason),
                 })
             }
             EngineEvent::RecorderError {
@@ -342,7 +342,7 @@ impl EventHub {
         let segment = SegmentStatus {
             recording_id: seg.recording.to_string(),
             stream_code: seg.stream_code.clone(),
-            format: seg.format.as_str().to_owned(),
+            format: file_format(seg.format),
             file,
             start_ms: seg.start_ms,
             bytes: seg.size as i64,
@@ -382,12 +382,24 @@ impl EventHub {
     }
 }
 
-pub(crate) fn end_reason(reason: EndReason) -> &'static str {
+/// The API's name for why the engine ended a recording.
+pub(crate) fn end_reason(reason: EndReason) -> tally_api::events::EndReason {
+    use tally_api::events::EndReason as Api;
     match reason {
-        EndReason::Stopped => "stopped",
-        EndReason::IdleTimeout => "idle_timeout",
-        EndReason::DiskFull => "disk_full",
-        EndReason::Shutdown => "shutdown",
+        EndReason::Stopped => Api::Stopped,
+        EndReason::IdleTimeout => Api::IdleTimeout,
+        EndReason::DiskFull => Api::DiskFull,
+        EndReason::Shutdown => Api::Shutdown,
+    }
+}
+
+/// The API's name for one of the engine's containers.
+pub(crate) fn file_format(format: tally_media::Format) -> tally_api::recordings::FileFormat {
+    use tally_api::recordings::FileFormat as Api;
+    match format {
+        tally_media::Format::Flv => Api::Flv,
+        tally_media::Format::Hls => Api::Hls,
+        tally_media::Format::Mp4 => Api::Mp4,
     }
 }
 

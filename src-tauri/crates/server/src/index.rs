@@ -7,7 +7,7 @@ use std::time::Duration;
 
 use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePoolOptions, SqliteSynchronous};
 use sqlx::{QueryBuilder, Row, Sqlite, SqlitePool};
-use tally_api::recordings::{CallbackAttempt, Recording};
+use tally_api::recordings::{CallbackAttempt, CallbackState, Recording};
 
 /// How long an unused SQLite connection stays open.
 const IDLE_CONNECTION: Duration = Duration::from_secs(10);
@@ -232,7 +232,7 @@ impl Index {
         .bind(&r.record_id)
         .bind(&r.file_name)
         .bind(serde_json::to_string(&r.tags).unwrap_or_else(|_| "[]".into()))
-        .bind(&r.format)
+        .bind(r.format.as_str())
         .bind(&file.rel_path)
         .bind(&file.stream_param)
         .bind(r.size)
@@ -244,7 +244,7 @@ impl Index {
         .bind(r.width)
         .bind(r.height)
         .bind(now_ms)
-        .bind(&r.callback_state)
+        .bind(r.callback_state.as_str())
         .bind(r.recovered)
         .bind(&file.poster)
         .execute(&mut *tx)
@@ -292,7 +292,7 @@ impl Index {
         .bind(file_id)
         .fetch_optional(&self.pool)
         .await?;
-        Ok(row.map(|r| IndexedFile::from_row(&r)))
+        row.map(|r| IndexedFile::from_row(&r)).transpose()
     }
 
     /// A page of recordings matching `q`, oldest first (stable for paging and sync).
@@ -354,7 +354,10 @@ impl Index {
         sql.push(format!(" ORDER BY {key}, file_id LIMIT "))
             .push_bind(limit + 1);
         let rows = sql.build().fetch_all(&self.pool).await?;
-        let mut files: Vec<IndexedFile> = rows.iter().map(IndexedFile::from_row).collect();
+        let mut files = rows
+            .iter()
+            .map(IndexedFile::from_row)
+            .collect::<Result<Vec<_>, _>>()?;
         let next = if files.len() as i64 > limit {
             files.truncate(limit as usize);
             files.last().map(|f| {
@@ -596,19 +599,19 @@ impl Index {
              RETURNING file_id",
         )
         .bind(outcome.callback_id)
-        .bind(outcome.state)
+        .bind(outcome.state.as_str())
         .bind(outcome.attempt)
         .bind(outcome.next_attempt_ms)
         .fetch_one(&mut *tx)
         .await?;
-        if let (Some(file_id), true) = (file_id, outcome.state != "pending") {
+        if let (Some(file_id), true) = (file_id, outcome.state != CallbackState::Pending) {
             sqlx::query(concat!(
                 "UPDATE recordings SET callback_state = ?2, updated_ms = ",
                 next_stamp!(3),
                 " WHERE file_id = ?1"
             ))
             .bind(file_id)
-            .bind(outcome.state)
+            .bind(outcome.state.as_str())
             .bind(outcome.at_ms)
             .execute(&mut *tx)
             .await?;
@@ -627,8 +630,8 @@ pub struct AttemptRecord {
     pub status: Option<i64>,
     pub error: Option<String>,
     pub duration_ms: i64,
-    /// `pending` (will retry), `delivered` or `gave_up`.
-    pub state: &'static str,
+    /// Pending (will retry), delivered or given up.
+    pub state: CallbackState,
     pub next_attempt_ms: i64,
 }
 
@@ -666,9 +669,10 @@ pub struct IndexedFile {
 }
 
 impl IndexedFile {
-    fn from_row(r: &sqlx::sqlite::SqliteRow) -> IndexedFile {
+    fn from_row(r: &sqlx::sqlite::SqliteRow) -> Result<IndexedFile, IndexError> {
         let tags: String = r.get("tags");
-        IndexedFile {
+        let named = |column: &str| -> Result<String, IndexError> { Ok(r.try_get(column)?) };
+        Ok(IndexedFile {
             rel_path: r.get("rel_path"),
             poster: r.get("poster"),
             in_bucket: r.get::<Option<String>, _>("stored").is_some(),
@@ -683,7 +687,7 @@ impl IndexedFile {
                 record_id: r.get("record_id"),
                 file_name: r.get("file_name"),
                 tags: serde_json::from_str(&tags).unwrap_or_default(),
-                format: r.get("format"),
+                format: named("format")?.parse().map_err(IndexError::Damaged)?,
                 url: String::new(),
                 thumbnail_url: None,
                 size: r.get("size"),
@@ -696,11 +700,13 @@ impl IndexedFile {
                 height: r.get("height"),
                 created_ms: r.get("created_ms"),
                 updated_ms: r.get("updated_ms"),
-                callback_state: r.get("callback_state"),
+                callback_state: named("callback_state")?
+                    .parse()
+                    .map_err(IndexError::Damaged)?,
                 recovered: r.get("recovered"),
                 deleted: r.get::<Option<i64>, _>("deleted_ms").is_some(),
                 missing: r.get::<Option<i64>, _>("missing_ms").is_some(),
             },
-        }
+        })
     }
 }

@@ -4,7 +4,7 @@
 
 use std::time::Duration;
 
-use tally_api::recordings::Recording;
+use tally_api::recordings::{CallbackState, Recording};
 use tally_media::{SegmentClosed, SharedClock};
 
 use crate::callback;
@@ -60,7 +60,7 @@ impl Indexer {
             },
             file_name: task.file_name,
             tags: task.tags,
-            format: seg.format.as_str().to_owned(),
+            format: crate::events::file_format(seg.format),
             url: self.urls.vod_for_callback(&seg.rel_path),
             thumbnail_url: seg.poster.as_deref().map(|p| self.urls.vod_for_callback(p)),
             size: seg.size as i64,
@@ -73,7 +73,11 @@ impl Indexer {
             height: seg.height.map(i64::from),
             created_ms: now,
             updated_ms: now,
-            callback_state: if self.callbacks_on { "pending" } else { "none" }.to_owned(),
+            callback_state: if self.callbacks_on {
+                CallbackState::Pending
+            } else {
+                CallbackState::None
+            },
             recovered: seg.recovered,
             deleted: false,
             missing: false,

@@ -18,6 +18,7 @@ pub mod indexer;
 pub mod metrics;
 pub mod openapi;
 pub mod outbox;
+pub mod queue_loop;
 pub mod reconcile;
 pub mod record_task;
 pub mod reference;

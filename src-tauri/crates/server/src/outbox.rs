@@ -8,6 +8,7 @@ use crate::events::{EventHub, HubEvent};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 use tally_api::events::LiveEvent;
+use tally_api::recordings::CallbackState;
 use tally_media::SharedClock;
 
 use tokio::sync::{Notify, Semaphore};
@@ -113,7 +114,7 @@ impl Courier {
                 let record = courier.attempt(&callback).await;
                 drop(slot);
                 let stored = courier.index.record_attempt(&record).await;
-                if let ("gave_up", Some(file_id)) =
+                if let (CallbackState::GaveUp, Some(file_id)) =
                     (record.state, callback.body["file_id"].as_str())
                 {
                     courier
@@ -161,16 +162,16 @@ impl Courier {
         };
         let n = cb.attempts + 1;
         let (state, next_attempt_ms) = if error.is_none() {
-            ("delivered", at_ms)
+            (CallbackState::Delivered, at_ms)
         } else if at_ms - cb.created_ms >= GIVE_UP_AFTER_MS {
             tracing::warn!(
                 callback = cb.id,
                 event_type = cb.event_type,
                 "callback given up"
             );
-            ("gave_up", at_ms)
+            (CallbackState::GaveUp, at_ms)
         } else {
-            ("pending", at_ms + backoff_ms(n))
+            (CallbackState::Pending, at_ms + backoff_ms(n))
         };
         AttemptRecord {
             callback_id: cb.id,
@@ -185,38 +186,18 @@ impl Courier {
     }
 }
 
-/// Delivers until the process ends. Its own failures (the outbox unreadable, an attempt not
-/// stored) back off like deliveries do, instead of retrying in a tight loop.
+/// Delivers until the process ends.
 async fn run(courier: Courier, notify: Arc<Notify>) {
-    let mut failures = 0i64;
-    loop {
-        let wait = match courier.deliver_due().await {
-            Ok(n) if n > 0 => {
-                failures = 0;
-                continue;
-            }
-            Ok(_) => {
-                failures = 0;
-                match courier.next_due_ms().await {
-                    Ok(Some(at)) => {
-                        Duration::from_millis((at - courier.clock.now_ms()).clamp(0, 60_000) as u64)
-                    }
-                    _ => Duration::from_secs(60),
-                }
-            }
-            Err(err) => {
-                failures += 1;
-                if failures == 1 {
-                    tracing::error!(%err, "the callback outbox cannot be read or written; backing off");
-                }
-                Duration::from_millis(backoff_ms(failures) as u64)
-            }
-        };
-        tokio::select! {
-            _ = notify.notified(), if failures == 0 => {}
-            _ = tokio::time::sleep(wait) => {}
-        }
-    }
+    let clock = courier.clock.clone();
+    crate::queue_loop::run(
+        "the callback outbox",
+        clock,
+        notify,
+        backoff_ms,
+        || courier.deliver_due(),
+        || courier.next_due_ms(),
+    )
+    .await;
 }
 
 #[cfg(test)]

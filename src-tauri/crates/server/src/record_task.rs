@@ -81,7 +81,7 @@ impl Task {
         let (phase, end_reason) = match self.phase {
             Phase::Waiting => (TaskPhase::Waiting, None),
             Phase::Recording => (TaskPhase::Recording, None),
-            Phase::Ended(r) => (TaskPhase::Ended, Some(end_reason(r).to_owned())),
+            Phase::Ended(r) => (TaskPhase::Ended, Some(end_reason(r))),
         };
         TaskState {
             task_id: self.id.clone(),
@@ -253,7 +253,7 @@ impl RecordTasks {
             .files_of_task(&task.id)
             .await
             .unwrap_or_default();
-        tracing::info!(task = %task.id, reason = end_reason(reason), files = files.len(), "recording task ended");
+        tracing::info!(task = %task.id, reason = %end_reason(reason), files = files.len(), "recording task ended");
         self.indexer.events.task(task.state(files));
     }
 

@@ -13,7 +13,6 @@
 
 use std::path::PathBuf;
 use std::sync::Arc;
-use std::time::Duration;
 
 use tally_media::SharedClock;
 use tokio::sync::Notify;
@@ -258,37 +257,18 @@ pub async fn remove_from_bucket(
     bucket.delete(poster).await
 }
 
-/// Uploads until the process ends. Its own failures (the queue unreadable) back off too.
+/// Uploads until the process ends.
 async fn run(uploader: Uploader, notify: Arc<Notify>) {
-    let mut failures = 0i64;
-    loop {
-        let wait = match uploader.advance_due().await {
-            Ok(n) if n > 0 => {
-                failures = 0;
-                continue;
-            }
-            Ok(_) => {
-                failures = 0;
-                match uploader.index.next_upload_due_ms().await {
-                    Ok(Some(at)) => {
-                        Duration::from_millis((at - uploader.clock.now_ms()).clamp(0, 60_000) as u64)
-                    }
-                    _ => Duration::from_secs(60),
-                }
-            }
-            Err(err) => {
-                failures += 1;
-                if failures == 1 {
-                    tracing::error!(%err, "the upload queue cannot be read or written; backing off");
-                }
-                Duration::from_millis(backoff_ms(failures) as u64)
-            }
-        };
-        tokio::select! {
-            _ = notify.notified(), if failures == 0 => {}
-            _ = tokio::time::sleep(wait) => {}
-        }
-    }
+    let clock = uploader.clock.clone();
+    crate::queue_loop::run(
+        "the upload queue",
+        clock,
+        notify,
+        backoff_ms,
+        || uploader.advance_due(),
+        || uploader.index.next_upload_due_ms(),
+    )
+    .await;
 }
 
 #[cfg(test)]

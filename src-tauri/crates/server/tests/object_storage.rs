@@ -13,7 +13,7 @@ use std::time::Duration;
 use common::{callback_receiver, files_by_id, publish, start_server, vod_path};
 use md5::{Digest, Md5};
 use serde_json::Value;
-use tally_testkit::s3::S3Server;
+use tally_testkit::s3::{bucket_flags, S3Server};
 
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 
@@ -112,23 +112,10 @@ async fn recordings_reach_the_bucket_byte_identical_through_an_outage_mid_upload
     let (endpoint, forwarded) = slow_proxy(s3.endpoint().replace("http://", ""), 48_000).await;
     let data = tempfile::tempdir().unwrap();
     let (cb_url, callbacks) = callback_receiver().await;
-    let server = start_server(
-        data.path(),
-        &[
-            "--callback-url",
-            &cb_url,
-            "--callback-key",
-            "k",
-            "--s3-bucket",
-            BUCKET,
-            "--s3-endpoint",
-            &endpoint,
-            "--s3-access-key-id",
-            "test",
-            "--s3-secret-access-key",
-            "test",
-        ],
-    );
+    let mut flags = bucket_flags(&endpoint, BUCKET);
+    flags.extend(["--callback-url", &cb_url, "--callback-key", "k"].map(str::to_owned));
+    let flags: Vec<&str> = flags.iter().map(String::as_str).collect();
+    let server = start_server(data.path(), &flags);
     let code = "8888_s3";
     let push = format!("{}/live/{code}?record=flv,mp4,hls&recordId=r1", server.rtmp);
     tokio::task::spawn_blocking(move || publish(&push, 6))
@@ -265,18 +252,9 @@ async fn a_kill_at_each_step_of_an_upload_loses_nothing() {
         let endpoint = s3.endpoint();
         let data = tempfile::tempdir().unwrap();
         let (cb_url, callbacks) = callback_receiver().await;
-        let flags = [
-            "--callback-url",
-            &cb_url,
-            "--s3-bucket",
-            BUCKET,
-            "--s3-endpoint",
-            &endpoint,
-            "--s3-access-key-id",
-            "test",
-            "--s3-secret-access-key",
-            "test",
-        ];
+        let mut flags = bucket_flags(&endpoint, BUCKET);
+        flags.extend(["--callback-url".to_owned(), cb_url.clone()]);
+        let flags: Vec<&str> = flags.iter().map(String::as_str).collect();
         let mut cmd = common::serve_command(common::server_bin(), data.path(), &flags);
         cmd.env("TALLY_CRASH_AT", point);
         let mut server = common::start_command(cmd);

@@ -170,7 +170,7 @@ async fn a_receiver_down_for_25_hours_is_retried_on_schedule_then_given_up() {
         "given up at the first attempt past 25 h"
     );
     let row = o.indexer.index.get(&file_id).await.unwrap().unwrap();
-    assert_eq!(row.recording.callback_state, "gave_up");
+    assert_eq!(row.recording.callback_state.as_str(), "gave_up");
 }
 
 #[tokio::test]
@@ -195,7 +195,8 @@ async fn a_redirect_to_another_port_is_not_followed() {
     assert_eq!(attempts[0].status, Some(307));
     let row = o.indexer.index.get(&file_id).await.unwrap().unwrap();
     assert_eq!(
-        row.recording.callback_state, "pending",
+        row.recording.callback_state.as_str(),
+        "pending",
         "a redirect is a failed attempt, retried"
     );
 }

@@ -107,3 +107,19 @@ impl Drop for S3Server {
         self.stop();
     }
 }
+
+/// The `tally-server` flags that upload to `bucket` at `endpoint` (moto takes any key).
+pub fn bucket_flags(endpoint: &str, bucket: &str) -> Vec<String> {
+    [
+        "--s3-bucket",
+        bucket,
+        "--s3-endpoint",
+        endpoint,
+        "--s3-access-key-id",
+        "test",
+        "--s3-secret-access-key",
+        "test",
+    ]
+    .map(str::to_owned)
+    .to_vec()
+}

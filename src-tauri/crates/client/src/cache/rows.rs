@@ -2,6 +2,7 @@
 
 use serde::{Deserialize, Serialize};
 use sqlx::AssertSqlSafe;
+use tally_api::recordings::{CallbackState, FileFormat};
 use ts_rs::TS;
 
 use super::{CacheError, RecordingCache};
@@ -22,7 +23,8 @@ pub struct CachedRecording {
     pub file_name: String,
     /// Space-separated tags.
     pub tags: String,
-    pub format: String,
+    #[sqlx(try_from = "String")]
+    pub format: FileFormat,
     pub url: String,
     /// The poster's link, when it has one.
     pub thumbnail_url: Option<String>,
@@ -36,7 +38,8 @@ pub struct CachedRecording {
     pub height: Option<i64>,
     pub created_ms: i64,
     pub updated_ms: i64,
-    pub callback_state: String,
+    #[sqlx(try_from = "String")]
+    pub callback_state: CallbackState,
     pub deleted: bool,
     pub download_state: String,
     pub download_path: Option<String>,
@@ -135,7 +138,7 @@ pub(crate) async fn upsert_in(
         .bind(&r.record_id)
         .bind(&r.file_name)
         .bind(&r.tags)
-        .bind(&r.format)
+        .bind(r.format.as_str())
         .bind(&r.url)
         .bind(r.size)
         .bind(r.start_ms)
@@ -147,7 +150,7 @@ pub(crate) async fn upsert_in(
         .bind(r.height)
         .bind(r.created_ms)
         .bind(r.updated_ms)
-        .bind(&r.callback_state)
+        .bind(r.callback_state.as_str())
         .bind(r.deleted)
         .bind(&r.thumbnail_url)
         .bind(first_time_key(r.start_ms))
