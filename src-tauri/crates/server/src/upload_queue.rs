@@ -108,11 +108,7 @@ impl Uploader {
 
     async fn advance(&self, job: &DueUpload) -> Result<(), IndexError> {
         if job.deleted {
-            // Deleting removed the local files (and the bucket's, once verified there).
-            return self
-                .index
-                .upload_ended(&job.file_id, true, self.clock.now_ms())
-                .await;
+            return self.drop_deleted(job).await;
         }
         if job.state == UploadState::Pending {
             if let Err(err) = self.upload(job).await {
@@ -127,9 +123,13 @@ impl Uploader {
                 }
                 None => return Ok(()),
             };
-            self.index
+            let kept = self
+                .index
                 .upload_verified(&job.file_id, links, self.clock.now_ms())
                 .await?;
+            if !kept {
+                return self.drop_deleted(job).await;
+            }
             tally_media::crashpoint::here("after_upload_commit");
             self.outbox.wake();
             tracing::info!(file_id = %job.file_id, rel_path = %job.rel_path, "uploaded to the bucket and verified");
@@ -152,6 +152,19 @@ impl Uploader {
                     .await
             }
         }
+    }
+
+    /// The recording was deleted before its upload was over. Deleting removed the local files;
+    /// whatever of them went up (a copy verified after the delete, parts of an attempt) goes
+    /// too, then the upload ends.
+    async fn drop_deleted(&self, job: &DueUpload) -> Result<(), IndexError> {
+        let removed = remove_from_bucket(&self.bucket, &job.rel_path, job.poster.as_deref()).await;
+        if let Err(err) = removed {
+            return self.failed(job, &err.to_string()).await;
+        }
+        self.index
+            .upload_ended(&job.file_id, true, self.clock.now_ms())
+            .await
     }
 
     async fn failed(&self, job: &DueUpload, error: &str) -> Result<(), IndexError> {

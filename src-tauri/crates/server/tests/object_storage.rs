@@ -357,3 +357,61 @@ async fn a_large_file_goes_up_in_parts_and_is_verified() {
         Err(tally_server::bucket::UploadError::Local(..))
     ));
 }
+
+/// A recording deleted while its upload is under way leaves nothing behind in the bucket, and
+/// its upload ends.
+#[tokio::test(flavor = "multi_thread")]
+async fn a_recording_deleted_while_it_goes_up_leaves_nothing_in_the_bucket() {
+    let s3 = S3Server::start(BUCKET);
+    let (endpoint, forwarded) = slow_proxy(s3.endpoint().replace("http://", ""), 48_000).await;
+    let data = tempfile::tempdir().unwrap();
+    let flags = bucket_flags(&endpoint, BUCKET);
+    let flags: Vec<&str> = flags.iter().map(String::as_str).collect();
+    let server = start_server(data.path(), &flags);
+    let push = format!("{}/live/8888_gone?record=mp4", server.rtmp);
+    tokio::task::spawn_blocking(move || publish(&push, 2))
+        .await
+        .unwrap();
+    let rows = server.wait_recordings(1).await;
+    assert_eq!(rows.len(), 1);
+    for _ in 0..300 {
+        if forwarded.load(Ordering::SeqCst) > 16_000 {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    let http = reqwest::Client::new();
+    let deleted = http
+        .delete(format!(
+            "{}/v1/recordings/{}",
+            server.http,
+            rows[0]["file_id"].as_str().unwrap()
+        ))
+        .send()
+        .await
+        .unwrap();
+    assert!(deleted.status().is_success(), "{}", deleted.status());
+    let mut metrics = String::new();
+    for _ in 0..600 {
+        metrics = http
+            .get(format!("{}/metrics", server.http))
+            .send()
+            .await
+            .unwrap()
+            .text()
+            .await
+            .unwrap();
+        if metrics.contains("tally_uploads_pending 0") {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    assert!(metrics.contains("tally_uploads_pending 0"), "{metrics}");
+    let left: Vec<String> = s3
+        .keys(BUCKET)
+        .into_iter()
+        .filter(|k| k.contains("8888_gone"))
+        .collect();
+    assert!(left.is_empty(), "left in the bucket: {left:?}");
+    assert!(tally_testkit::walk(&data.path().join("vod")).is_empty());
+}

@@ -91,26 +91,31 @@ impl Index {
     /// The bucket holds a verified copy of every file of the recording. In one transaction:
     /// the row says so, and its held callback is released (due now, its day of retries
     /// starting now) with `links` (`video_url`, `thumbnail_url`) pointing at the bucket.
+    /// Returns false, changing nothing, when the recording was deleted meanwhile.
     pub async fn upload_verified(
         &self,
         file_id: &str,
         links: (String, Option<String>),
         now_ms: i64,
-    ) -> Result<(), IndexError> {
+    ) -> Result<bool, IndexError> {
         let mut tx = self.pool().begin().await?;
+        let marked = sqlx::query(concat!(
+            "UPDATE recordings SET stored = 'bucket', updated_ms = ",
+            next_stamp!(2),
+            " WHERE file_id = ?1 AND deleted_ms IS NULL"
+        ))
+        .bind(file_id)
+        .bind(now_ms)
+        .execute(&mut *tx)
+        .await?
+        .rows_affected();
+        if marked == 0 {
+            return Ok(false);
+        }
         sqlx::query(
             "UPDATE uploads SET state = 'verified', last_error = NULL, next_attempt_ms = ?2
              WHERE file_id = ?1",
         )
-        .bind(file_id)
-        .bind(now_ms)
-        .execute(&mut *tx)
-        .await?;
-        sqlx::query(concat!(
-            "UPDATE recordings SET stored = 'bucket', updated_ms = ",
-            next_stamp!(2),
-            " WHERE file_id = ?1"
-        ))
         .bind(file_id)
         .bind(now_ms)
         .execute(&mut *tx)
@@ -137,7 +142,7 @@ impl Index {
             .await?;
         }
         tx.commit().await?;
-        Ok(())
+        Ok(true)
     }
 
     /// The upload is over: `done` (local copy removed) or `dropped` (the recording was
