@@ -225,18 +225,13 @@ pub async fn download_hls(
             .as_deref()
             .filter(|_| crate::http::same_origin(url, &req.url));
         if have > chunk_start {
-            // Resuming: is this chunk already whole in the `.part`?
-            let head = send_ok(client.head(url), url, token).await?;
-            // The header itself: reqwest's `content_length()` is the (empty) body's for HEAD.
-            let len = head
-                .headers()
-                .get(reqwest::header::CONTENT_LENGTH)
-                .and_then(|v| v.to_str().ok())
-                .and_then(|v| v.parse::<u64>().ok());
-            let Some(len) = len else {
+            // Resuming: is this chunk already whole in the `.part`? Its first byte's answer
+            // tells its length (a GET: a presigned link to a bucket opens for GET only).
+            let probe = send_ok(client.get(url).header(RANGE, "bytes=0-0"), url, token).await?;
+            let Some(len) = full_length(&probe) else {
                 return Err(DownloadError::Status {
                     url: url.clone(),
-                    status: head.status(),
+                    status: probe.status(),
                 });
             };
             if chunk_start + len <= have {
@@ -351,4 +346,24 @@ async fn send_ok(
         });
     }
     Ok(response)
+}
+
+/// The whole resource's length from an answer to a range request: the total of its
+/// `Content-Range`, or its `Content-Length` when the server sent it whole.
+fn full_length(response: &reqwest::Response) -> Option<u64> {
+    let header = |name| {
+        response
+            .headers()
+            .get(name)
+            .and_then(|v: &reqwest::header::HeaderValue| v.to_str().ok())
+    };
+    if response.status() == StatusCode::PARTIAL_CONTENT {
+        header(reqwest::header::CONTENT_RANGE)?
+            .rsplit_once('/')?
+            .1
+            .parse()
+            .ok()
+    } else {
+        header(reqwest::header::CONTENT_LENGTH)?.parse().ok()
+    }
 }

@@ -375,17 +375,17 @@ impl Index {
     }
 
     /// Marks a recording deleted (a tombstone that syncs) and returns where its files are (its
-    /// path, whether that is in the bucket, its poster); `None` when there is no such
-    /// recording or it was deleted already.
+    /// path, and whether that is in the bucket); `None` when there is no such recording or it
+    /// was deleted already.
     pub async fn mark_deleted(
         &self,
         file_id: &str,
         now_ms: i64,
-    ) -> Result<Option<(String, bool, Option<String>)>, IndexError> {
+    ) -> Result<Option<(String, bool)>, IndexError> {
         Ok(sqlx::query_as(concat!(
             "UPDATE recordings SET deleted_ms = ?2, updated_ms = ",
             next_stamp!(2),
-            " WHERE file_id = ?1 AND deleted_ms IS NULL RETURNING rel_path, stored IS NOT NULL, poster"
+            " WHERE file_id = ?1 AND deleted_ms IS NULL RETURNING rel_path, stored IS NOT NULL"
         ))
         .bind(file_id)
         .bind(now_ms)
@@ -415,6 +415,26 @@ impl Index {
         )
         .bind(max_bytes)
         .fetch_all(&self.pool)
+        .await?)
+    }
+
+    /// The poster of `file_id` when no other recording not deleted shows it (the formats of a
+    /// segment share one), so that removing the recording may remove the poster too. With
+    /// `on_disk`, only recordings still on this server's disk count (for the local copy).
+    pub async fn unshared_poster(
+        &self,
+        file_id: &str,
+        on_disk: bool,
+    ) -> Result<Option<String>, IndexError> {
+        Ok(sqlx::query_scalar(
+            "SELECT r.poster FROM recordings r WHERE r.file_id = ?1 AND r.poster IS NOT NULL
+             AND NOT EXISTS (SELECT 1 FROM recordings o WHERE o.poster = r.poster
+                 AND o.file_id != r.file_id AND o.deleted_ms IS NULL
+                 AND (NOT ?2 OR o.stored IS NULL))",
+        )
+        .bind(file_id)
+        .bind(on_disk)
+        .fetch_optional(&self.pool)
         .await?)
     }
 

@@ -159,6 +159,13 @@ impl Server {
             clock: clock.clone(),
         };
         reconcile::reconcile(&indexer, &config.data_dir).await?;
+        if bucket.is_none() {
+            let stranded = index.forget_bucket(clock.now_ms()).await?;
+            indexer.outbox.wake();
+            if stranded > 0 {
+                tracing::error!(stranded, "recordings are in a bucket but no bucket is configured (s3_bucket): their links do not open until it is configured again");
+            }
+        }
         retention::start(
             index.clone(),
             bucket.clone(),

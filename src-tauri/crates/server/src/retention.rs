@@ -37,16 +37,20 @@ pub async fn delete(
     file_id: &str,
     now_ms: i64,
 ) -> Result<bool, IndexError> {
-    let Some((rel_path, in_bucket, poster)) = index.mark_deleted(file_id, now_ms).await? else {
+    let Some((rel_path, in_bucket)) = index.mark_deleted(file_id, now_ms).await? else {
         return Ok(false);
     };
     if let (true, Some(bucket)) = (in_bucket, bucket) {
+        let poster = index.unshared_poster(file_id, false).await?;
         let removed =
             crate::upload_queue::remove_from_bucket(bucket, &rel_path, poster.as_deref()).await;
         if let Err(err) = removed {
-            tracing::error!(%err, file_id, "removing a deleted recording from the bucket failed");
+            // The upload queue removes them once the bucket answers again.
+            tracing::warn!(%err, file_id, "removing a deleted recording from the bucket failed; retrying later");
+            index.retry_upload(file_id, now_ms).await?;
         }
     }
+    let poster = index.unshared_poster(file_id, true).await?;
     let data_dir = data_dir.to_owned();
     let removed = tokio::task::spawn_blocking(move || {
         crate::storage::remove(&data_dir, &rel_path)?;

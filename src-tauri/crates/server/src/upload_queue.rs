@@ -135,7 +135,8 @@ impl Uploader {
             tracing::info!(file_id = %job.file_id, rel_path = %job.rel_path, "uploaded to the bucket and verified");
         }
         let data_dir = self.data_dir.clone();
-        let (rel_path, poster) = (job.rel_path.clone(), job.poster.clone());
+        let rel_path = job.rel_path.clone();
+        let poster = self.index.unshared_poster(&job.file_id, true).await?;
         let removed =
             tokio::task::spawn_blocking(move || remove_local(&data_dir, &rel_path, poster))
                 .await
@@ -158,7 +159,8 @@ impl Uploader {
     /// whatever of them went up (a copy verified after the delete, parts of an attempt) goes
     /// too, then the upload ends.
     async fn drop_deleted(&self, job: &DueUpload) -> Result<(), IndexError> {
-        let removed = remove_from_bucket(&self.bucket, &job.rel_path, job.poster.as_deref()).await;
+        let poster = self.index.unshared_poster(&job.file_id, false).await?;
+        let removed = remove_from_bucket(&self.bucket, &job.rel_path, poster.as_deref()).await;
         if let Err(err) = removed {
             return self.failed(job, &err.to_string()).await;
         }
@@ -200,9 +202,10 @@ impl Uploader {
         Ok(())
     }
 
-    /// The recording's files, its manifest last: chunks, poster, the file itself, manifest.
+    /// The recording's files, its manifest last: the file itself (a playlist first, so that
+    /// a recording deleted half way finds its chunks from it), chunks, poster, manifest.
     async fn keys_of(&self, job: &DueUpload) -> Result<Vec<String>, UploadError> {
-        let mut keys = Vec::new();
+        let mut keys = vec![job.rel_path.clone()];
         if job.rel_path.ends_with(".m3u8") {
             let local = storage::path_of(&self.data_dir, &job.rel_path);
             let text = match local {
@@ -215,7 +218,6 @@ impl Uploader {
             keys.extend(storage::chunk_names(&text).map(|c| format!("{dir}/{c}")));
         }
         keys.extend(job.poster.clone());
-        keys.push(job.rel_path.clone());
         keys.push(storage::manifest_of(&job.rel_path));
         Ok(keys)
     }
@@ -235,8 +237,8 @@ fn remove_local(
     }
 }
 
-/// Removes a recording's objects (an HLS playlist's chunks too) from the bucket, and its
-/// poster unless another format of the segment is still there.
+/// Removes a recording's objects (an HLS playlist's chunks too) from the bucket, and `poster`
+/// (when no other recording shows it: [`Index::unshared_poster`]).
 pub async fn remove_from_bucket(
     bucket: &Bucket,
     rel_path: &str,
@@ -255,19 +257,10 @@ pub async fn remove_from_bucket(
     }
     bucket.delete(rel_path).await?;
     bucket.delete(&storage::manifest_of(rel_path)).await?;
-    let Some(poster) = poster else {
-        return Ok(());
-    };
-    let stem = poster.strip_suffix(".jpg").unwrap_or(poster);
-    for ext in storage::SEGMENT_FORMATS {
-        if bucket
-            .exists(&storage::manifest_of(&format!("{stem}.{ext}")))
-            .await?
-        {
-            return Ok(());
-        }
+    match poster {
+        Some(poster) => bucket.delete(poster).await,
+        None => Ok(()),
     }
-    bucket.delete(poster).await
 }
 
 /// Uploads until the process ends.

@@ -237,6 +237,22 @@ async fn from_bucket(
             _ => StatusCode::BAD_GATEWAY.into_response(),
         }
     };
+    if head && !key.ends_with(".m3u8") {
+        // A presigned link opens for GET only: a HEAD is answered here.
+        return match bucket.size_of(key).await {
+            Ok(size) => {
+                let mut response = StatusCode::OK.into_response();
+                let h = response.headers_mut();
+                h.insert(header::CONTENT_LENGTH, HeaderValue::from(size));
+                if let Some(kind) = content_type(Path::new(key)) {
+                    h.insert(header::CONTENT_TYPE, HeaderValue::from_static(kind));
+                }
+                h.insert(header::ACCEPT_RANGES, HeaderValue::from_static("bytes"));
+                response
+            }
+            Err(err) => unavailable(err),
+        };
+    }
     if !key.ends_with(".m3u8") {
         return match bucket.link(key, ttl).await {
             Ok(link) => match HeaderValue::from_str(&link) {

@@ -415,3 +415,58 @@ async fn a_recording_deleted_while_it_goes_up_leaves_nothing_in_the_bucket() {
     assert!(left.is_empty(), "left in the bucket: {left:?}");
     assert!(tally_testkit::walk(&data.path().join("vod")).is_empty());
 }
+
+/// Uploads that never got through when the bucket is taken out of the settings: at the next
+/// start they end, the files stay on disk, and their held callbacks go out linked to `/vod`.
+#[tokio::test(flavor = "multi_thread")]
+async fn a_bucket_taken_out_of_the_settings_releases_what_waited_for_it() {
+    let dead = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let endpoint = format!("http://{}", dead.local_addr().unwrap());
+    drop(dead);
+    let data = tempfile::tempdir().unwrap();
+    let (cb_url, callbacks) = callback_receiver().await;
+    let mut flags = bucket_flags(&endpoint, BUCKET);
+    flags.extend(["--callback-url".to_owned(), cb_url.clone()]);
+    let flags: Vec<&str> = flags.iter().map(String::as_str).collect();
+    let mut server = start_server(data.path(), &flags);
+    let push = format!("{}/live/8888_stay?record=mp4", server.rtmp);
+    tokio::task::spawn_blocking(move || publish(&push, 2))
+        .await
+        .unwrap();
+    assert_eq!(server.wait_recordings(1).await.len(), 1);
+    tokio::time::sleep(Duration::from_secs(1)).await;
+    assert!(
+        files_by_id(&callbacks).is_empty(),
+        "held while the upload waits"
+    );
+    assert!(server.terminate().success());
+
+    // Back on the same address: the callback's link was made for it.
+    let api = server.http.trim_start_matches("http://").to_owned();
+    let server = common::start_command(tally_testkit::server::serve_command_on(
+        common::server_bin(),
+        data.path(),
+        &api,
+        &["--callback-url", &cb_url],
+    ));
+    let mut called_back = HashMap::new();
+    for _ in 0..100 {
+        called_back = files_by_id(&callbacks);
+        if !called_back.is_empty() {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    assert_eq!(called_back.len(), 1, "{:?}", callbacks.lock().unwrap());
+    let url = called_back.values().next().unwrap()["video_url"]
+        .as_str()
+        .unwrap();
+    assert!(url.starts_with(&server.http), "linked to /vod: {url}");
+    let bytes = download(&reqwest::Client::new(), url).await;
+    let local = tally_testkit::finished_files(data.path());
+    assert_eq!(local.len(), 1);
+    assert_eq!(
+        md5_of(&bytes),
+        md5_of(&std::fs::read(data.path().join(&local[0])).unwrap())
+    );
+}

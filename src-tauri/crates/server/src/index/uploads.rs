@@ -172,6 +172,47 @@ impl Index {
         Ok(())
     }
 
+    /// Takes the recording's upload up again (a deleted recording's objects still to remove).
+    pub async fn retry_upload(&self, file_id: &str, now_ms: i64) -> Result<(), IndexError> {
+        sqlx::query(
+            "UPDATE uploads SET state = 'pending', next_attempt_ms = ?2 WHERE file_id = ?1",
+        )
+        .bind(file_id)
+        .bind(now_ms)
+        .execute(self.pool())
+        .await?;
+        Ok(())
+    }
+
+    /// With no bucket configured any more: the uploads not yet verified end (their files are
+    /// still on disk, where `/vod` serves them) and their held callbacks go out as they are,
+    /// linked to `/vod`. Returns how many recordings the bucket holds that can no longer be
+    /// served.
+    pub async fn forget_bucket(&self, now_ms: i64) -> Result<i64, IndexError> {
+        let mut tx = self.pool().begin().await?;
+        sqlx::query(
+            "UPDATE uploads SET state = 'dropped', done_ms = ?1 WHERE state = 'pending'
+             AND file_id IN (SELECT file_id FROM recordings WHERE stored IS NULL)",
+        )
+        .bind(now_ms)
+        .execute(&mut *tx)
+        .await?;
+        sqlx::query(
+            "UPDATE callbacks SET state = 'pending', next_attempt_ms = ?1, created_ms = ?1
+             WHERE state = 'held'",
+        )
+        .bind(now_ms)
+        .execute(&mut *tx)
+        .await?;
+        let stranded = sqlx::query_scalar(
+            "SELECT COUNT(*) FROM recordings WHERE stored IS NOT NULL AND deleted_ms IS NULL",
+        )
+        .fetch_one(&mut *tx)
+        .await?;
+        tx.commit().await?;
+        Ok(stranded)
+    }
+
     /// Recordings waiting for the bucket (not yet verified there).
     pub async fn uploads_pending(&self) -> Result<i64, IndexError> {
         Ok(
