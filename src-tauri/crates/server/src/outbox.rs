@@ -18,7 +18,6 @@ use crate::index::{AttemptRecord, DueCallback, Index, IndexError};
 
 /// How long a callback is retried before it is given up.
 pub const GIVE_UP_AFTER_MS: i64 = 25 * 60 * 60 * 1000;
-const FIRST_BACKOFF_MS: i64 = 1_000;
 const MAX_BACKOFF_MS: i64 = 10 * 60 * 1000;
 /// Attempts in flight at once.
 pub const CONCURRENCY: usize = 8;
@@ -29,8 +28,7 @@ const BATCH: i64 = 32;
 
 /// Delay before attempt `n + 1` after `n` failed attempts: 1 s, 2 s, 4 s, ... capped at 10 min.
 pub fn backoff_ms(failed_attempts: i64) -> i64 {
-    let exp = (failed_attempts - 1).clamp(0, 20) as u32;
-    (FIRST_BACKOFF_MS << exp).min(MAX_BACKOFF_MS)
+    crate::queue_loop::doubling_backoff_ms(failed_attempts, MAX_BACKOFF_MS)
 }
 
 /// The delivery worker's handle: `wake` after queueing so the first attempt is immediate.

@@ -13,6 +13,12 @@ use tokio::sync::Notify;
 
 use crate::index::IndexError;
 
+/// Delay after `failed_attempts` failures in a row: 1 s, 2 s, 4 s, ... capped at `max_ms`.
+pub fn doubling_backoff_ms(failed_attempts: i64, max_ms: i64) -> i64 {
+    let exp = (failed_attempts - 1).clamp(0, 20) as u32;
+    (1_000i64 << exp).min(max_ms)
+}
+
 /// Runs until the process ends. `work` handles what is due and says how many it took;
 /// `next_due` says when the next item is due; `backoff` maps failures in a row to a delay.
 pub async fn run<W, WF, N, NF>(

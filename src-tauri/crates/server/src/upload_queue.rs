@@ -25,13 +25,11 @@ use crate::urls::{Urls, CALLBACK_LINK_TTL_S};
 
 /// Recordings uploaded side by side.
 const BATCH: i64 = 4;
-const FIRST_BACKOFF_MS: i64 = 1_000;
 const MAX_BACKOFF_MS: i64 = 5 * 60 * 1000;
 
 /// Delay after `n` failed attempts: 1 s, 2 s, 4 s, ... capped at 5 min.
 pub fn backoff_ms(failed_attempts: i64) -> i64 {
-    let exp = (failed_attempts - 1).clamp(0, 20) as u32;
-    (FIRST_BACKOFF_MS << exp).min(MAX_BACKOFF_MS)
+    crate::queue_loop::doubling_backoff_ms(failed_attempts, MAX_BACKOFF_MS)
 }
 
 /// The upload worker's handle: `wake` after queueing so the upload starts at once.
