@@ -109,6 +109,13 @@ impl Uploader {
             return self.drop_deleted(job).await;
         }
         if job.state == UploadState::Pending {
+            if self.lost(job).await {
+                // Nothing to wait for: the row says so, and its callback goes out.
+                tracing::error!(file_id = %job.file_id, rel_path = %job.rel_path, "a recording waiting for the bucket is gone from the disk and is not in the bucket; its row is marked missing");
+                let now = self.clock.now_ms();
+                self.index.set_missing(&job.file_id, true, now).await?;
+                return self.end_dropped(job).await;
+            }
             if let Err(err) = self.upload(job).await {
                 return self.failed(job, &err.to_string()).await;
             }
@@ -162,9 +169,16 @@ impl Uploader {
         if let Err(err) = removed {
             return self.failed(job, &err.to_string()).await;
         }
+        self.end_dropped(job).await
+    }
+
+    /// Ends an upload that will not happen; its held callback goes out now.
+    async fn end_dropped(&self, job: &DueUpload) -> Result<(), IndexError> {
         self.index
             .upload_ended(&job.file_id, true, self.clock.now_ms())
-            .await
+            .await?;
+        self.outbox.wake();
+        Ok(())
     }
 
     async fn failed(&self, job: &DueUpload, error: &str) -> Result<(), IndexError> {
@@ -174,6 +188,17 @@ impl Uploader {
         self.index
             .upload_failed(&job.file_id, attempts, self.clock.now_ms() + delay, error)
             .await
+    }
+
+    /// The recording's file is neither on disk (removed by hand) nor in the bucket. Any doubt
+    /// (the bucket not answering) is not a loss: the upload is tried again.
+    async fn lost(&self, job: &DueUpload) -> bool {
+        let Some(local) = storage::path_of(&self.data_dir, &job.rel_path) else {
+            return false;
+        };
+        let gone = matches!(tokio::fs::metadata(&local).await,
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound);
+        gone && matches!(self.bucket.exists(&job.rel_path).await, Ok(false))
     }
 
     /// Uploads and verifies every file of the recording. A file no longer on disk counts

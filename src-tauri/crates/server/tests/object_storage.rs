@@ -470,3 +470,40 @@ async fn a_bucket_taken_out_of_the_settings_releases_what_waited_for_it() {
         md5_of(&std::fs::read(data.path().join(&local[0])).unwrap())
     );
 }
+
+/// A recording removed from the disk by hand before its upload could happen is not waited for
+/// forever: once the bucket answers, its row is marked missing and its callback goes out.
+#[tokio::test(flavor = "multi_thread")]
+async fn a_recording_removed_by_hand_before_its_upload_is_marked_missing() {
+    let s3 = S3Server::start(BUCKET);
+    let data = tempfile::tempdir().unwrap();
+    let (cb_url, callbacks) = callback_receiver().await;
+    // A bucket that does not exist yet: every upload fails until it is created.
+    let mut flags = bucket_flags(&s3.endpoint(), "later");
+    flags.extend(["--callback-url".to_owned(), cb_url.clone()]);
+    let flags: Vec<&str> = flags.iter().map(String::as_str).collect();
+    let server = start_server(data.path(), &flags);
+    let push = format!("{}/live/8888_byhand?record=mp4", server.rtmp);
+    tokio::task::spawn_blocking(move || publish(&push, 2))
+        .await
+        .unwrap();
+    assert_eq!(server.wait_recordings(1).await.len(), 1);
+    for rel in tally_testkit::finished_files(data.path()) {
+        std::fs::remove_file(data.path().join(rel)).unwrap();
+    }
+    let created = std::process::Command::new("curl")
+        .args(["-sf", "-X", "PUT", &format!("{}/later", s3.endpoint())])
+        .status()
+        .unwrap();
+    assert!(created.success());
+    let mut row = Value::Null;
+    for _ in 0..200 {
+        row = server.recordings().await.pop().unwrap_or_default();
+        if row["missing"] == true && !files_by_id(&callbacks).is_empty() {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    assert_eq!(row["missing"], true, "{row}");
+    assert_eq!(files_by_id(&callbacks).len(), 1, "its callback went out");
+}
