@@ -51,17 +51,7 @@ pub async fn delete(
         }
     }
     let poster = index.unshared_poster(file_id, true).await?;
-    let data_dir = data_dir.to_owned();
-    let removed = tokio::task::spawn_blocking(move || {
-        crate::storage::remove(&data_dir, &rel_path)?;
-        match poster {
-            Some(poster) => crate::storage::remove_poster_if_unshared(&data_dir, &poster),
-            None => Ok(()),
-        }
-    })
-    .await
-    .map_err(std::io::Error::other)
-    .and_then(|r| r);
+    let removed = crate::storage::remove_recording_off_thread(data_dir, &rel_path, poster).await;
     if let Err(err) = removed {
         tracing::error!(%err, file_id, "removing a deleted recording's files failed");
     }

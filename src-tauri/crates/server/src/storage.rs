@@ -61,6 +61,40 @@ pub fn chunk_names(playlist: &str) -> impl Iterator<Item = &str> {
         .filter(|uri| !uri.is_empty() && !uri.starts_with('#') && !uri.contains(['/', '\\', '?']))
 }
 
+/// The paths of the chunks a playlist at `playlist_path` lists, beside it.
+pub fn chunk_paths(playlist_path: &str, playlist: &str) -> Vec<String> {
+    let dir = playlist_path.rsplit_once('/').map_or("", |(d, _)| d);
+    chunk_names(playlist)
+        .map(|c| format!("{dir}/{c}"))
+        .collect()
+}
+
+/// Removes a recording's files ([`remove`]) and `poster`, which the caller found no other
+/// recording in the index shows, unless another format of the segment is still on disk.
+pub fn remove_recording(
+    data_dir: &Path,
+    rel_path: &str,
+    poster: Option<&str>,
+) -> std::io::Result<()> {
+    remove(data_dir, rel_path)?;
+    match poster {
+        Some(poster) => remove_poster_if_unshared(data_dir, poster),
+        None => Ok(()),
+    }
+}
+
+/// [`remove_recording`] on a blocking thread.
+pub async fn remove_recording_off_thread(
+    data_dir: &Path,
+    rel_path: &str,
+    poster: Option<String>,
+) -> std::io::Result<()> {
+    let (data_dir, rel_path) = (data_dir.to_owned(), rel_path.to_owned());
+    tokio::task::spawn_blocking(move || remove_recording(&data_dir, &rel_path, poster.as_deref()))
+        .await
+        .map_err(std::io::Error::other)?
+}
+
 /// The manifest of the file at `rel_path` (`<file>.meta.json`), relative like it.
 pub fn manifest_of(rel_path: &str) -> String {
     format!("{rel_path}{}", tally_media::manifest::SUFFIX)
@@ -109,5 +143,27 @@ mod tests {
             .collect();
         assert_eq!(left, vec!["2_0.ts"]);
         remove(dir.path(), "vod/live/a/1.m3u8").expect("already gone is fine");
+    }
+
+    #[test]
+    fn a_poster_shared_with_a_format_still_on_disk_stays() {
+        let dir = tempfile::tempdir().unwrap();
+        let day = dir.path().join("vod/live/s/20261207");
+        std::fs::create_dir_all(&day).unwrap();
+        for f in [
+            "a.mp4",
+            "a.mp4.meta.json",
+            "a.flv",
+            "a.flv.meta.json",
+            "a.jpg",
+        ] {
+            std::fs::write(day.join(f), b"x").unwrap();
+        }
+        let poster = Some("vod/live/s/20261207/a.jpg");
+        remove_recording(dir.path(), "vod/live/s/20261207/a.mp4", poster).unwrap();
+        assert!(!day.join("a.mp4").exists() && !day.join("a.mp4.meta.json").exists());
+        assert!(day.join("a.jpg").exists(), "the FLV on disk still shows it");
+        remove_recording(dir.path(), "vod/live/s/20261207/a.flv", poster).unwrap();
+        assert_eq!(std::fs::read_dir(&day).unwrap().count(), 0);
     }
 }

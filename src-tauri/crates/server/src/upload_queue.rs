@@ -139,14 +139,9 @@ impl Uploader {
             self.outbox.wake();
             tracing::info!(file_id = %job.file_id, rel_path = %job.rel_path, "uploaded to the bucket and verified");
         }
-        let data_dir = self.data_dir.clone();
-        let rel_path = job.rel_path.clone();
         let poster = self.index.unshared_poster(&job.file_id, true).await?;
         let removed =
-            tokio::task::spawn_blocking(move || remove_local(&data_dir, &rel_path, poster))
-                .await
-                .map_err(std::io::Error::other)
-                .and_then(|r| r);
+            storage::remove_recording_off_thread(&self.data_dir, &job.rel_path, poster).await;
         match removed {
             Ok(()) => {
                 self.index
@@ -237,26 +232,11 @@ impl Uploader {
                     .map_err(|e| UploadError::Local(path, e))?,
                 None => String::new(),
             };
-            let dir = job.rel_path.rsplit_once('/').map_or("", |(d, _)| d);
-            keys.extend(storage::chunk_names(&text).map(|c| format!("{dir}/{c}")));
+            keys.extend(storage::chunk_paths(&job.rel_path, &text));
         }
         keys.extend(job.poster.clone());
         keys.push(storage::manifest_of(&job.rel_path));
         Ok(keys)
-    }
-}
-
-/// Removes the local copy of a recording now verified in the bucket. Its poster stays while
-/// another format of the same segment is still on disk (they share it).
-fn remove_local(
-    data_dir: &std::path::Path,
-    rel_path: &str,
-    poster: Option<String>,
-) -> std::io::Result<()> {
-    storage::remove(data_dir, rel_path)?;
-    match poster {
-        Some(poster) => storage::remove_poster_if_unshared(data_dir, &poster),
-        None => Ok(()),
     }
 }
 
@@ -273,9 +253,8 @@ pub async fn remove_from_bucket(
             Err(UploadError::Store(object_store::Error::NotFound { .. })) => String::new(),
             Err(e) => return Err(e),
         };
-        let dir = rel_path.rsplit_once('/').map_or("", |(d, _)| d);
-        for chunk in storage::chunk_names(&text) {
-            bucket.delete(&format!("{dir}/{chunk}")).await?;
+        for chunk in storage::chunk_paths(rel_path, &text) {
+            bucket.delete(&chunk).await?;
         }
     }
     bucket.delete(rel_path).await?;
@@ -310,27 +289,5 @@ mod tests {
         assert_eq!(&delays[..4], &[1_000, 2_000, 4_000, 8_000]);
         assert_eq!(backoff_ms(10), 300_000);
         assert_eq!(backoff_ms(1_000), 300_000);
-    }
-
-    #[test]
-    fn a_poster_shared_with_a_format_still_on_disk_stays() {
-        let dir = tempfile::tempdir().unwrap();
-        let day = dir.path().join("vod/live/s/20261207");
-        std::fs::create_dir_all(&day).unwrap();
-        for f in [
-            "a.mp4",
-            "a.mp4.meta.json",
-            "a.flv",
-            "a.flv.meta.json",
-            "a.jpg",
-        ] {
-            std::fs::write(day.join(f), b"x").unwrap();
-        }
-        let poster = Some("vod/live/s/20261207/a.jpg".to_owned());
-        remove_local(dir.path(), "vod/live/s/20261207/a.mp4", poster.clone()).unwrap();
-        assert!(!day.join("a.mp4").exists() && !day.join("a.mp4.meta.json").exists());
-        assert!(day.join("a.jpg").exists(), "the FLV on disk still shows it");
-        remove_local(dir.path(), "vod/live/s/20261207/a.flv", poster).unwrap();
-        assert_eq!(std::fs::read_dir(&day).unwrap().count(), 0);
     }
 }

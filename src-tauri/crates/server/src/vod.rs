@@ -270,10 +270,9 @@ async fn from_bucket(
         Ok(text) => text,
         Err(err) => return unavailable(err),
     };
-    let dir = key.rsplit_once('/').map_or("", |(d, _)| d);
     let mut links = Vec::new();
-    for chunk in crate::storage::chunk_names(&text) {
-        match bucket.link(&format!("{dir}/{chunk}"), ttl).await {
+    for chunk in crate::storage::chunk_paths(key, &text) {
+        match bucket.link(&chunk, ttl).await {
             Ok(link) => links.push(link),
             Err(err) => return unavailable(err),
         }
