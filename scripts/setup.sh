@@ -13,7 +13,7 @@ DEBS=(
   webkit2gtk-driver xvfb xauth dbus dbus-x11 imagemagick x11-utils
   fonts-noto-core fonts-wqy-microhei
   ffmpeg nginx-light libnginx-mod-rtmp procps systemd
-  chromium python3-venv
+  chromium python3-venv postgresql
   gstreamer1.0-plugins-good gstreamer1.0-plugins-bad gstreamer1.0-libav
   gstreamer1.0-tools gstreamer1.0-plugins-ugly
   obs-studio libgl1-mesa-dri

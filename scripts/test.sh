@@ -26,6 +26,9 @@ fi
 rmdir "$probe"
 cargo nextest run --workspace --locked --no-fail-fast --run-ignored "$ignored"
 
+echo "== rust: the server suite again, its index in PostgreSQL"
+scripts/with-postgres.sh cargo nextest run -p tally-server --locked --no-fail-fast --run-ignored "$ignored"
+
 echo "== packaging: the console's .deb built, installed with apt-get, launched, removed"
 scripts/deb-test.sh
 

@@ -34,6 +34,11 @@ pub struct ServeArgs {
     /// Data directory: recordings under vod/, the index in index.db [default: ./tally-data].
     #[arg(long, value_name = "DIR")]
     pub data: Option<PathBuf>,
+    /// Keep the index of recordings in PostgreSQL, e.g.
+    /// postgres://tally:secret@db.example.com/tally; one server per database [default:
+    /// SQLite, index.db in the data dir]. Prefer the environment: a command line shows in `ps`.
+    #[arg(long, value_name = "URL", env = "TALLY_INDEX", hide_env_values = true)]
+    pub index: Option<String>,
     /// HTTP API address; port 0 picks a free port [default: 127.0.0.1:8080].
     #[arg(long, value_name = "ADDR")]
     pub http: Option<SocketAddr>,
@@ -151,6 +156,7 @@ impl ServeArgs {
     pub fn flags(&self) -> FileConfig {
         FileConfig {
             data: self.data.clone(),
+            index: self.index.clone(),
             http: self.http,
             rtmp: self.rtmp,
             srt: self.srt.clone(),

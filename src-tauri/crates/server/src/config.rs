@@ -12,6 +12,8 @@ use tally_media::Formats;
 #[serde(default, deny_unknown_fields)]
 pub struct FileConfig {
     pub data: Option<PathBuf>,
+    /// The index in PostgreSQL (a `postgres://` URL) [default: SQLite in the data dir].
+    pub index: Option<String>,
     pub http: Option<SocketAddr>,
     pub rtmp: Option<SocketAddr>,
     /// SRT ingest address (UDP), or "off" [default: 127.0.0.1:9000].
@@ -77,6 +79,7 @@ impl FileConfig {
     pub fn overridden_by(self, over: FileConfig) -> FileConfig {
         FileConfig {
             data: over.data.or(self.data),
+            index: over.index.or(self.index),
             http: over.http.or(self.http),
             rtmp: over.rtmp.or(self.rtmp),
             srt: over.srt.or(self.srt),
@@ -125,6 +128,8 @@ pub enum ConfigError {
 #[derive(Debug, Clone)]
 pub struct ServerConfig {
     pub data_dir: PathBuf,
+    /// A PostgreSQL index (`postgres://…`); `None`: SQLite in the data dir.
+    pub index_url: Option<String>,
     pub http_addr: SocketAddr,
     pub rtmp_addr: SocketAddr,
     /// SRT ingest (UDP); `None`: off.
@@ -167,6 +172,16 @@ impl ServerConfig {
     /// 127.0.0.1:1935, idle timeout 60 s, no automatic recording, a 512 MiB disk reserve.
     pub fn from_file(file: FileConfig) -> Result<ServerConfig, ConfigError> {
         let bucket = bucket_of(&file)?;
+        let index_url = file.index.filter(|u| !u.trim().is_empty());
+        if let Some(url) = index_url
+            .as_deref()
+            .filter(|u| !crate::index::is_postgres_url(u))
+        {
+            return Err(ConfigError::Invalid(format!(
+                "index = {} is not a postgres:// URL (leave it out for SQLite in the data dir)",
+                crate::index::redacted(url)
+            )));
+        }
         let retention = crate::retention::Policy {
             max_age_ms: positive("retention_days", file.retention_days, 86_400_000.0)?,
             max_bytes: positive("retention_max_gb", file.retention_max_gb, 1e9)?,
@@ -225,6 +240,7 @@ impl ServerConfig {
         }
         Ok(ServerConfig {
             data_dir: file.data.unwrap_or_else(|| PathBuf::from("tally-data")),
+            index_url,
             http_addr,
             rtmp_addr: file.rtmp.unwrap_or(([127, 0, 0, 1], 1935).into()),
             srt_addr: match file.srt.as_deref().map(str::trim) {
@@ -266,6 +282,13 @@ impl ServerConfig {
     pub fn resolved(&self) -> FileConfig {
         FileConfig {
             data: Some(self.data_dir.clone()),
+            // Its password is hidden, like the other secrets.
+            index: Some(
+                self.index_url
+                    .as_deref()
+                    .map(crate::index::redacted)
+                    .unwrap_or_default(),
+            ),
             http: Some(self.http_addr),
             rtmp: Some(self.rtmp_addr),
             srt: Some(self.srt_addr.map_or("off".to_owned(), |a| a.to_string())),

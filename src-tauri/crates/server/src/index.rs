@@ -1,24 +1,23 @@
-//! The index of recorded files and the callback outbox, in SQLite (WAL). Every query binds its
-//! values; only fixed column names are ever formatted into SQL.
+//! The index of recorded files and the callback outbox, in SQLite (WAL) or PostgreSQL. Every
+//! query is written once, in SQL both take (`$N` parameters, 0/1 flags), and binds its values;
+//! only fixed column names are ever formatted into SQL.
 
-use std::path::Path;
-use std::str::FromStr;
-use std::time::Duration;
+use std::fmt::Write as _;
 
-use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePoolOptions, SqliteSynchronous};
-use sqlx::{QueryBuilder, Row, Sqlite, SqlitePool};
+use sqlx::any::{AnyArguments, AnyRow};
+use sqlx::AnyPool;
+use sqlx::{Any, Arguments, Row};
 use tally_api::recordings::{CallbackAttempt, CallbackState, Recording};
-
-/// How long an unused SQLite connection stays open.
-const IDLE_CONNECTION: Duration = Duration::from_secs(10);
-
-static MIGRATOR: sqlx::migrate::Migrator = sqlx::migrate!("./migrations");
 
 /// Index failures.
 #[derive(Debug, thiserror::Error)]
 pub enum IndexError {
     #[error("index database: {0}")]
     Db(#[from] sqlx::Error),
+    #[error("index database {0} cannot be reached: {1}")]
+    Unreachable(String, #[source] sqlx::Error),
+    #[error("the index database {0} is in use by another tally-server; one server per database")]
+    InUse(String),
     #[error("index migration: {0}")]
     Migrate(#[from] sqlx::migrate::MigrateError),
     #[error("bad cursor {0:?}")]
@@ -27,36 +26,6 @@ pub enum IndexError {
     Damaged(String),
     #[error("moving the damaged index {0} aside: {1}")]
     MoveAside(std::path::PathBuf, #[source] std::io::Error),
-}
-
-impl IndexError {
-    /// SQLite says the database file is damaged or is not a database at all.
-    fn is_corruption(&self) -> bool {
-        match self {
-            IndexError::Damaged(_) => true,
-            IndexError::Db(sqlx::Error::Database(e))
-            | IndexError::Migrate(sqlx::migrate::MigrateError::Execute(sqlx::Error::Database(e))) => {
-                is_corrupt_code(e.code().as_deref())
-            }
-            _ => false,
-        }
-    }
-}
-
-/// SQLITE_CORRUPT (11) and SQLITE_NOTADB (26), with or without extended bits.
-fn is_corrupt_code(code: Option<&str>) -> bool {
-    code.and_then(|c| c.parse::<i32>().ok())
-        .is_some_and(|c| matches!(c & 0xff, 11 | 26))
-}
-
-/// How an index was opened.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub enum Opened {
-    /// The existing database (or a new one where there was none).
-    Intact,
-    /// The database was damaged and moved to this path; a fresh one took its place, to be
-    /// filled from the files on disk.
-    Rebuilt(std::path::PathBuf),
 }
 
 /// A file to index with the callback to queue for it (if callbacks are configured).
@@ -108,26 +77,45 @@ pub struct RecordingQuery {
 /// The index.
 #[derive(Clone, Debug)]
 pub struct Index {
-    pool: SqlitePool,
+    pool: AnyPool,
+    backend: Backend,
+    /// On PostgreSQL, the connection holding the owner lock (see `open.rs`) for as long as
+    /// the index is open (in a mutex only so that the index is `Sync`).
+    _owner: Option<std::sync::Arc<std::sync::Mutex<sqlx::AnyConnection>>>,
 }
 
-/// The `updated_ms` a write gives a row (`?N` is the clock's time): past every row's current
+/// The database behind the index.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Backend {
+    Sqlite,
+    Postgres,
+}
+
+/// The `updated_ms` a write gives a row (`$N` is the clock's time): past every row's current
 /// one, so a change always sorts after the cursor of any sync page read before it committed.
 /// A stamp taken from the clock alone can land behind one: a callback delivery stamped when
 /// it started and committed seconds later, after a sync had moved past newer rows, would never
-/// sync. SQLite writes one transaction at a time, so the stamps only grow.
+/// sync. Stamping writes run one at a time (SQLite has one writer; on PostgreSQL they take
+/// [`STAMP_LOCK`] first, see [`Index::stamping`]), so the stamps only grow.
 macro_rules! next_stamp {
     ($n:literal) => {
         concat!(
-            "MAX(?",
+            "(SELECT CASE WHEN COALESCE(MAX(updated_ms), 0) + 1 > $",
             $n,
-            ", (SELECT COALESCE(MAX(updated_ms), 0) + 1 FROM recordings))"
+            " THEN COALESCE(MAX(updated_ms), 0) + 1 ELSE $",
+            $n,
+            " END FROM recordings)"
         )
     };
 }
 
+/// The PostgreSQL advisory lock key that orders stamping writes (ASCII "TALLYSTA").
+const STAMP_LOCK: i64 = 0x5441_4C4C_5953_5441;
+
+mod open;
 /// The upload queue's queries (below `next_stamp!`, which they use).
 mod uploads;
+pub use open::{is_postgres_url, redacted, Opened};
 pub use uploads::{DueUpload, UploadState};
 
 const COLUMNS: &str = "file_id, video_id, record_file_id, stream_code, channel_id, room_id, \
@@ -136,68 +124,34 @@ const COLUMNS: &str = "file_id, video_id, record_file_id, stream_code, channel_i
     deleted_ms, missing_ms, poster, stored";
 
 impl Index {
-    /// Opens (creating and migrating) `<data>/index.db`. A damaged database is moved aside
-    /// (`index.db.damaged-<ms>`, with its `-wal` and `-shm`) and a fresh one created: the
-    /// caller rebuilds it from the manifests on disk. A busy or locked one is not damaged and
-    /// is an error like any other.
-    pub async fn open(data_dir: &Path, now_ms: i64) -> Result<(Index, Opened), IndexError> {
-        std::fs::create_dir_all(data_dir).map_err(sqlx::Error::Io)?;
-        let path = data_dir.join("index.db");
-        match Self::open_checked(&path).await {
-            Ok(index) => Ok((index, Opened::Intact)),
-            Err(e) if e.is_corruption() => {
-                let aside = data_dir.join(format!("index.db.damaged-{now_ms}"));
-                for suffix in ["", "-wal", "-shm"] {
-                    let from = data_dir.join(format!("index.db{suffix}"));
-                    let to = std::path::PathBuf::from(format!("{}{suffix}", aside.display()));
-                    match std::fs::rename(&from, &to) {
-                        Err(err) if err.kind() != std::io::ErrorKind::NotFound => {
-                            return Err(IndexError::MoveAside(from, err))
-                        }
-                        _ => {}
-                    }
-                }
-                tracing::error!(error = %e, moved_to = %aside.display(), "the index database is damaged: moved aside; rebuilding it from the recordings on disk");
-                Ok((Self::open_checked(&path).await?, Opened::Rebuilt(aside)))
-            }
-            Err(e) => Err(e),
-        }
-    }
-
-    async fn open_checked(path: &Path) -> Result<Index, IndexError> {
-        let options = SqliteConnectOptions::from_str(&format!("sqlite://{}", path.display()))?
-            .create_if_missing(true)
-            .journal_mode(SqliteJournalMode::Wal)
-            // The outbox row must survive a crash once the file's callback is promised.
-            .synchronous(SqliteSynchronous::Full)
-            .foreign_keys(true);
-        let pool = SqlitePoolOptions::new()
-            .max_connections(4)
-            // An idle server (or console) keeps no SQLite connection, nor its worker thread and
-            // page cache, open; reopening one costs well under a millisecond.
-            .idle_timeout(IDLE_CONNECTION)
-            .connect_with(options)
-            .await?;
-        let check: String = sqlx::query_scalar("PRAGMA quick_check(1)")
-            .fetch_one(&pool)
-            .await?;
-        if check != "ok" {
-            pool.close().await;
-            return Err(IndexError::Damaged(check));
-        }
-        MIGRATOR.run(&pool).await?;
-        Ok(Index { pool })
-    }
-
     /// The pool, for the other tables of the same database (rooms).
-    pub(crate) fn pool(&self) -> &SqlitePool {
+    pub(crate) fn pool(&self) -> &AnyPool {
         &self.pool
+    }
+
+    /// Which database this is.
+    pub fn backend(&self) -> Backend {
+        self.backend
+    }
+
+    /// A transaction for writes that stamp `updated_ms` (`next_stamp!`). On PostgreSQL it
+    /// first takes [`STAMP_LOCK`] (released at commit, after the commit is visible), so two
+    /// such writes, from this node or another, never take stamps out of commit order.
+    async fn stamping(&self) -> Result<sqlx::Transaction<'static, Any>, IndexError> {
+        let mut tx = self.pool.begin().await?;
+        if self.backend == Backend::Postgres {
+            sqlx::query("SELECT pg_advisory_xact_lock($1)")
+                .bind(STAMP_LOCK)
+                .execute(&mut *tx)
+                .await?;
+        }
+        Ok(tx)
     }
 
     /// The file id of the file stored at `rel_path`, once indexed.
     pub async fn file_id_at(&self, rel_path: &str) -> Result<Option<String>, IndexError> {
         Ok(
-            sqlx::query_scalar("SELECT file_id FROM recordings WHERE rel_path = ?1")
+            sqlx::query_scalar("SELECT file_id FROM recordings WHERE rel_path = $1")
                 .bind(rel_path)
                 .fetch_optional(&self.pool)
                 .await?,
@@ -210,16 +164,16 @@ impl Index {
     /// [`Index::file_id_at`].
     pub async fn insert_file(&self, file: &NewFile, now_ms: i64) -> Result<bool, IndexError> {
         let r = &file.recording;
-        let mut tx = self.pool.begin().await?;
+        let mut tx = self.stamping().await?;
         let inserted = sqlx::query(concat!(
             "INSERT INTO recordings (file_id, video_id, record_file_id, stream_code, channel_id,
                 app, room_id, user_id, record_id, file_name, tags, format, rel_path, stream_param,
                 size, start_ms, end_ms, duration_ms, video_codec, audio_codec, width, height,
                 created_ms, updated_ms, callback_state, recovered, poster)
-             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17,
-                ?18, ?19, ?20, ?21, ?22, ?23, ",
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17,
+                $18, $19, $20, $21, $22, $23, ",
             next_stamp!(23),
-            ", ?24, ?25, ?26) ON CONFLICT DO NOTHING"
+            ", $24, $25, $26) ON CONFLICT DO NOTHING"
         ))
         .bind(&r.file_id)
         .bind(&r.video_id)
@@ -245,7 +199,7 @@ impl Index {
         .bind(r.height)
         .bind(now_ms)
         .bind(r.callback_state.as_str())
-        .bind(r.recovered)
+        .bind(i64::from(r.recovered))
         .bind(&file.poster)
         .execute(&mut *tx)
         .await?
@@ -259,7 +213,7 @@ impl Index {
             if file.upload {
                 sqlx::query(
                     "INSERT INTO uploads (file_id, state, next_attempt_ms, created_ms)
-                     VALUES (?1, 'pending', ?2, ?2)",
+                     VALUES ($1, 'pending', $2, $2)",
                 )
                 .bind(&r.file_id)
                 .bind(now_ms)
@@ -287,7 +241,7 @@ impl Index {
     /// One recording.
     pub async fn get(&self, file_id: &str) -> Result<Option<IndexedFile>, IndexError> {
         let row = sqlx::query(sqlx::AssertSqlSafe(format!(
-            "SELECT {COLUMNS} FROM recordings WHERE file_id = ?1"
+            "SELECT {COLUMNS} FROM recordings WHERE file_id = $1"
         )))
         .bind(file_id)
         .fetch_optional(&self.pool)
@@ -307,13 +261,12 @@ impl Index {
         } else {
             "start_ms"
         };
-        let mut sql: QueryBuilder<Sqlite> =
-            QueryBuilder::new(format!("SELECT {COLUMNS} FROM recordings WHERE 1 = 1"));
+        let mut sql = Filtered::new(format!("SELECT {COLUMNS} FROM recordings WHERE 1 = 1"));
         if let Some(prefix) = &q.prefix {
             sql.push(" AND prefix_key >= ")
-                .push_bind(prefix.clone())
+                .bind(prefix.clone())
                 .push(" AND prefix_key < ")
-                .push_bind(format!("{prefix}\u{10FFFF}"));
+                .bind(format!("{prefix}\u{10FFFF}"));
         }
         for (col, value) in [
             ("room_id", &q.room_id),
@@ -322,18 +275,18 @@ impl Index {
             ("format", &q.format),
         ] {
             if let Some(value) = value {
-                sql.push(format!(" AND {col} = ")).push_bind(value.clone());
+                sql.push(&format!(" AND {col} = ")).bind(value.clone());
             }
         }
         if let Some(from) = q.from {
-            sql.push(" AND start_ms >= ").push_bind(from);
+            sql.push(" AND start_ms >= ").bind(from);
         }
         if let Some(to) = q.to {
-            sql.push(" AND start_ms <= ").push_bind(to);
+            sql.push(" AND start_ms <= ").bind(to);
         }
         match q.updated_since {
             Some(since) => {
-                sql.push(" AND updated_ms >= ").push_bind(since);
+                sql.push(" AND updated_ms >= ").bind(since);
             }
             // Tombstones are for syncing clients only.
             None => {
@@ -345,15 +298,17 @@ impl Index {
                 .split_once('_')
                 .and_then(|(v, f)| Some((v.parse::<i64>().ok()?, f.to_owned())))
                 .ok_or_else(|| IndexError::BadCursor(cursor.clone()))?;
-            sql.push(format!(" AND ({key}, file_id) > ("))
-                .push_bind(value)
+            sql.push(&format!(" AND ({key}, file_id) > ("))
+                .bind(value)
                 .push(", ")
-                .push_bind(file_id)
+                .bind(file_id)
                 .push(")");
         }
-        sql.push(format!(" ORDER BY {key}, file_id LIMIT "))
-            .push_bind(limit + 1);
-        let rows = sql.build().fetch_all(&self.pool).await?;
+        sql.push(&format!(" ORDER BY {key}, file_id LIMIT "))
+            .bind(limit + 1);
+        let rows = sqlx::query_with(sqlx::AssertSqlSafe(sql.sql), sql.args)
+            .fetch_all(&self.pool)
+            .await?;
         let mut files = rows
             .iter()
             .map(IndexedFile::from_row)
@@ -382,21 +337,25 @@ impl Index {
         file_id: &str,
         now_ms: i64,
     ) -> Result<Option<(String, bool)>, IndexError> {
-        Ok(sqlx::query_as(concat!(
-            "UPDATE recordings SET deleted_ms = ?2, updated_ms = ",
+        let mut tx = self.stamping().await?;
+        let marked: Option<(String, i64)> = sqlx::query_as(concat!(
+            "UPDATE recordings SET deleted_ms = $2, updated_ms = ",
             next_stamp!(2),
-            " WHERE file_id = ?1 AND deleted_ms IS NULL RETURNING rel_path, stored IS NOT NULL"
+            " WHERE file_id = $1 AND deleted_ms IS NULL
+             RETURNING rel_path, CASE WHEN stored IS NULL THEN 0 ELSE 1 END"
         ))
         .bind(file_id)
         .bind(now_ms)
-        .fetch_optional(&self.pool)
-        .await?)
+        .fetch_optional(&mut *tx)
+        .await?;
+        tx.commit().await?;
+        Ok(marked.map(|(rel_path, in_bucket)| (rel_path, in_bucket != 0)))
     }
 
     /// Recordings not deleted that started before `ms` (retention by age).
     pub async fn started_before(&self, ms: i64) -> Result<Vec<String>, IndexError> {
         Ok(sqlx::query_scalar(
-            "SELECT file_id FROM recordings WHERE start_ms < ?1 AND deleted_ms IS NULL",
+            "SELECT file_id FROM recordings WHERE start_ms < $1 AND deleted_ms IS NULL",
         )
         .bind(ms)
         .fetch_all(&self.pool)
@@ -410,8 +369,8 @@ impl Index {
             "SELECT file_id FROM (
                 SELECT file_id,
                        SUM(size) OVER (ORDER BY start_ms DESC, file_id DESC) AS newer_bytes
-                FROM recordings WHERE deleted_ms IS NULL)
-             WHERE newer_bytes > ?1",
+                FROM recordings WHERE deleted_ms IS NULL) AS running
+             WHERE newer_bytes > $1",
         )
         .bind(max_bytes)
         .fetch_all(&self.pool)
@@ -427,10 +386,10 @@ impl Index {
         on_disk: bool,
     ) -> Result<Option<String>, IndexError> {
         Ok(sqlx::query_scalar(
-            "SELECT r.poster FROM recordings r WHERE r.file_id = ?1 AND r.poster IS NOT NULL
+            "SELECT r.poster FROM recordings r WHERE r.file_id = $1 AND r.poster IS NOT NULL
              AND NOT EXISTS (SELECT 1 FROM recordings o WHERE o.poster = r.poster
                  AND o.file_id != r.file_id AND o.deleted_ms IS NULL
-                 AND (NOT ?2 OR o.stored IS NULL))",
+                 AND (NOT $2 OR o.stored IS NULL))",
         )
         .bind(file_id)
         .bind(on_disk)
@@ -448,12 +407,16 @@ impl Index {
     /// `(file_id, rel_path, missing)` of every row not deleted whose files are on this
     /// server's disk, not in the bucket (startup reconcile).
     pub async fn live_files(&self) -> Result<Vec<(String, String, bool)>, IndexError> {
-        Ok(sqlx::query_as(
-            "SELECT file_id, rel_path, missing_ms IS NOT NULL FROM recordings
-             WHERE deleted_ms IS NULL AND stored IS NULL",
+        let rows: Vec<(String, String, i64)> = sqlx::query_as(
+            "SELECT file_id, rel_path, CASE WHEN missing_ms IS NULL THEN 0 ELSE 1 END
+             FROM recordings WHERE deleted_ms IS NULL AND stored IS NULL",
         )
         .fetch_all(&self.pool)
-        .await?)
+        .await?;
+        Ok(rows
+            .into_iter()
+            .map(|(file_id, rel_path, missing)| (file_id, rel_path, missing != 0))
+            .collect())
     }
 
     /// Marks a row's file as gone from disk (`missing`), or back.
@@ -463,32 +426,37 @@ impl Index {
         missing: bool,
         now_ms: i64,
     ) -> Result<(), IndexError> {
+        let mut tx = self.stamping().await?;
         sqlx::query(concat!(
-            "UPDATE recordings SET missing_ms = CASE WHEN ?2 THEN ?3 END, updated_ms = ",
+            "UPDATE recordings SET missing_ms = CASE WHEN $2 THEN $3 END, updated_ms = ",
             next_stamp!(3),
-            " WHERE file_id = ?1"
+            " WHERE file_id = $1"
         ))
         .bind(file_id)
         .bind(missing)
         .bind(now_ms)
-        .execute(&self.pool)
+        .execute(&mut *tx)
         .await?;
+        tx.commit().await?;
         Ok(())
     }
 
     /// The greatest numeric file id held, so new ids stay above it after a clock step.
     pub async fn max_file_id(&self) -> Result<u64, IndexError> {
-        let max: Option<i64> =
-            sqlx::query_scalar("SELECT MAX(CAST(file_id AS INTEGER)) FROM recordings")
-                .fetch_one(&self.pool)
-                .await?;
-        Ok(max.unwrap_or(0).max(0) as u64)
+        // Longest, then greatest: numeric order for digit strings, with no cast that fails
+        // (PostgreSQL) or reads garbage (SQLite) on a row whose id is not a number.
+        let ids: Vec<String> = sqlx::query_scalar(
+            "SELECT file_id FROM recordings ORDER BY LENGTH(file_id) DESC, file_id DESC LIMIT 64",
+        )
+        .fetch_all(&self.pool)
+        .await?;
+        Ok(ids.iter().find_map(|id| id.parse().ok()).unwrap_or(0))
     }
 
     /// The file ids recorded by a channel-mode task, in recording order.
     pub async fn files_of_task(&self, task_id: &str) -> Result<Vec<String>, IndexError> {
         Ok(sqlx::query_scalar(
-            "SELECT file_id FROM recordings WHERE record_id = ?1 ORDER BY start_ms, file_id",
+            "SELECT file_id FROM recordings WHERE record_id = $1 ORDER BY start_ms, file_id",
         )
         .bind(task_id)
         .fetch_all(&self.pool)
@@ -498,7 +466,8 @@ impl Index {
     /// Files in the index and their bytes.
     pub async fn totals(&self) -> Result<(i64, i64), IndexError> {
         Ok(sqlx::query_as(
-            "SELECT COUNT(*), COALESCE(SUM(size), 0) FROM recordings WHERE deleted_ms IS NULL",
+            "SELECT COUNT(*), CAST(COALESCE(SUM(size), 0) AS BIGINT) FROM recordings
+             WHERE deleted_ms IS NULL",
         )
         .fetch_one(&self.pool)
         .await?)
@@ -521,7 +490,7 @@ impl Index {
     ) -> Result<Vec<crate::usage::FileSpan>, IndexError> {
         let rows = sqlx::query(
             "SELECT stream_code, record_id, start_ms, end_ms, size FROM recordings
-             WHERE start_ms < ?2 AND end_ms > ?1",
+             WHERE start_ms < $2 AND end_ms > $1",
         )
         .bind(from)
         .bind(to)
@@ -543,7 +512,7 @@ impl Index {
         let rows = sqlx::query(
             "SELECT c.event_type, a.attempt, a.at_ms, a.status, a.error, a.duration_ms
              FROM callback_attempts a JOIN callbacks c ON c.id = a.callback_id
-             WHERE c.file_id = ?1 ORDER BY a.id",
+             WHERE c.file_id = $1 ORDER BY a.id",
         )
         .bind(file_id)
         .fetch_all(&self.pool)
@@ -569,8 +538,8 @@ impl Index {
     ) -> Result<Vec<DueCallback>, IndexError> {
         let rows = sqlx::query(
             "SELECT id, event_type, body, attempts, created_ms FROM callbacks
-             WHERE state = 'pending' AND next_attempt_ms <= ?1
-             ORDER BY next_attempt_ms, id LIMIT ?2",
+             WHERE state = 'pending' AND next_attempt_ms <= $1
+             ORDER BY next_attempt_ms, id LIMIT $2",
         )
         .bind(now_ms)
         .bind(limit)
@@ -601,10 +570,10 @@ impl Index {
 
     /// Stores one attempt and the callback's new state; a file's row follows its callback.
     pub async fn record_attempt(&self, outcome: &AttemptRecord) -> Result<(), IndexError> {
-        let mut tx = self.pool.begin().await?;
+        let mut tx = self.stamping().await?;
         sqlx::query(
             "INSERT INTO callback_attempts (callback_id, attempt, at_ms, status, error, duration_ms)
-             VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
+             VALUES ($1, $2, $3, $4, $5, $6)",
         )
         .bind(outcome.callback_id)
         .bind(outcome.attempt)
@@ -615,7 +584,7 @@ impl Index {
         .execute(&mut *tx)
         .await?;
         let file_id: Option<String> = sqlx::query_scalar(
-            "UPDATE callbacks SET state = ?2, attempts = ?3, next_attempt_ms = ?4 WHERE id = ?1
+            "UPDATE callbacks SET state = $2, attempts = $3, next_attempt_ms = $4 WHERE id = $1
              RETURNING file_id",
         )
         .bind(outcome.callback_id)
@@ -626,9 +595,9 @@ impl Index {
         .await?;
         if let (Some(file_id), true) = (file_id, outcome.state != CallbackState::Pending) {
             sqlx::query(concat!(
-                "UPDATE recordings SET callback_state = ?2, updated_ms = ",
+                "UPDATE recordings SET callback_state = $2, updated_ms = ",
                 next_stamp!(3),
-                " WHERE file_id = ?1"
+                " WHERE file_id = $1"
             ))
             .bind(file_id)
             .bind(outcome.state.as_str())
@@ -656,7 +625,7 @@ pub struct AttemptRecord {
 }
 
 async fn enqueue_in(
-    tx: &mut sqlx::Transaction<'_, Sqlite>,
+    tx: &mut sqlx::Transaction<'_, Any>,
     file_id: Option<&str>,
     event_type: i64,
     body: &serde_json::Value,
@@ -665,7 +634,7 @@ async fn enqueue_in(
 ) -> Result<(), IndexError> {
     sqlx::query(
         "INSERT INTO callbacks (file_id, event_type, body, state, next_attempt_ms, created_ms)
-         VALUES (?1, ?2, ?3, ?4, ?5, ?5)",
+         VALUES ($1, $2, $3, $4, $5, $5)",
     )
     .bind(file_id)
     .bind(event_type)
@@ -689,7 +658,7 @@ pub struct IndexedFile {
 }
 
 impl IndexedFile {
-    fn from_row(r: &sqlx::sqlite::SqliteRow) -> Result<IndexedFile, IndexError> {
+    fn from_row(r: &AnyRow) -> Result<IndexedFile, IndexError> {
         let tags: String = r.get("tags");
         let named = |column: &str| -> Result<String, IndexError> { Ok(r.try_get(column)?) };
         Ok(IndexedFile {
@@ -723,10 +692,41 @@ impl IndexedFile {
                 callback_state: named("callback_state")?
                     .parse()
                     .map_err(IndexError::Damaged)?,
-                recovered: r.get("recovered"),
+                recovered: r.get::<i64, _>("recovered") != 0,
                 deleted: r.get::<Option<i64>, _>("deleted_ms").is_some(),
                 missing: r.get::<Option<i64>, _>("missing_ms").is_some(),
             },
         })
+    }
+}
+
+/// SQL built up with its arguments, each written as `$N` (sqlx's `QueryBuilder` writes `?` for
+/// the `Any` driver, which PostgreSQL does not take).
+struct Filtered {
+    sql: String,
+    args: AnyArguments,
+}
+
+impl Filtered {
+    fn new(sql: String) -> Filtered {
+        Filtered {
+            sql,
+            args: AnyArguments::default(),
+        }
+    }
+
+    fn push(&mut self, sql: &str) -> &mut Filtered {
+        self.sql.push_str(sql);
+        self
+    }
+
+    fn bind<T>(&mut self, value: T) -> &mut Filtered
+    where
+        T: for<'q> sqlx::Encode<'q, Any> + sqlx::Type<Any>,
+    {
+        // Encoding a String or an i64 for `Any` only moves the value into a list.
+        self.args.add(value).expect("String and i64 encode for Any");
+        let _ = write!(self.sql, "${}", self.args.len());
+        self
     }
 }

@@ -89,7 +89,12 @@ impl Server {
         let owner = data_lock::DataDirLock::acquire(&config.data_dir)?;
         http_serve::raise_fd_limit();
         let clock = config.clock.clone();
-        let (index, _) = index::Index::open(&config.data_dir, clock.now_ms()).await?;
+        let (index, _) = index::Index::open_at(
+            &config.data_dir,
+            config.index_url.as_deref(),
+            clock.now_ms(),
+        )
+        .await?;
         // New ids stay above every id held, whatever the clock says now.
         tally_media::ids::raise_floor(index.max_file_id().await?);
         let listener = tokio::net::TcpListener::bind(config.http_addr)

@@ -103,7 +103,7 @@ impl RoomBook {
         kind: RoomKind,
         now_ms: i64,
     ) -> Result<Result<Room, ErrorCode>, IndexError> {
-        let done = sqlx::query("INSERT INTO rooms (room_id, kind, created_ms) VALUES (?1, ?2, ?3) ON CONFLICT DO NOTHING")
+        let done = sqlx::query("INSERT INTO rooms (room_id, kind, created_ms) VALUES ($1, $2, $3) ON CONFLICT DO NOTHING")
             .bind(room_id)
             .bind(kind_str(kind))
             .bind(now_ms)
@@ -124,7 +124,7 @@ impl RoomBook {
     /// One room with its current members.
     pub async fn get(&self, room_id: &str) -> Result<Option<Room>, IndexError> {
         let row: Option<(String, i64)> =
-            sqlx::query_as("SELECT kind, created_ms FROM rooms WHERE room_id = ?1")
+            sqlx::query_as("SELECT kind, created_ms FROM rooms WHERE room_id = $1")
                 .bind(room_id)
                 .fetch_optional(self.index.pool())
                 .await?;
@@ -132,7 +132,7 @@ impl RoomBook {
             return Ok(None);
         };
         let members = sqlx::query_scalar(
-            "SELECT user_id FROM members WHERE room_id = ?1 AND left_ms IS NULL ORDER BY joined_ms, user_id",
+            "SELECT user_id FROM members WHERE room_id = $1 AND left_ms IS NULL ORDER BY joined_ms, user_id",
         )
         .bind(room_id)
         .fetch_all(self.index.pool())
@@ -169,7 +169,7 @@ impl RoomBook {
             return Ok(false);
         }
         sqlx::query(
-            "INSERT INTO members (room_id, user_id, joined_ms) VALUES (?1, ?2, ?3)
+            "INSERT INTO members (room_id, user_id, joined_ms) VALUES ($1, $2, $3)
              ON CONFLICT (room_id, user_id) DO UPDATE SET joined_ms = excluded.joined_ms, left_ms = NULL",
         )
         .bind(room_id)
@@ -188,7 +188,7 @@ impl RoomBook {
         user_id: &str,
         now_ms: i64,
     ) -> Result<bool, IndexError> {
-        let n = sqlx::query("UPDATE members SET left_ms = ?3 WHERE room_id = ?1 AND user_id = ?2 AND left_ms IS NULL")
+        let n = sqlx::query("UPDATE members SET left_ms = $3 WHERE room_id = $1 AND user_id = $2 AND left_ms IS NULL")
             .bind(room_id)
             .bind(user_id)
             .bind(now_ms)
@@ -210,7 +210,7 @@ impl RoomBook {
             return Ok(Presence::In(room.kind));
         }
         let left: Option<i64> =
-            sqlx::query_scalar("SELECT 1 FROM members WHERE room_id = ?1 AND user_id = ?2")
+            sqlx::query_scalar("SELECT 1 FROM members WHERE room_id = $1 AND user_id = $2")
                 .bind(room_id)
                 .bind(user_id)
                 .fetch_optional(self.index.pool())
@@ -286,7 +286,13 @@ mod tests {
     #[tokio::test]
     async fn only_current_members_streams_keep_a_gop_for_instant_starts() {
         let dir = tempfile::tempdir().unwrap();
-        let (index, _) = Index::open(dir.path(), 0).await.unwrap();
+        let (index, _) = Index::open_at(
+            dir.path(),
+            tally_testkit::postgres::index_url(dir.path()).as_deref(),
+            0,
+        )
+        .await
+        .unwrap();
         let book = RoomBook::open(index.clone(), 8888).await.unwrap();
         let instant = book.instant_start();
         let camera = stream_code(8888, "r1", "alice", Source::Camera);

@@ -1,5 +1,6 @@
 //! No recording is lost: an index locked by another process, an index deleted or damaged, a
-//! second server on the same data dir, and the seed's crash case in channel mode.
+//! second server on the same data dir, and the seed's crash case in channel mode. On
+//! PostgreSQL the lock is a table lock and the deletion a dropped database.
 
 mod common;
 
@@ -11,7 +12,7 @@ use std::time::Duration;
 use common::{finished_files, publish, serve_command, spawn_publisher, start_server};
 use reqwest::Client;
 use serde_json::{json, Value};
-use tally_testkit::ServerProcess;
+use tally_testkit::{postgres, ServerProcess};
 
 async fn wait_rows(server: &ServerProcess, want: usize) -> Vec<Value> {
     server.wait_recordings(want).await
@@ -83,13 +84,21 @@ async fn files_closed_while_another_process_locks_the_index_are_indexed_once_it_
     let data = tempfile::tempdir().unwrap();
     let server = start_server(data.path(), &[]);
     // Another process takes the index's write lock and holds it for 12 s.
-    let db = data.path().join("index.db");
-    let mut locker = Command::new("python3")
-        .args(["-c", "import sqlite3,sys,time\nc=sqlite3.connect(sys.argv[1],isolation_level=None)\nc.execute('BEGIN EXCLUSIVE')\nprint('locked',flush=True)\ntime.sleep(12)\nc.execute('COMMIT')"])
-        .arg(&db)
-        .stdout(Stdio::piped())
-        .spawn()
-        .expect("python3 runs");
+    let mut locker = if postgres::enabled() {
+        postgres::spawn_psql(
+            data.path(),
+            // Nothing more is printed: the test stops reading after "locked".
+            "BEGIN;\nLOCK TABLE recordings, callbacks IN EXCLUSIVE MODE;\nSELECT 'locked';\n\
+             \\o /dev/null\nSELECT pg_sleep(12);\nCOMMIT;\n",
+        )
+    } else {
+        Command::new("python3")
+            .args(["-c", "import sqlite3,sys,time\nc=sqlite3.connect(sys.argv[1],isolation_level=None)\nc.execute('BEGIN EXCLUSIVE')\nprint('locked',flush=True)\ntime.sleep(12)\nc.execute('COMMIT')"])
+            .arg(data.path().join("index.db"))
+            .stdout(Stdio::piped())
+            .spawn()
+            .expect("python3 runs")
+    };
     let mut line = String::new();
     std::io::BufRead::read_line(
         &mut std::io::BufReader::new(locker.stdout.take().unwrap()),
@@ -117,7 +126,10 @@ async fn files_closed_while_another_process_locks_the_index_are_indexed_once_it_
         locker.try_wait().unwrap().is_none(),
         "the lock outlived the closes"
     );
-    assert!(locker.wait().unwrap().success());
+    assert!(
+        locker.wait().unwrap().success(),
+        "the locker ran to the end"
+    );
     let rows = wait_rows(&server, 3).await;
     assert_eq!(rows.len(), 3, "{rows:#?}");
     assert_one_row_per_file(data.path(), &rows);
@@ -156,6 +168,9 @@ async fn a_deleted_index_is_rebuilt_from_the_files_on_disk() {
     let before = record_a_room_and_a_stream(&server).await;
     assert_eq!(before.len(), 2, "{before:#?}");
     assert!(server.terminate().success());
+    if postgres::enabled() {
+        postgres::drop_database(data.path());
+    }
     for suffix in ["", "-wal", "-shm"] {
         let _ = std::fs::remove_file(data.path().join(format!("index.db{suffix}")));
     }
@@ -171,6 +186,10 @@ async fn a_deleted_index_is_rebuilt_from_the_files_on_disk() {
 
 #[tokio::test(flavor = "multi_thread")]
 async fn an_index_truncated_to_half_is_moved_aside_and_rebuilt() {
+    if postgres::enabled() {
+        eprintln!("SQLite's own file only: PostgreSQL keeps its files itself");
+        return;
+    }
     let data = tempfile::tempdir().unwrap();
     let mut server = start_server(data.path(), &[]);
     let before = record_a_room_and_a_stream(&server).await;

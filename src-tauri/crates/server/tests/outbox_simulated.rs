@@ -33,7 +33,13 @@ struct Outbox {
 async fn outbox() -> Outbox {
     let dir = tempfile::tempdir().unwrap();
     let clock = ManualClock::at(T0);
-    let (index, _) = Index::open(dir.path(), T0).await.unwrap();
+    let (index, _) = Index::open_at(
+        dir.path(),
+        tally_testkit::postgres::index_url(dir.path()).as_deref(),
+        T0,
+    )
+    .await
+    .unwrap();
     let events = EventHub::new(dir.path());
     let indexer = Indexer {
         // No URL: no background worker; the test drives a courier itself.

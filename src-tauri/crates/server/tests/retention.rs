@@ -60,7 +60,13 @@ async fn the_oldest_past_the_size_cap_then_past_the_age_are_deleted_everywhere()
     let dir = tempfile::tempdir().unwrap();
     let data = dir.path();
     let clock = ManualClock::at(T0);
-    let (index, _) = Index::open(data, T0).await.unwrap();
+    let (index, _) = Index::open_at(
+        data,
+        tally_testkit::postgres::index_url(data).as_deref(),
+        T0,
+    )
+    .await
+    .unwrap();
     let events = EventHub::new(data);
     let indexer = Indexer {
         outbox: CallbackOutbox::start(

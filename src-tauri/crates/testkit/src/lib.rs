@@ -3,6 +3,7 @@
 
 pub mod files;
 pub mod modern_ffmpeg;
+pub mod postgres;
 pub mod publisher;
 pub mod receiver;
 pub mod s3;

@@ -49,6 +49,12 @@ pub fn serve_command_on(bin: &Path, data: &Path, http: &str, extra: &[&str]) -> 
     .arg("--data")
     .arg(data)
     .args(extra);
+    // The whole server suite also runs on PostgreSQL (scripts/with-postgres.sh).
+    if !extra.contains(&"--index") {
+        if let Some(url) = crate::postgres::index_url(data) {
+            cmd.arg("--index").arg(url);
+        }
+    }
     cmd
 }
 

@@ -32,10 +32,10 @@ impl Index {
     pub async fn due_uploads(&self, now_ms: i64, limit: i64) -> Result<Vec<DueUpload>, IndexError> {
         let rows = sqlx::query(
             "SELECT u.file_id, u.state, u.attempts, r.rel_path, r.poster,
-                    r.deleted_ms IS NOT NULL AS deleted
+                    CASE WHEN r.deleted_ms IS NULL THEN 0 ELSE 1 END AS deleted
              FROM uploads u JOIN recordings r ON r.file_id = u.file_id
-             WHERE u.state IN ('pending', 'verified') AND u.next_attempt_ms <= ?1
-             ORDER BY u.next_attempt_ms, u.file_id LIMIT ?2",
+             WHERE u.state IN ('pending', 'verified') AND u.next_attempt_ms <= $1
+             ORDER BY u.next_attempt_ms, u.file_id LIMIT $2",
         )
         .bind(now_ms)
         .bind(limit)
@@ -53,7 +53,7 @@ impl Index {
                     UploadState::Pending
                 },
                 attempts: r.get("attempts"),
-                deleted: r.get("deleted"),
+                deleted: r.get::<i64, _>("deleted") != 0,
             })
             .collect())
     }
@@ -76,8 +76,8 @@ impl Index {
         error: &str,
     ) -> Result<(), IndexError> {
         sqlx::query(
-            "UPDATE uploads SET attempts = ?2, next_attempt_ms = ?3, last_error = ?4
-             WHERE file_id = ?1",
+            "UPDATE uploads SET attempts = $2, next_attempt_ms = $3, last_error = $4
+             WHERE file_id = $1",
         )
         .bind(file_id)
         .bind(attempts)
@@ -98,11 +98,11 @@ impl Index {
         links: (String, Option<String>),
         now_ms: i64,
     ) -> Result<bool, IndexError> {
-        let mut tx = self.pool().begin().await?;
+        let mut tx = self.stamping().await?;
         let marked = sqlx::query(concat!(
             "UPDATE recordings SET stored = 'bucket', updated_ms = ",
             next_stamp!(2),
-            " WHERE file_id = ?1 AND deleted_ms IS NULL"
+            " WHERE file_id = $1 AND deleted_ms IS NULL"
         ))
         .bind(file_id)
         .bind(now_ms)
@@ -113,15 +113,15 @@ impl Index {
             return Ok(false);
         }
         sqlx::query(
-            "UPDATE uploads SET state = 'verified', last_error = NULL, next_attempt_ms = ?2
-             WHERE file_id = ?1",
+            "UPDATE uploads SET state = 'verified', last_error = NULL, next_attempt_ms = $2
+             WHERE file_id = $1",
         )
         .bind(file_id)
         .bind(now_ms)
         .execute(&mut *tx)
         .await?;
         let held =
-            sqlx::query("SELECT id, body FROM callbacks WHERE file_id = ?1 AND state = 'held'")
+            sqlx::query("SELECT id, body FROM callbacks WHERE file_id = $1 AND state = 'held'")
                 .bind(file_id)
                 .fetch_all(&mut *tx)
                 .await?;
@@ -131,9 +131,9 @@ impl Index {
             body["video_url"] = links.0.clone().into();
             body["thumbnail_url"] = links.1.clone().into();
             sqlx::query(
-                "UPDATE callbacks SET body = ?2, state = 'pending', next_attempt_ms = ?3,
-                    created_ms = ?3
-                 WHERE id = ?1",
+                "UPDATE callbacks SET body = $2, state = 'pending', next_attempt_ms = $3,
+                    created_ms = $3
+                 WHERE id = $1",
             )
             .bind(row.get::<i64, _>("id"))
             .bind(body.to_string())
@@ -154,15 +154,15 @@ impl Index {
         now_ms: i64,
     ) -> Result<(), IndexError> {
         let mut tx = self.pool().begin().await?;
-        sqlx::query("UPDATE uploads SET state = ?2, done_ms = ?3 WHERE file_id = ?1")
+        sqlx::query("UPDATE uploads SET state = $2, done_ms = $3 WHERE file_id = $1")
             .bind(file_id)
             .bind(if dropped { "dropped" } else { "done" })
             .bind(now_ms)
             .execute(&mut *tx)
             .await?;
         sqlx::query(
-            "UPDATE callbacks SET state = 'pending', next_attempt_ms = ?2, created_ms = ?2
-             WHERE file_id = ?1 AND state = 'held'",
+            "UPDATE callbacks SET state = 'pending', next_attempt_ms = $2, created_ms = $2
+             WHERE file_id = $1 AND state = 'held'",
         )
         .bind(file_id)
         .bind(now_ms)
@@ -175,7 +175,7 @@ impl Index {
     /// Takes the recording's upload up again (a deleted recording's objects still to remove).
     pub async fn retry_upload(&self, file_id: &str, now_ms: i64) -> Result<(), IndexError> {
         sqlx::query(
-            "UPDATE uploads SET state = 'pending', next_attempt_ms = ?2 WHERE file_id = ?1",
+            "UPDATE uploads SET state = 'pending', next_attempt_ms = $2 WHERE file_id = $1",
         )
         .bind(file_id)
         .bind(now_ms)
@@ -191,14 +191,14 @@ impl Index {
     pub async fn forget_bucket(&self, now_ms: i64) -> Result<i64, IndexError> {
         let mut tx = self.pool().begin().await?;
         sqlx::query(
-            "UPDATE uploads SET state = 'dropped', done_ms = ?1 WHERE state = 'pending'
+            "UPDATE uploads SET state = 'dropped', done_ms = $1 WHERE state = 'pending'
              AND file_id IN (SELECT file_id FROM recordings WHERE stored IS NULL)",
         )
         .bind(now_ms)
         .execute(&mut *tx)
         .await?;
         sqlx::query(
-            "UPDATE callbacks SET state = 'pending', next_attempt_ms = ?1, created_ms = ?1
+            "UPDATE callbacks SET state = 'pending', next_attempt_ms = $1, created_ms = $1
              WHERE state = 'held'",
         )
         .bind(now_ms)
