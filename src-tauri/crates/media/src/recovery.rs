@@ -79,10 +79,16 @@ pub fn finalize(sidecar: &Path, recovered: bool) -> Result<SegmentClosed> {
         }
         Format::Flv if part.exists() => recover_flv(&part, &path),
         Format::Hls => recover_hls(&path, meta.start_ms),
-        // Renamed before the crash: the sidecar was given the exact duration before the close.
+        // Renamed before the crash: the sidecar was given the exact duration before the close,
+        // unless the disk was too full to write it; an MP4 says it itself.
         _ if path.exists() => Ok((
             fs::metadata(&path).map(|m| m.len()).unwrap_or(0),
-            meta.duration_ms,
+            match meta.format {
+                Format::Mp4 if meta.duration_ms == 0 => {
+                    crate::mp4::movie_duration_ms(&path).unwrap_or(0)
+                }
+                _ => meta.duration_ms,
+            },
         )),
         _ => Err(EngineError::Invalid(format!(
             "{}: neither the file nor its .part exists",

@@ -156,10 +156,12 @@ pub(crate) fn mark_a_sync_sample(samples: &mut [SampleMeta]) {
 /// Durations, sample counts and dimensions of `samples` (the size is filled in later).
 pub(crate) fn outcome(samples: &[SampleMeta]) -> Mp4Outcome {
     let mut outcome = Mp4Outcome::default();
-    let mut durations = [0u64; 2]; // per track, in ms
+    // Per track, in its timescale's ticks: converted once at the end, not truncated per sample.
+    let mut ticks = [(0u64, 1u64); 2];
     for s in samples {
         let i = usize::from(s.kind == TrackKind::Audio);
-        durations[i] += u64::from(s.duration) * 1000 / u64::from(s.timescale.get());
+        ticks[i].0 += u64::from(s.duration);
+        ticks[i].1 = u64::from(s.timescale.get());
         if let Some((width, height)) = s.entry.as_ref().and_then(crate::codec::dimensions) {
             outcome.width = Some(width);
             outcome.height = Some(height);
@@ -170,6 +172,7 @@ pub(crate) fn outcome(samples: &[SampleMeta]) -> Mp4Outcome {
         .filter(|s| s.kind == TrackKind::Video)
         .count();
     outcome.audio_samples = samples.len() - outcome.video_samples;
-    outcome.duration_ms = durations[0].max(durations[1]);
+    let ms = |(ticks, timescale): (u64, u64)| ticks.saturating_mul(1000) / timescale;
+    outcome.duration_ms = ms(ticks[0]).max(ms(ticks[1]));
     outcome
 }
