@@ -166,6 +166,8 @@ pub struct EngineConfig {
     pub recorder_buffer_bytes: usize,
     /// Streams that keep their last GOP in memory so a manual start begins at once.
     pub instant_start: InstantStart,
+    /// Who may take a stream code live: with several servers, one at a time.
+    pub stream_leases: StreamLeases,
     /// Stream-code recordings make a poster (thumbnail JPEG) for every segment.
     pub posters: bool,
 }
@@ -208,6 +210,50 @@ impl std::fmt::Debug for InstantStart {
     }
 }
 
+/// Leases on stream codes: servers that share one index each record a stream code only while
+/// they hold its lease, so the same code is never live on two of them. The service provides
+/// them (a PostgreSQL advisory lock per code); without, every code is free (the default).
+#[derive(Clone, Default)]
+pub struct StreamLeases(Option<Arc<dyn LeaseStreams>>);
+
+/// A held lease: the stream code is this server's until it drops.
+pub type StreamLease = Box<dyn std::any::Any + Send + Sync>;
+
+/// The future of [`LeaseStreams::take`].
+pub type LeaseTaken<'a> =
+    std::pin::Pin<Box<dyn std::future::Future<Output = Result<StreamLease, String>> + Send + 'a>>;
+
+/// What provides stream leases.
+pub trait LeaseStreams: Send + Sync {
+    /// The lease on `stream_code`, or why not (it is live on another server).
+    fn take<'a>(&'a self, stream_code: &'a str) -> LeaseTaken<'a>;
+}
+
+impl StreamLeases {
+    /// Leases from `provider`.
+    pub fn from(provider: Arc<dyn LeaseStreams>) -> Self {
+        StreamLeases(Some(provider))
+    }
+
+    /// The lease on `stream_code` for one publish, or why not.
+    pub async fn take(&self, stream_code: &str) -> Result<Option<StreamLease>, String> {
+        match &self.0 {
+            Some(provider) => provider.take(stream_code).await.map(Some),
+            None => Ok(None),
+        }
+    }
+}
+
+impl std::fmt::Debug for StreamLeases {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(if self.0.is_some() {
+            "StreamLeases(leased)"
+        } else {
+            "StreamLeases(every code free)"
+        })
+    }
+}
+
 impl EngineConfig {
     /// A configuration with the SPEC's defaults, recording nothing unless asked.
     pub fn new(data_dir: impl Into<PathBuf>) -> Self {
@@ -228,6 +274,7 @@ impl EngineConfig {
             publisher_buffer_bytes: 16 << 20,
             recorder_buffer_bytes: 16 << 20,
             instant_start: InstantStart::all(),
+            stream_leases: StreamLeases::default(),
             posters: true,
         }
     }

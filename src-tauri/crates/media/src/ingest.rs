@@ -102,6 +102,15 @@ pub(crate) async fn admit(
             });
         }
     }
+    let lease = shared
+        .config
+        .stream_leases
+        .take(&params.stream_code)
+        .await
+        .map_err(|why| Refusal::Stream {
+            code: params.stream_code.clone(),
+            why,
+        })?;
     let (tx, rx) = mpsc::channel(MEDIA_QUEUE);
     let (reply, answer) = oneshot::channel();
     let code = params.stream_code.clone();
@@ -112,6 +121,7 @@ pub(crate) async fn admit(
             conn_id,
             params,
             media: rx,
+            lease,
             reply,
         },
     );

@@ -24,7 +24,10 @@ pub mod poster;
 pub mod splitter;
 pub mod timeline;
 
-pub use config::{EngineConfig, Format, Formats, InstantStart};
+pub use config::{
+    EngineConfig, Format, Formats, InstantStart, LeaseStreams, LeaseTaken, StreamLease,
+    StreamLeases,
+};
 pub use error::{EngineError, Result};
 pub mod disk;
 pub mod engine;

@@ -41,6 +41,8 @@ pub enum StreamCmd {
         params: PushParams,
         /// Frames from the connection.
         media: mpsc::Receiver<MediaMsg>,
+        /// The stream code's lease, held while this publisher is the stream's.
+        lease: Option<crate::StreamLease>,
         /// Ok, or the reason for refusal.
         reply: oneshot::Sender<Result<(), String>>,
     },
@@ -192,6 +194,8 @@ struct Publisher {
     conn_id: u64,
     params: PushParams,
     media: mpsc::Receiver<MediaMsg>,
+    /// Dropped with the publisher: the code is free for another server then.
+    _lease: Option<crate::StreamLease>,
     timeline: Timeline,
     /// Wall clock (unix ms) at timeline 0, set by the first frame.
     anchor_ms: Option<i64>,
@@ -371,6 +375,7 @@ impl StreamActor {
                 conn_id,
                 params,
                 media,
+                lease,
                 reply,
             } => {
                 if self.publisher.as_ref().is_some_and(|p| p.media.is_closed()) {
@@ -396,7 +401,7 @@ impl StreamActor {
                     }
                     self.unpublished("replaced by a new publisher").await;
                 }
-                self.start_publish(conn_id, params, media).await;
+                self.start_publish(conn_id, params, media, lease).await;
                 let _ = reply.send(Ok(()));
             }
             StreamCmd::StartManual { mut spec, reply } => {
@@ -463,6 +468,7 @@ impl StreamActor {
         conn_id: u64,
         params: PushParams,
         media: mpsc::Receiver<MediaMsg>,
+        lease: Option<crate::StreamLease>,
     ) {
         tracing::info!(conn_id, app = %self.app, stream = %self.code, "publish started");
         let at_ms = self.shared.now_ms();
@@ -487,6 +493,7 @@ impl StreamActor {
             conn_id,
             params,
             media,
+            _lease: lease,
             timeline: Timeline::new(),
             anchor_ms: None,
         });

@@ -62,6 +62,7 @@ async fn publish(s: &Arc<Shared>, ms: u32) -> mpsc::Sender<MediaMsg> {
             conn_id: 1,
             params,
             media: rx,
+            lease: None,
             reply,
         },
     );

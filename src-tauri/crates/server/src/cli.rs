@@ -35,8 +35,9 @@ pub struct ServeArgs {
     #[arg(long, value_name = "DIR")]
     pub data: Option<PathBuf>,
     /// Keep the index of recordings in PostgreSQL, e.g.
-    /// postgres://tally:secret@db.example.com/tally; one server per database [default:
-    /// SQLite, index.db in the data dir]. Prefer the environment: a command line shows in `ps`.
+    /// postgres://tally:secret@db.example.com/tally; servers on one database are nodes of one
+    /// service (docs/deployment.md) [default: SQLite, index.db in the data dir]. Prefer the
+    /// environment: a command line shows in `ps`.
     #[arg(long, value_name = "URL", env = "TALLY_INDEX", hide_env_values = true)]
     pub index: Option<String>,
     /// HTTP API address; port 0 picks a free port [default: 127.0.0.1:8080].

@@ -16,8 +16,6 @@ pub enum IndexError {
     Db(#[from] sqlx::Error),
     #[error("index database {0} cannot be reached: {1}")]
     Unreachable(String, #[source] sqlx::Error),
-    #[error("the index database {0} is in use by another tally-server; one server per database")]
-    InUse(String),
     #[error("index migration: {0}")]
     Migrate(#[from] sqlx::migrate::MigrateError),
     #[error("bad cursor {0:?}")]
@@ -79,9 +77,9 @@ pub struct RecordingQuery {
 pub struct Index {
     pool: AnyPool,
     backend: Backend,
-    /// On PostgreSQL, the connection holding the owner lock (see `open.rs`) for as long as
-    /// the index is open (in a mutex only so that the index is `Sync`).
-    _owner: Option<std::sync::Arc<std::sync::Mutex<sqlx::AnyConnection>>>,
+    /// The node whose files, callbacks and uploads this handle works on ('' on SQLite, where
+    /// there is only one); see `cluster.rs`.
+    node: std::sync::Arc<str>,
 }
 
 /// The database behind the index.
@@ -112,16 +110,23 @@ macro_rules! next_stamp {
 /// The PostgreSQL advisory lock key that orders stamping writes (ASCII "TALLYSTA").
 const STAMP_LOCK: i64 = 0x5441_4C4C_5953_5441;
 
+mod nodes;
 mod open;
 /// The upload queue's queries (below `next_stamp!`, which they use).
 mod uploads;
+pub use nodes::NodeRow;
 pub use open::{is_postgres_url, redacted, Opened};
 pub use uploads::{DueUpload, UploadState};
 
 const COLUMNS: &str = "file_id, video_id, record_file_id, stream_code, channel_id, room_id, \
     user_id, record_id, file_name, tags, format, rel_path, size, start_ms, end_ms, duration_ms, \
     video_codec, audio_codec, width, height, created_ms, updated_ms, callback_state, recovered, \
-    deleted_ms, missing_ms, poster, stored";
+    deleted_ms, missing_ms, poster, stored, node, home_url";
+
+/// Recordings with `home_url`: the base URL of the node whose disk holds the files.
+const WITH_HOME: &str =
+    "recordings LEFT JOIN (SELECT node_id, base_url AS home_url FROM nodes) AS homes \
+     ON homes.node_id = recordings.node";
 
 impl Index {
     /// The pool, for the other tables of the same database (rooms).
@@ -132,6 +137,20 @@ impl Index {
     /// Which database this is.
     pub fn backend(&self) -> Backend {
         self.backend
+    }
+
+    /// The node this handle works for.
+    pub fn node(&self) -> &str {
+        &self.node
+    }
+
+    /// This index, working for `node`: the files it indexes are on that node's disk, and its
+    /// reconcile, outbox and upload queue take that node's rows.
+    pub fn as_node(&self, node: &str) -> Index {
+        Index {
+            node: node.into(),
+            ..self.clone()
+        }
     }
 
     /// A transaction for writes that stamp `updated_ms` (`next_stamp!`). On PostgreSQL it
@@ -169,11 +188,11 @@ impl Index {
             "INSERT INTO recordings (file_id, video_id, record_file_id, stream_code, channel_id,
                 app, room_id, user_id, record_id, file_name, tags, format, rel_path, stream_param,
                 size, start_ms, end_ms, duration_ms, video_codec, audio_codec, width, height,
-                created_ms, updated_ms, callback_state, recovered, poster)
+                created_ms, updated_ms, callback_state, recovered, poster, node)
              VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17,
                 $18, $19, $20, $21, $22, $23, ",
             next_stamp!(23),
-            ", $24, $25, $26) ON CONFLICT DO NOTHING"
+            ", $24, $25, $26, $27) ON CONFLICT DO NOTHING"
         ))
         .bind(&r.file_id)
         .bind(&r.video_id)
@@ -201,6 +220,7 @@ impl Index {
         .bind(r.callback_state.as_str())
         .bind(i64::from(r.recovered))
         .bind(&file.poster)
+        .bind(self.node())
         .execute(&mut *tx)
         .await?
         .rows_affected()
@@ -208,15 +228,17 @@ impl Index {
         if inserted {
             if let Some(body) = &file.callback_body {
                 let state = if file.upload { "held" } else { "pending" };
-                enqueue_in(&mut tx, Some(&r.file_id), 100, body, state, now_ms).await?;
+                let callback = (self.node(), Some(r.file_id.as_str()), 100);
+                enqueue_in(&mut tx, callback, body, state, now_ms).await?;
             }
             if file.upload {
                 sqlx::query(
-                    "INSERT INTO uploads (file_id, state, next_attempt_ms, created_ms)
-                     VALUES ($1, 'pending', $2, $2)",
+                    "INSERT INTO uploads (file_id, state, next_attempt_ms, created_ms, node)
+                     VALUES ($1, 'pending', $2, $2, $3)",
                 )
                 .bind(&r.file_id)
                 .bind(now_ms)
+                .bind(self.node())
                 .execute(&mut *tx)
                 .await?;
             }
@@ -233,7 +255,14 @@ impl Index {
         now_ms: i64,
     ) -> Result<(), IndexError> {
         let mut tx = self.pool.begin().await?;
-        enqueue_in(&mut tx, None, event_type, body, "pending", now_ms).await?;
+        enqueue_in(
+            &mut tx,
+            (self.node(), None, event_type),
+            body,
+            "pending",
+            now_ms,
+        )
+        .await?;
         tx.commit().await?;
         Ok(())
     }
@@ -241,7 +270,7 @@ impl Index {
     /// One recording.
     pub async fn get(&self, file_id: &str) -> Result<Option<IndexedFile>, IndexError> {
         let row = sqlx::query(sqlx::AssertSqlSafe(format!(
-            "SELECT {COLUMNS} FROM recordings WHERE file_id = $1"
+            "SELECT {COLUMNS} FROM {WITH_HOME} WHERE file_id = $1"
         )))
         .bind(file_id)
         .fetch_optional(&self.pool)
@@ -261,7 +290,7 @@ impl Index {
         } else {
             "start_ms"
         };
-        let mut sql = Filtered::new(format!("SELECT {COLUMNS} FROM recordings WHERE 1 = 1"));
+        let mut sql = Filtered::new(format!("SELECT {COLUMNS} FROM {WITH_HOME} WHERE 1 = 1"));
         if let Some(prefix) = &q.prefix {
             sql.push(" AND prefix_key >= ")
                 .bind(prefix.clone())
@@ -352,27 +381,32 @@ impl Index {
         Ok(marked.map(|(rel_path, in_bucket)| (rel_path, in_bucket != 0)))
     }
 
-    /// Recordings not deleted that started before `ms` (retention by age).
+    /// Recordings not deleted that started before `ms` (retention by age), of those this node
+    /// can remove: in the bucket, or on its disk (another node's disk is its own to clear).
     pub async fn started_before(&self, ms: i64) -> Result<Vec<String>, IndexError> {
         Ok(sqlx::query_scalar(
-            "SELECT file_id FROM recordings WHERE start_ms < $1 AND deleted_ms IS NULL",
+            "SELECT file_id FROM recordings WHERE start_ms < $1 AND deleted_ms IS NULL
+             AND (stored IS NOT NULL OR node = $2)",
         )
         .bind(ms)
+        .bind(self.node())
         .fetch_all(&self.pool)
         .await?)
     }
 
     /// The oldest recordings not deleted beyond the newest `max_bytes` of them (retention by
-    /// size): newest first, every one past the running total's limit.
+    /// size): newest first, every one past the running total's limit, of those this node can
+    /// remove (see [`Index::started_before`]).
     pub async fn oldest_beyond(&self, max_bytes: i64) -> Result<Vec<String>, IndexError> {
         Ok(sqlx::query_scalar(
             "SELECT file_id FROM (
-                SELECT file_id,
+                SELECT file_id, stored, node,
                        SUM(size) OVER (ORDER BY start_ms DESC, file_id DESC) AS newer_bytes
                 FROM recordings WHERE deleted_ms IS NULL) AS running
-             WHERE newer_bytes > $1",
+             WHERE newer_bytes > $1 AND (stored IS NOT NULL OR node = $2)",
         )
         .bind(max_bytes)
+        .bind(self.node())
         .fetch_all(&self.pool)
         .await?)
     }
@@ -389,19 +423,23 @@ impl Index {
             "SELECT r.poster FROM recordings r WHERE r.file_id = $1 AND r.poster IS NOT NULL
              AND NOT EXISTS (SELECT 1 FROM recordings o WHERE o.poster = r.poster
                  AND o.file_id != r.file_id AND o.deleted_ms IS NULL
-                 AND (NOT $2 OR o.stored IS NULL))",
+                 AND (NOT $2 OR (o.stored IS NULL AND o.node = $3)))",
         )
         .bind(file_id)
         .bind(on_disk)
+        .bind(self.node())
         .fetch_optional(&self.pool)
         .await?)
     }
 
-    /// The path of every row, deleted ones too (startup reconcile).
+    /// The path of every row of this node, deleted ones too (startup reconcile).
     pub async fn rel_paths(&self) -> Result<Vec<String>, IndexError> {
-        Ok(sqlx::query_scalar("SELECT rel_path FROM recordings")
-            .fetch_all(&self.pool)
-            .await?)
+        Ok(
+            sqlx::query_scalar("SELECT rel_path FROM recordings WHERE node = $1")
+                .bind(self.node())
+                .fetch_all(&self.pool)
+                .await?,
+        )
     }
 
     /// `(file_id, rel_path, missing)` of every row not deleted whose files are on this
@@ -409,8 +447,9 @@ impl Index {
     pub async fn live_files(&self) -> Result<Vec<(String, String, bool)>, IndexError> {
         let rows: Vec<(String, String, i64)> = sqlx::query_as(
             "SELECT file_id, rel_path, CASE WHEN missing_ms IS NULL THEN 0 ELSE 1 END
-             FROM recordings WHERE deleted_ms IS NULL AND stored IS NULL",
+             FROM recordings WHERE deleted_ms IS NULL AND stored IS NULL AND node = $1",
         )
+        .bind(self.node())
         .fetch_all(&self.pool)
         .await?;
         Ok(rows
@@ -538,11 +577,12 @@ impl Index {
     ) -> Result<Vec<DueCallback>, IndexError> {
         let rows = sqlx::query(
             "SELECT id, event_type, body, attempts, created_ms FROM callbacks
-             WHERE state = 'pending' AND next_attempt_ms <= $1
+             WHERE node = $3 AND state = 'pending' AND next_attempt_ms <= $1
              ORDER BY next_attempt_ms, id LIMIT $2",
         )
         .bind(now_ms)
         .bind(limit)
+        .bind(self.node())
         .fetch_all(&self.pool)
         .await?;
         Ok(rows
@@ -559,13 +599,12 @@ impl Index {
 
     /// When the next pending callback is due, if any.
     pub async fn next_due_ms(&self) -> Result<Option<i64>, IndexError> {
-        Ok(
-            sqlx::query_scalar(
-                "SELECT MIN(next_attempt_ms) FROM callbacks WHERE state = 'pending'",
-            )
-            .fetch_one(&self.pool)
-            .await?,
+        Ok(sqlx::query_scalar(
+            "SELECT MIN(next_attempt_ms) FROM callbacks WHERE node = $1 AND state = 'pending'",
         )
+        .bind(self.node())
+        .fetch_one(&self.pool)
+        .await?)
     }
 
     /// Stores one attempt and the callback's new state; a file's row follows its callback.
@@ -624,23 +663,25 @@ pub struct AttemptRecord {
     pub next_attempt_ms: i64,
 }
 
+/// Queues a callback: `(node, file_id, event_type)`, the node being the one that sends it.
 async fn enqueue_in(
     tx: &mut sqlx::Transaction<'_, Any>,
-    file_id: Option<&str>,
-    event_type: i64,
+    (node, file_id, event_type): (&str, Option<&str>, i64),
     body: &serde_json::Value,
     state: &str,
     now_ms: i64,
 ) -> Result<(), IndexError> {
     sqlx::query(
-        "INSERT INTO callbacks (file_id, event_type, body, state, next_attempt_ms, created_ms)
-         VALUES ($1, $2, $3, $4, $5, $5)",
+        "INSERT INTO callbacks (file_id, event_type, body, state, next_attempt_ms, created_ms,
+            node)
+         VALUES ($1, $2, $3, $4, $5, $5, $6)",
     )
     .bind(file_id)
     .bind(event_type)
     .bind(body.to_string())
     .bind(state)
     .bind(now_ms)
+    .bind(node)
     .execute(&mut **tx)
     .await?;
     Ok(())
@@ -655,6 +696,9 @@ pub struct IndexedFile {
     pub poster: Option<String>,
     /// Its files are in the bucket (uploaded and verified), no longer on this server's disk.
     pub in_bucket: bool,
+    /// While its files are on a node's disk, not in the bucket: that node and its base URL
+    /// (`None` on SQLite, where there is one node).
+    pub home: Option<(String, String)>,
 }
 
 impl IndexedFile {
@@ -665,6 +709,9 @@ impl IndexedFile {
             rel_path: r.get("rel_path"),
             poster: r.get("poster"),
             in_bucket: r.get::<Option<String>, _>("stored").is_some(),
+            home: r
+                .get::<Option<String>, _>("home_url")
+                .map(|url| (r.get("node"), url)),
             recording: Recording {
                 file_id: r.get("file_id"),
                 video_id: r.get("video_id"),

@@ -6,6 +6,7 @@ pub mod access;
 pub mod bucket;
 pub mod callback;
 pub mod cli;
+pub mod cluster;
 pub mod config;
 pub mod data_lock;
 pub mod events;
@@ -16,6 +17,7 @@ pub mod ids;
 pub mod index;
 pub mod indexer;
 pub mod metrics;
+pub mod node_work;
 pub mod openapi;
 pub mod outbox;
 pub mod queue_loop;
@@ -55,6 +57,8 @@ pub enum StartError {
     DataDir(#[from] data_lock::LockError),
     #[error(transparent)]
     Index(#[from] index::IndexError),
+    #[error(transparent)]
+    Cluster(#[from] cluster::ClusterError),
     #[error("media engine: {0}")]
     Engine(#[from] tally_media::EngineError),
     #[error("URL signing key in {0}: {1}")]
@@ -78,6 +82,7 @@ pub struct Server {
     http_task: JoinHandle<()>,
     facts: facts::FactsHandle,
     events: events::EventHub,
+    cluster: Option<cluster::Cluster>,
     _owner: data_lock::DataDirLock,
 }
 
@@ -86,7 +91,12 @@ impl Server {
     /// (finalizing leftovers of a crash first), reconciles the index with the files on disk,
     /// and starts serving HTTP.
     pub async fn start(config: ServerConfig) -> Result<Server, StartError> {
-        let owner = data_lock::DataDirLock::acquire(&config.data_dir)?;
+        // With SQLite in the data dir, nothing is touched before the data dir is ours. With
+        // PostgreSQL, a node whose data dir an adopter still holds waits to get it back first.
+        let local_owner = match config.index_url {
+            None => Some(data_lock::DataDirLock::acquire(&config.data_dir)?),
+            Some(_) => None,
+        };
         http_serve::raise_fd_limit();
         let clock = config.clock.clone();
         let (index, _) = index::Index::open_at(
@@ -95,8 +105,6 @@ impl Server {
             clock.now_ms(),
         )
         .await?;
-        // New ids stay above every id held, whatever the clock says now.
-        tally_media::ids::raise_floor(index.max_file_id().await?);
         let listener = tokio::net::TcpListener::bind(config.http_addr)
             .await
             .map_err(|e| StartError::Http(config.http_addr, e))?;
@@ -107,8 +115,25 @@ impl Server {
             .public_url
             .clone()
             .unwrap_or_else(|| format!("http://{http_addr}"));
-        let signer = signing::UrlSigner::for_data_dir(&config.data_dir)
+        let cluster = match index.backend() {
+            index::Backend::Postgres => {
+                Some(cluster::Cluster::join(&index, &config.data_dir, &base, clock.now_ms()).await?)
+            }
+            index::Backend::Sqlite => None,
+        };
+        let owner = match local_owner {
+            Some(owner) => owner,
+            None => data_lock::DataDirLock::acquire(&config.data_dir)?,
+        };
+        let index = cluster.as_ref().map_or(index, |c| c.index().clone());
+        // New ids stay above every id held, whatever the clock says now.
+        tally_media::ids::raise_floor(index.max_file_id().await?);
+        let mut signer = signing::UrlSigner::for_data_dir(&config.data_dir)
             .map_err(|e| StartError::Signing(config.data_dir.clone(), e))?;
+        if cluster.is_some() {
+            // Every node signs with one key, so a link one gives out opens on the others.
+            signer = signer.shared_through(&index).await?;
+        }
         let bucket = config
             .bucket
             .as_ref()
@@ -120,6 +145,9 @@ impl Server {
         let rooms = rooms::RoomBook::open(index.clone(), config.bizid).await?;
         let mut engine_config = EngineConfig::new(&config.data_dir);
         engine_config.instant_start = rooms.instant_start();
+        if let Some(cluster) = &cluster {
+            engine_config.stream_leases = tally_media::StreamLeases::from(cluster.leases());
+        }
         engine_config.rtmp_addr = config.rtmp_addr;
         engine_config.srt_addr = config.srt_addr;
         engine_config.push_key = config.push_key.clone();
@@ -138,32 +166,18 @@ impl Server {
         let live_events = events::EventHub::new(&config.data_dir);
         live_events.follow(engine.subscribe());
 
-        let outbox = outbox::CallbackOutbox::start(
-            index.clone(),
-            config.callback_url.clone(),
-            config.callback_key.clone(),
-            live_events.clone(),
-            clock.clone(),
-        );
-        let uploads = upload_queue::UploadQueue::start(
-            bucket.clone(),
-            index.clone(),
-            urls.clone(),
-            outbox.clone(),
-            config.data_dir.clone(),
-            clock.clone(),
-        );
-        let indexer = indexer::Indexer {
-            index: index.clone(),
-            outbox,
-            uploads,
+        let work_settings = node_work::WorkSettings {
+            bucket: bucket.clone(),
             urls: urls.clone(),
+            callback_url: config.callback_url.clone(),
+            callback_key: config.callback_key.clone(),
             appid: config.appid,
-            callbacks_on: config.callback_url.is_some(),
             events: live_events.clone(),
             clock: clock.clone(),
         };
-        reconcile::reconcile(&indexer, &config.data_dir).await?;
+        let (work, _) =
+            node_work::NodeWork::start(&work_settings, index.clone(), &config.data_dir).await?;
+        let indexer = work.indexer;
         if bucket.is_none() {
             let stranded = index.forget_bucket(clock.now_ms()).await?;
             indexer.outbox.wake();
@@ -178,6 +192,9 @@ impl Server {
             config.retention,
             clock,
         );
+        if let Some(cluster) = &cluster {
+            cluster.adopt_departed(work_settings);
+        }
         let tasks = record_task::RecordTasks::new(engine.clone(), indexer.clone());
         let facts = facts::spawn(engine_facts, indexer, tasks.clone());
 
@@ -219,8 +236,19 @@ impl Server {
             http_task,
             facts,
             events: live_events,
+            cluster,
             _owner: owner,
         })
+    }
+
+    /// Resolves when this node has lost its hold on the shared index (the connection holding
+    /// its locks failed): another node may take up its work, so it must stop. Never resolves
+    /// for a server on SQLite.
+    pub async fn lost(&self) {
+        match &self.cluster {
+            Some(cluster) => cluster.lost().await,
+            None => std::future::pending().await,
+        }
     }
 
     /// Where the HTTP API listens.

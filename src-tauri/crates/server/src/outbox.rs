@@ -35,6 +35,7 @@ pub fn backoff_ms(failed_attempts: i64) -> i64 {
 #[derive(Clone)]
 pub struct CallbackOutbox {
     notify: Arc<Notify>,
+    worker: Option<tokio::task::AbortHandle>,
 }
 
 impl CallbackOutbox {
@@ -48,11 +49,19 @@ impl CallbackOutbox {
         clock: SharedClock,
     ) -> CallbackOutbox {
         let notify = Arc::new(Notify::new());
-        if let Some(url) = url {
+        let worker = url.map(|url| {
             let courier = Courier::new(index, url, key, events, clock, ATTEMPT_TIMEOUT);
-            tokio::spawn(run(courier, notify.clone()));
+            tokio::spawn(run(courier, notify.clone())).abort_handle()
+        });
+        CallbackOutbox { notify, worker }
+    }
+
+    /// Stops delivering (a node handed back to its owner). Any moment is safe: an attempt cut
+    /// short is not recorded, and is made again by whoever delivers next.
+    pub fn stop(&self) {
+        if let Some(worker) = &self.worker {
+            worker.abort();
         }
-        CallbackOutbox { notify }
     }
 
     /// New callbacks were queued.

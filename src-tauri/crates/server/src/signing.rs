@@ -58,6 +58,26 @@ impl UrlSigner {
         Ok(UrlSigner::new(key))
     }
 
+    /// The key every node of the index signs with: this one's, unless another node stored its
+    /// own first.
+    pub async fn shared_through(
+        self,
+        index: &crate::index::Index,
+    ) -> Result<UrlSigner, crate::index::IndexError> {
+        let stored = index
+            .shared_key("url_signing", &hex::encode(self.key))
+            .await?;
+        match hex::decode(&stored)
+            .ok()
+            .and_then(|k| <[u8; 32]>::try_from(k).ok())
+        {
+            Some(key) => Ok(UrlSigner::new(key)),
+            None => Err(crate::index::IndexError::Damaged(
+                "the shared URL signing key is not 32 bytes of hex".into(),
+            )),
+        }
+    }
+
     fn mac(&self, path: &str, expires: i64) -> HmacSha256 {
         let mut mac = HmacSha256::new_from_slice(&self.key).expect("any key length");
         mac.update(path.as_bytes());

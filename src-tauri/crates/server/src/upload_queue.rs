@@ -37,6 +37,7 @@ pub fn backoff_ms(failed_attempts: i64) -> i64 {
 pub struct UploadQueue {
     notify: Arc<Notify>,
     on: bool,
+    worker: Option<tokio::task::AbortHandle>,
 }
 
 impl UploadQueue {
@@ -60,9 +61,17 @@ impl UploadQueue {
                 data_dir,
                 clock,
             };
-            tokio::spawn(run(uploader, queue.notify.clone()));
+            queue.worker = Some(tokio::spawn(run(uploader, queue.notify.clone())).abort_handle());
         }
         queue
+    }
+
+    /// Stops uploading (a node handed back to its owner). Any moment is safe: every step is
+    /// durable before the next (see above), and the next worker takes it up again.
+    pub fn stop(&self) {
+        if let Some(worker) = &self.worker {
+            worker.abort();
+        }
     }
 
     /// Whether finished files go to a bucket.

@@ -45,9 +45,14 @@ impl Urls {
 
     /// The link to a file stored at `rel_path` below the data dir (`vod/...`), valid `ttl_s`.
     pub fn vod_for(&self, rel_path: &str, ttl_s: i64) -> String {
+        self.vod_at(&self.base, rel_path, ttl_s)
+    }
+
+    /// [`Urls::vod_for`] on the node answering at `base` (nodes share the signing key).
+    fn vod_at(&self, base: &str, rel_path: &str, ttl_s: i64) -> String {
         let path = format!("/{}", rel_path.trim_start_matches('/'));
         let expires = self.clock.now_ms() / 1000 + ttl_s;
-        format!("{}{path}?{}", self.base, self.signer.query(&path, expires))
+        format!("{base}{path}?{}", self.signer.query(&path, expires))
     }
 
     /// The link an API answer carries.
@@ -84,11 +89,18 @@ impl Urls {
         }
     }
 
-    /// A recording's file and poster links, valid `ttl_s`.
+    /// A recording's file and poster links, valid `ttl_s`: in the bucket, or on the node
+    /// whose disk holds them.
     pub async fn links_of(&self, file: &IndexedFile, ttl_s: i64) -> (String, Option<String>) {
-        let url = self.file_for(&file.rel_path, file.in_bucket, ttl_s).await;
+        let link = |rel_path: String| async move {
+            match &file.home {
+                Some((_, base)) if !file.in_bucket => self.vod_at(base, &rel_path, ttl_s),
+                _ => self.file_for(&rel_path, file.in_bucket, ttl_s).await,
+            }
+        };
+        let url = link(file.rel_path.clone()).await;
         let poster = match &file.poster {
-            Some(p) => Some(self.file_for(p, file.in_bucket, ttl_s).await),
+            Some(p) => Some(link(p.clone()).await),
             None => None,
         };
         (url, poster)

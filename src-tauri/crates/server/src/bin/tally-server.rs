@@ -60,10 +60,16 @@ async fn run() -> std::process::ExitCode {
             "srt": server.srt_addr().map(|a| a.to_string()),
         })
     );
-    wait_for_stop().await;
+    let code = tokio::select! {
+        () = wait_for_stop() => std::process::ExitCode::SUCCESS,
+        () = server.lost() => {
+            tracing::error!("lost the index connection that holds this node's locks: another node may take up its work, so it stops (a supervisor restarts it)");
+            std::process::ExitCode::FAILURE
+        }
+    };
     tracing::info!("stopping: finalizing open files");
     server.shutdown().await;
-    std::process::ExitCode::SUCCESS
+    code
 }
 
 /// Prints what the settings resolve to, or why they cannot be used.

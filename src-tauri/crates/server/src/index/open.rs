@@ -18,9 +18,6 @@ const IDLE_CONNECTION: Duration = Duration::from_secs(10);
 /// How long a PostgreSQL connection is waited for before the open (or a query) fails.
 const CONNECT_TIMEOUT: Duration = Duration::from_secs(10);
 
-/// The PostgreSQL advisory lock a server holds on its index database (ASCII "TALLYOWN").
-const OWNER_LOCK: i64 = 0x5441_4C4C_594F_574E;
-
 static SQLITE_MIGRATOR: sqlx::migrate::Migrator = sqlx::migrate!("./migrations/sqlite");
 static POSTGRES_MIGRATOR: sqlx::migrate::Migrator = sqlx::migrate!("./migrations/postgres");
 
@@ -159,7 +156,7 @@ impl Index {
         Ok(Index {
             pool,
             backend: Backend::Sqlite,
-            _owner: None,
+            node: "".into(),
         })
     }
 
@@ -173,23 +170,13 @@ impl Index {
             .connect(url)
             .await
             .map_err(unreachable)?;
-        // Servers may start at once: sqlx's migrator takes an advisory lock first.
+        // Nodes may start at once: sqlx's migrator takes an advisory lock first.
         POSTGRES_MIGRATOR.run(&pool).await?;
-        // One server per database, as one per data dir: a second one would reconcile the
-        // first one's files as missing and deliver its callbacks twice. The lock is held by a
-        // connection of its own and goes with it, so a killed server frees it at once.
-        let mut owner = pool.acquire().await?.detach();
-        let owned: bool = sqlx::query_scalar("SELECT pg_try_advisory_lock($1)")
-            .bind(OWNER_LOCK)
-            .fetch_one(&mut owner)
-            .await?;
-        if !owned {
-            return Err(IndexError::InUse(redacted(url)));
-        }
+        // The node is chosen when it joins (`cluster.rs`).
         Ok(Index {
             pool,
             backend: Backend::Postgres,
-            _owner: Some(std::sync::Arc::new(std::sync::Mutex::new(owner))),
+            node: "".into(),
         })
     }
 }

@@ -34,11 +34,12 @@ impl Index {
             "SELECT u.file_id, u.state, u.attempts, r.rel_path, r.poster,
                     CASE WHEN r.deleted_ms IS NULL THEN 0 ELSE 1 END AS deleted
              FROM uploads u JOIN recordings r ON r.file_id = u.file_id
-             WHERE u.state IN ('pending', 'verified') AND u.next_attempt_ms <= $1
+             WHERE u.node = $3 AND u.state IN ('pending', 'verified') AND u.next_attempt_ms <= $1
              ORDER BY u.next_attempt_ms, u.file_id LIMIT $2",
         )
         .bind(now_ms)
         .bind(limit)
+        .bind(self.node())
         .fetch_all(self.pool())
         .await?;
         Ok(rows
@@ -61,8 +62,10 @@ impl Index {
     /// When the next upload is due, if any.
     pub async fn next_upload_due_ms(&self) -> Result<Option<i64>, IndexError> {
         Ok(sqlx::query_scalar(
-            "SELECT MIN(next_attempt_ms) FROM uploads WHERE state IN ('pending', 'verified')",
+            "SELECT MIN(next_attempt_ms) FROM uploads
+             WHERE node = $1 AND state IN ('pending', 'verified')",
         )
+        .bind(self.node())
         .fetch_one(self.pool())
         .await?)
     }
@@ -191,17 +194,20 @@ impl Index {
     pub async fn forget_bucket(&self, now_ms: i64) -> Result<i64, IndexError> {
         let mut tx = self.pool().begin().await?;
         sqlx::query(
-            "UPDATE uploads SET state = 'dropped', done_ms = $1 WHERE state = 'pending'
+            "UPDATE uploads SET state = 'dropped', done_ms = $1 WHERE node = $2
+             AND state = 'pending'
              AND file_id IN (SELECT file_id FROM recordings WHERE stored IS NULL)",
         )
         .bind(now_ms)
+        .bind(self.node())
         .execute(&mut *tx)
         .await?;
         sqlx::query(
             "UPDATE callbacks SET state = 'pending', next_attempt_ms = $1, created_ms = $1
-             WHERE state = 'held'",
+             WHERE node = $2 AND state = 'held'",
         )
         .bind(now_ms)
+        .bind(self.node())
         .execute(&mut *tx)
         .await?;
         let stranded = sqlx::query_scalar(
@@ -216,9 +222,12 @@ impl Index {
     /// Recordings waiting for the bucket (not yet verified there).
     pub async fn uploads_pending(&self) -> Result<i64, IndexError> {
         Ok(
-            sqlx::query_scalar("SELECT COUNT(*) FROM uploads WHERE state = 'pending'")
-                .fetch_one(self.pool())
-                .await?,
+            sqlx::query_scalar(
+                "SELECT COUNT(*) FROM uploads WHERE node = $1 AND state = 'pending'",
+            )
+            .bind(self.node())
+            .fetch_one(self.pool())
+            .await?,
         )
     }
 }
