@@ -277,11 +277,7 @@ impl Cluster {
         } else {
             // Without its disk, only its callbacks can go out (their bodies are in the index);
             // its files wait for it to come back.
-            let settings = WorkSettings {
-                bucket: None,
-                ..settings.clone()
-            };
-            let work = NodeWork::start_without_disk(&settings, theirs);
+            let work = NodeWork::start_without_disk(settings, theirs);
             tracing::warn!(node = %node.node_id, data_dir = %node.data_dir, "adopted a departed node whose data dir is not reachable here: sending its callbacks; its files wait for it");
             work
         };

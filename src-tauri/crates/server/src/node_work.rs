@@ -40,38 +40,19 @@ impl NodeWork {
         index: Index,
         data_dir: &Path,
     ) -> Result<(NodeWork, Reconciled), IndexError> {
-        let outbox = CallbackOutbox::start(
-            index.clone(),
-            settings.callback_url.clone(),
-            settings.callback_key.clone(),
-            settings.events.clone(),
-            settings.clock.clone(),
-        );
-        let uploads = UploadQueue::start(
-            settings.bucket.clone(),
-            index.clone(),
-            settings.urls.clone(),
-            outbox.clone(),
-            data_dir.to_path_buf(),
-            settings.clock.clone(),
-        );
-        let indexer = Indexer {
-            index,
-            outbox,
-            uploads,
-            urls: settings.urls.clone(),
-            appid: settings.appid,
-            callbacks_on: settings.callback_url.is_some(),
-            events: settings.events.clone(),
-            clock: settings.clock.clone(),
-        };
-        let reconciled = reconcile(&indexer, data_dir).await?;
-        Ok((NodeWork { indexer }, reconciled))
+        let work = NodeWork::with_queues(settings, index, Some(data_dir));
+        let reconciled = reconcile(&work.indexer, data_dir).await?;
+        Ok((work, reconciled))
     }
 
     /// Only the outbox of `index`'s node, for a node whose disk is not reachable: its queued
     /// callbacks go out (their bodies are in the index), its files wait for it.
     pub fn start_without_disk(settings: &WorkSettings, index: Index) -> NodeWork {
+        NodeWork::with_queues(settings, index, None)
+    }
+
+    /// The outbox, and the upload queue over `data_dir` when there is one.
+    fn with_queues(settings: &WorkSettings, index: Index, data_dir: Option<&Path>) -> NodeWork {
         let outbox = CallbackOutbox::start(
             index.clone(),
             settings.callback_url.clone(),
@@ -79,11 +60,22 @@ impl NodeWork {
             settings.events.clone(),
             settings.clock.clone(),
         );
+        let uploads = match data_dir {
+            Some(dir) => UploadQueue::start(
+                settings.bucket.clone(),
+                index.clone(),
+                settings.urls.clone(),
+                outbox.clone(),
+                dir.to_path_buf(),
+                settings.clock.clone(),
+            ),
+            None => UploadQueue::default(),
+        };
         NodeWork {
             indexer: Indexer {
                 index,
                 outbox,
-                uploads: UploadQueue::default(),
+                uploads,
                 urls: settings.urls.clone(),
                 appid: settings.appid,
                 callbacks_on: settings.callback_url.is_some(),

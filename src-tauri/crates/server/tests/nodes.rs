@@ -13,6 +13,9 @@ use std::time::{Duration, Instant};
 
 use common::{callback_receiver, files_by_id, publish, start_server};
 use serde_json::Value;
+use tally_client::cache::SearchQuery;
+use tally_client::sync::{sync, ServerRef};
+use tally_client::RecordingCache;
 use tally_testkit::s3::{bucket_flags, S3Server};
 use tally_testkit::{postgres, ServerProcess};
 
@@ -212,14 +215,34 @@ async fn three_nodes_share_one_index_and_a_killed_nodes_recordings_are_taken_up(
     // 2 streams × 3 formats on nodes 0 and 1, and node 2's four.
     assert_eq!(rows.len(), 10, "{rows:#?}");
 
-    // Every node lists every recording.
+    // Every node lists every recording, and the console's cache synced from a node that
+    // recorded none of node 2's files holds them all.
+    let other = nodes[1].as_ref().unwrap();
     assert_eq!(
-        listing(nodes[1].as_ref().unwrap())
-            .await
-            .keys()
-            .collect::<Vec<_>>(),
+        listing(other).await.keys().collect::<Vec<_>>(),
         rows.keys().collect::<Vec<_>>()
     );
+    let console = tempfile::tempdir().unwrap();
+    let (cache, _) = RecordingCache::open(&console.path().join("cache.db"))
+        .await
+        .unwrap();
+    let remote = ServerRef {
+        base_url: other.http.clone(),
+        token: None,
+    };
+    // Three rows a page: the sync walks the cursor across rows written by every node.
+    sync(&reqwest::Client::new(), &cache, &remote, 3, None)
+        .await
+        .unwrap();
+    let cached: BTreeSet<String> = cache
+        .search(&SearchQuery::default())
+        .await
+        .unwrap()
+        .rows
+        .into_iter()
+        .map(|r| r.file_id)
+        .collect();
+    assert_eq!(cached, rows.keys().cloned().collect::<BTreeSet<_>>());
 
     // Usage counts the peak across nodes: three streams recorded at once, on three nodes.
     let start = rows

@@ -19,9 +19,7 @@ pub fn index_url(data: &Path) -> Option<String> {
     let base = std::env::var(ENV).ok().filter(|v| !v.is_empty())?;
     let base = base.trim_end_matches('/');
     let name = format!("t_{}", &crate::md5_hex(&data.display().to_string())[..24]);
-    let out = Command::new("psql")
-        .args(["-X", "-q", "-v", "ON_ERROR_STOP=1", "-d"])
-        .arg(format!("{base}/postgres"))
+    let out = psql(&format!("{base}/postgres"))
         .arg("-c")
         .arg(format!("CREATE DATABASE {name}"))
         .output()
@@ -40,9 +38,8 @@ pub fn index_url(data: &Path) -> Option<String> {
 pub fn spawn_psql(data: &Path, script: &str) -> std::process::Child {
     use std::io::Write;
     let url = index_url(data).expect("the tests run on PostgreSQL");
-    let mut child = Command::new("psql")
-        .args(["-X", "-q", "-A", "-t", "-v", "ON_ERROR_STOP=1", "-d"])
-        .arg(url)
+    let mut child = psql(&url)
+        .args(["-A", "-t"])
         .stdin(std::process::Stdio::piped())
         .stdout(std::process::Stdio::piped())
         .spawn()
@@ -59,12 +56,17 @@ pub fn spawn_psql(data: &Path, script: &str) -> std::process::Child {
 pub fn drop_database(data: &Path) {
     let url = index_url(data).expect("the tests run on PostgreSQL");
     let (base, name) = url.rsplit_once('/').expect("a database in the URL");
-    let status = Command::new("psql")
-        .args(["-X", "-q", "-v", "ON_ERROR_STOP=1", "-d"])
-        .arg(format!("{base}/postgres"))
+    let status = psql(&format!("{base}/postgres"))
         .arg("-c")
         .arg(format!("DROP DATABASE {name} WITH (FORCE)"))
         .status()
         .expect("psql runs");
     assert!(status.success(), "dropping {name}");
+}
+
+/// `psql` on the database at `url`, quiet, stopping at the first error.
+fn psql(url: &str) -> Command {
+    let mut cmd = Command::new("psql");
+    cmd.args(["-X", "-q", "-v", "ON_ERROR_STOP=1", "-d", url]);
+    cmd
 }
