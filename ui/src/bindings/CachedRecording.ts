@@ -8,10 +8,14 @@ import type { FileFormat } from "./FileFormat";
  */
 export type CachedRecording = { server_id: number, file_id: string, video_id: string, record_file_id: string, stream_code: string, channel_id: string, room_id: string, user_id: string, record_id: string, file_name: string, 
 /**
- * Space-separated tags.
+ * The tags given at the start of the recording.
  */
-tags: string, format: FileFormat, url: string, 
+tags: Array<string>, format: FileFormat, url: string, 
 /**
  * The poster's link, when it has one.
  */
-thumbnail_url: string | null, size: number, start_ms: number, end_ms: number, duration_ms: number, video_codec: string | null, audio_codec: string | null, width: number | null, height: number | null, created_ms: number, updated_ms: number, callback_state: CallbackState, deleted: boolean, download_state: string, download_path: string | null, downloaded_bytes: number, };
+thumbnail_url: string | null, size: number, start_ms: number, end_ms: number, duration_ms: number, video_codec: string | null, audio_codec: string | null, width: number | null, height: number | null, created_ms: number, updated_ms: number, callback_state: CallbackState, 
+/**
+ * Finalized from leftovers after a crash.
+ */
+recovered: boolean, deleted: boolean, download_state: string, download_path: string | null, downloaded_bytes: number, };

@@ -42,6 +42,16 @@ describe("recording detail", () => {
     expect(pane).not.toContain(String(sampleRecording().start_ms)); // epoch ms only in the raw fields
   });
 
+  it("shows each tag whole, and says when a file was recovered after a crash", () => {
+    renderDetail({ tags: ["grade 3", "math"] });
+    expect(text("detail-tags")).toBe("grade 3, math");
+    expect(screen.queryByTestId("detail-recovered")).toBeNull();
+    cleanup();
+    renderDetail({ tags: [], recovered: true });
+    expect(text("detail-tags")).toBe("—");
+    expect(text("detail-recovered")).toContain("abruptly");
+  });
+
   it("says an audio-only file has no resolution", () => {
     renderDetail({ video_codec: null, width: null, height: null });
     expect(text("detail-resolution")).toBe("—");

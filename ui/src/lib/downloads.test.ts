@@ -5,10 +5,11 @@ import { downloadOf, downloads, rowKey } from "./downloads.svelte";
 function row(over: Partial<CachedRecording>): CachedRecording {
   return {
     server_id: 1, file_id: "7", video_id: "", record_file_id: "", stream_code: "8888_a", channel_id: "",
-    room_id: "demo", user_id: "anchor", record_id: "", file_name: "物理", tags: "", format: "mp4",
+    room_id: "demo", user_id: "anchor", record_id: "", file_name: "物理", tags: [], format: "mp4",
     url: "http://h/vod/a.mp4", size: 10, start_ms: 0, end_ms: 0, duration_ms: 0, video_codec: null,
     audio_codec: null, width: null, height: null, created_ms: 0, updated_ms: 0, callback_state: "none",
-    deleted: false, download_state: "none", download_path: null, downloaded_bytes: 0, thumbnail_url: null,
+    recovered: false, deleted: false, download_state: "none", download_path: null, downloaded_bytes: 0,
+    thumbnail_url: null,
     ...over,
   };
 }

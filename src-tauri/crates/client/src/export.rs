@@ -75,7 +75,8 @@ fn row_fields(r: &CachedRecording) -> [String; 17] {
         r.room_id.clone(),
         r.user_id.clone(),
         r.record_id.clone(),
-        r.tags.clone(),
+        // As they are typed on the Live page.
+        r.tags.join(", "),
         r.format.to_string(),
         r.start_ms.to_string(),
         r.end_ms.to_string(),

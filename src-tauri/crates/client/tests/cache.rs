@@ -16,7 +16,7 @@ fn recording(server_id: i64, n: i64, file_name: &str, room: &str) -> CachedRecor
         user_id: format!("user{}", n % 7),
         record_id: format!("r{n}"),
         file_name: file_name.to_owned(),
-        tags: "lesson math".to_owned(),
+        tags: vec!["lesson".to_owned(), "math".to_owned()],
         format: if n % 2 == 0 {
             FileFormat::Mp4
         } else {
@@ -34,6 +34,7 @@ fn recording(server_id: i64, n: i64, file_name: &str, room: &str) -> CachedRecor
         created_ms: 1_700_000_000_000 + n * 60_000 + 31_000,
         updated_ms: 1_700_000_000_000 + n * 60_000 + 31_000,
         callback_state: CallbackState::Delivered,
+        recovered: false,
         deleted: false,
         download_state: "none".into(),
         download_path: None,
@@ -192,6 +193,26 @@ async fn paging_visits_every_row_once_in_order() {
         }
         assert_eq!(seen, expected, "{sort:?}");
     }
+}
+
+#[tokio::test]
+async fn tags_with_spaces_and_the_recovered_flag_come_back_as_the_server_gave_them() {
+    let mut row = recording(1, 1, "第一课", "r");
+    row.tags = vec!["grade 3".into(), "数学".into()];
+    row.recovered = true;
+    let (_dir, cache) = cache_with(std::slice::from_ref(&row)).await;
+    let got = cache.get(1, &row.file_id).await.unwrap().unwrap();
+    assert_eq!(got.tags, ["grade 3", "数学"]);
+    assert!(got.recovered);
+    assert_eq!(got, row);
+    let found = cache
+        .search(&SearchQuery {
+            text: "grade 3".into(),
+            ..Default::default()
+        })
+        .await
+        .unwrap();
+    assert_eq!(names(&found.rows), ["第一课"]);
 }
 
 #[tokio::test]
@@ -494,10 +515,28 @@ async fn cache_of_the_first_schema_is_upgraded_and_still_found_by_text() {
             .await
             .unwrap();
         }
+        // Tags were joined with spaces then; the server had been synced up to a cursor.
+        sqlx::query("UPDATE recordings SET tags = 'grade 3 math' WHERE file_id = '3'")
+            .execute(&pool)
+            .await
+            .unwrap();
+        sqlx::query("UPDATE servers SET sync_cursor = '1700000000000_3'")
+            .execute(&pool)
+            .await
+            .unwrap();
         pool.close().await;
     }
     let (cache, report) = RecordingCache::open(&path).await.unwrap();
     assert_eq!(report.moved_aside, None);
+    // The joined text stays whole until the next sync, which starts over to bring every
+    // row's exact tags.
+    let physics = cache.get(1, "3").await.unwrap().unwrap();
+    assert_eq!(physics.tags, ["grade 3 math"]);
+    assert_eq!(
+        cache.get(1, "1").await.unwrap().unwrap().tags,
+        Vec::<String>::new()
+    );
+    assert_eq!(cache.sync_cursor(1).await.unwrap(), None);
     let found = cache
         .search(&SearchQuery {
             text: "第三讲".into(),

@@ -21,8 +21,9 @@ pub struct CachedRecording {
     pub user_id: String,
     pub record_id: String,
     pub file_name: String,
-    /// Space-separated tags.
-    pub tags: String,
+    /// The tags given at the start of the recording.
+    #[sqlx(json)]
+    pub tags: Vec<String>,
     #[sqlx(try_from = "String")]
     pub format: FileFormat,
     pub url: String,
@@ -40,6 +41,8 @@ pub struct CachedRecording {
     pub updated_ms: i64,
     #[sqlx(try_from = "String")]
     pub callback_state: CallbackState,
+    /// Finalized from leftovers after a crash.
+    pub recovered: bool,
     pub deleted: bool,
     pub download_state: String,
     pub download_path: Option<String>,
@@ -50,7 +53,7 @@ pub struct CachedRecording {
 pub(crate) const COLUMNS: &str = "server_id, file_id, video_id, record_file_id, stream_code, \
     channel_id, room_id, user_id, record_id, file_name, tags, format, url, size, start_ms, end_ms, \
     duration_ms, video_codec, audio_codec, width, height, created_ms, updated_ms, callback_state, \
-    deleted, download_state, download_path, downloaded_bytes, thumbnail_url";
+    recovered, deleted, download_state, download_path, downloaded_bytes, thumbnail_url";
 
 impl RecordingCache {
     /// Inserts or updates the server-side fields of rows (the download state is kept), in one
@@ -106,9 +109,10 @@ pub(crate) async fn upsert_in(
             "INSERT INTO recordings (server_id, file_id, video_id, record_file_id, stream_code,
                     channel_id, room_id, user_id, record_id, file_name, tags, format, url, size,
                     start_ms, end_ms, duration_ms, video_codec, audio_codec, width, height,
-                    created_ms, updated_ms, callback_state, deleted, thumbnail_url, time_key)
+                    created_ms, updated_ms, callback_state, deleted, thumbnail_url, recovered,
+                    time_key)
                  VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16,
-                    ?17, ?18, ?19, ?20, ?21, ?22, ?23, ?24, ?25, ?26,
+                    ?17, ?18, ?19, ?20, ?21, ?22, ?23, ?24, ?25, ?26, ?29,
                     (SELECT COALESCE(MAX(time_key) + 1, ?27) FROM recordings
                      WHERE time_key >= ?27 AND time_key < ?28))
                  ON CONFLICT (server_id, file_id) DO UPDATE SET
@@ -123,6 +127,7 @@ pub(crate) async fn upsert_in(
                     height = excluded.height, created_ms = excluded.created_ms,
                     updated_ms = excluded.updated_ms, callback_state = excluded.callback_state,
                     deleted = excluded.deleted, thumbnail_url = excluded.thumbnail_url,
+                    recovered = excluded.recovered,
                     time_key = CASE WHEN recordings.start_ms = excluded.start_ms
                         THEN recordings.time_key ELSE excluded.time_key END
                  WHERE excluded.updated_ms >= recordings.updated_ms",
@@ -137,7 +142,7 @@ pub(crate) async fn upsert_in(
         .bind(&r.user_id)
         .bind(&r.record_id)
         .bind(&r.file_name)
-        .bind(&r.tags)
+        .bind(serde_json::to_string(&r.tags).unwrap_or_else(|_| "[]".into()))
         .bind(r.format.as_str())
         .bind(&r.url)
         .bind(r.size)
@@ -155,6 +160,7 @@ pub(crate) async fn upsert_in(
         .bind(&r.thumbnail_url)
         .bind(first_time_key(r.start_ms))
         .bind(first_time_key(r.start_ms.saturating_add(1)))
+        .bind(r.recovered)
         .execute(&mut **tx)
         .await?;
     }
