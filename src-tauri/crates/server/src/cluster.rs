@@ -20,6 +20,7 @@
 
 use std::collections::HashMap;
 use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -62,24 +63,40 @@ pub struct Cluster {
     locks: Arc<Locks>,
 }
 
+/// How long a query on the lock connection may take. Longer, and the connection is taken for
+/// lost (a half-open socket would otherwise hang until TCP gives up, while PostgreSQL frees
+/// the locks after its keepalive).
+const LOCK_QUERY_LIMIT: Duration = Duration::from_secs(10);
+
 /// The connection that holds every advisory lock of this node.
 struct Locks {
     conn: Mutex<AnyConnection>,
-    /// Told when the connection failed: the locks are gone with it.
+    /// Set, and told, when the connection failed: the locks are gone with it.
     lost: Notify,
+    is_lost: AtomicBool,
 }
 
 impl Locks {
     async fn run(&self, sql: &'static str, key: i64) -> Result<bool, IndexError> {
-        let mut conn = self.conn.lock().await;
-        let result = sqlx::query_scalar(sql)
-            .bind(key)
-            .fetch_one(&mut *conn)
-            .await;
-        if result.is_err() {
-            self.lost.notify_one();
+        if self.is_lost.load(Ordering::SeqCst) {
+            return Err(IndexError::Db(sqlx::Error::PoolClosed));
         }
-        Ok(result?)
+        let query = async {
+            let mut conn = self.conn.lock().await;
+            sqlx::query_scalar(sql)
+                .bind(key)
+                .fetch_one(&mut *conn)
+                .await
+        };
+        let failed = |err: sqlx::Error| {
+            self.is_lost.store(true, Ordering::SeqCst);
+            self.lost.notify_one();
+            IndexError::from(err)
+        };
+        match tokio::time::timeout(LOCK_QUERY_LIMIT, query).await {
+            Ok(result) => result.map_err(failed),
+            Err(_) => Err(failed(sqlx::Error::PoolTimedOut)),
+        }
     }
 
     async fn try_lock(&self, key: i64) -> Result<bool, IndexError> {
@@ -142,6 +159,7 @@ impl Cluster {
         let locks = Arc::new(Locks {
             conn: Mutex::new(conn),
             lost: Notify::new(),
+            is_lost: AtomicBool::new(false),
         });
         // An adopter holds the alive lock only for a moment, to test it; a process that keeps
         // it is this node, running already.
@@ -193,7 +211,9 @@ impl Cluster {
         self.locks.lost.notified().await
     }
 
-    /// Looks for departed nodes every [`ADOPT_EVERY`] and adopts them (see the module).
+    /// Looks for departed nodes every [`ADOPT_EVERY`] and adopts them (see the module). Once
+    /// this node has lost its locks, the work it adopted stops at once: another node may take
+    /// it up.
     pub fn adopt_departed(&self, settings: WorkSettings) {
         let cluster = self.clone();
         tokio::spawn(async move {
@@ -201,6 +221,12 @@ impl Cluster {
             loop {
                 if let Err(err) = cluster.adopt_round(&settings, &mut adopted).await {
                     tracing::warn!(%err, "looking for departed nodes failed; trying again");
+                }
+                if cluster.locks.is_lost.load(Ordering::SeqCst) {
+                    for (_, held) in adopted.drain() {
+                        held.work.stop().await;
+                    }
+                    return;
                 }
                 tokio::time::sleep(ADOPT_EVERY).await;
             }
@@ -215,34 +241,48 @@ impl Cluster {
         self.locks.check().await?;
         let nodes = self.index.nodes().await?;
         for node in nodes.iter().filter(|n| n.node_id != self.index.node()) {
-            let held = adopted.contains_key(&node.node_id);
-            if !held && !self.locks.try_lock(lock_key("work", &node.node_id)).await? {
-                continue; // it runs, or another node has adopted it
+            // One node's trouble holds up no other's hand-back.
+            if let Err(err) = self.look_after(settings, adopted, node).await {
+                tracing::warn!(node = %node.node_id, %err, "looking after a node failed; trying again");
             }
-            // Its work is ours (still, or just now): is it alive?
-            if self
-                .locks
-                .try_lock(lock_key("alive", &node.node_id))
-                .await?
-            {
-                self.locks.unlock(lock_key("alive", &node.node_id)).await?;
-                if !held {
-                    match self.adopt(settings, node).await {
-                        Ok(work) => {
-                            adopted.insert(node.node_id.clone(), work);
-                        }
-                        Err(err) => {
-                            self.locks.unlock(lock_key("work", &node.node_id)).await?;
-                            return Err(err);
-                        }
+        }
+        Ok(())
+    }
+
+    /// Adopts `node` when it is gone, or hands its work back when it is alive again.
+    async fn look_after(
+        &self,
+        settings: &WorkSettings,
+        adopted: &mut HashMap<String, Adopted>,
+        node: &NodeRow,
+    ) -> Result<(), IndexError> {
+        let held = adopted.contains_key(&node.node_id);
+        if !held && !self.locks.try_lock(lock_key("work", &node.node_id)).await? {
+            return Ok(()); // it runs, or another node has adopted it
+        }
+        // Its work is ours (still, or just now): is it alive?
+        if self
+            .locks
+            .try_lock(lock_key("alive", &node.node_id))
+            .await?
+        {
+            self.locks.unlock(lock_key("alive", &node.node_id)).await?;
+            if !held {
+                match self.adopt(settings, node).await {
+                    Ok(work) => {
+                        adopted.insert(node.node_id.clone(), work);
+                    }
+                    Err(err) => {
+                        self.locks.unlock(lock_key("work", &node.node_id)).await?;
+                        return Err(err);
                     }
                 }
-            } else if let Some(work) = adopted.remove(&node.node_id) {
-                self.hand_back(node, work).await?;
-            } else {
-                // It is starting, and waits for its work lock.
-                self.locks.unlock(lock_key("work", &node.node_id)).await?;
             }
+        } else if let Some(work) = adopted.remove(&node.node_id) {
+            self.hand_back(node, work).await?;
+        } else {
+            // It is starting, and waits for its work lock.
+            self.locks.unlock(lock_key("work", &node.node_id)).await?;
         }
         Ok(())
     }
@@ -252,8 +292,11 @@ impl Cluster {
         self.index.set_adopted(&node.node_id, true).await?;
         let theirs = self.index.as_node(&node.node_id);
         let dir = PathBuf::from(&node.data_dir);
-        // Its disk, when it is reachable from here and nothing else holds it.
-        let disk = if dir.join("tally.lock").exists() {
+        // Its disk, when it is reachable from here (the same path on another machine is
+        // another disk: the node id in it tells) and nothing else holds it.
+        let theirs_on_disk =
+            std::fs::read_to_string(dir.join("node-id")).is_ok_and(|id| id.trim() == node.node_id);
+        let disk = if theirs_on_disk {
             match DataDirLock::acquire(&dir) {
                 Ok(lock) => Some(lock),
                 Err(err) => {
@@ -278,7 +321,7 @@ impl Cluster {
             // Without its disk, only its callbacks can go out (their bodies are in the index);
             // its files wait for it to come back.
             let work = NodeWork::start_without_disk(settings, theirs);
-            tracing::warn!(node = %node.node_id, data_dir = %node.data_dir, "adopted a departed node whose data dir is not reachable here: sending its callbacks; its files wait for it");
+            tracing::info!(node = %node.node_id, data_dir = %node.data_dir, "adopted a departed node whose data dir is not reachable here: sending its callbacks; its files wait for it");
             work
         };
         Ok(Adopted { work, _disk: disk })
@@ -286,7 +329,7 @@ impl Cluster {
 
     /// `node` is alive again: its work goes back to it.
     async fn hand_back(&self, node: &NodeRow, held: Adopted) -> Result<(), IndexError> {
-        held.work.stop();
+        held.work.stop().await;
         drop(held);
         self.locks.unlock(lock_key("work", &node.node_id)).await?;
         self.index.set_adopted(&node.node_id, false).await?;

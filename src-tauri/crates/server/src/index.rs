@@ -458,6 +458,18 @@ impl Index {
             .collect())
     }
 
+    /// `(file_id, rel_path)` of this node's deleted rows whose files were on its disk: a
+    /// deletion made through another node could not remove them (startup reconcile does).
+    pub async fn deleted_local_files(&self) -> Result<Vec<(String, String)>, IndexError> {
+        Ok(sqlx::query_as(
+            "SELECT file_id, rel_path FROM recordings
+             WHERE deleted_ms IS NOT NULL AND stored IS NULL AND node = $1",
+        )
+        .bind(self.node())
+        .fetch_all(&self.pool)
+        .await?)
+    }
+
     /// Marks a row's file as gone from disk (`missing`), or back.
     pub async fn set_missing(
         &self,
@@ -608,8 +620,24 @@ impl Index {
     }
 
     /// Stores one attempt and the callback's new state; a file's row follows its callback.
+    /// An attempt that lost a race (another node recorded this attempt of the callback, or
+    /// delivered it, meanwhile) changes nothing.
     pub async fn record_attempt(&self, outcome: &AttemptRecord) -> Result<(), IndexError> {
         let mut tx = self.stamping().await?;
+        let updated: Option<Option<String>> = sqlx::query_scalar(
+            "UPDATE callbacks SET state = $2, attempts = $3, next_attempt_ms = $4
+             WHERE id = $1 AND state = 'pending' AND attempts = $3 - 1
+             RETURNING file_id",
+        )
+        .bind(outcome.callback_id)
+        .bind(outcome.state.as_str())
+        .bind(outcome.attempt)
+        .bind(outcome.next_attempt_ms)
+        .fetch_optional(&mut *tx)
+        .await?;
+        let Some(file_id) = updated else {
+            return Ok(());
+        };
         sqlx::query(
             "INSERT INTO callback_attempts (callback_id, attempt, at_ms, status, error, duration_ms)
              VALUES ($1, $2, $3, $4, $5, $6)",
@@ -621,16 +649,6 @@ impl Index {
         .bind(&outcome.error)
         .bind(outcome.duration_ms)
         .execute(&mut *tx)
-        .await?;
-        let file_id: Option<String> = sqlx::query_scalar(
-            "UPDATE callbacks SET state = $2, attempts = $3, next_attempt_ms = $4 WHERE id = $1
-             RETURNING file_id",
-        )
-        .bind(outcome.callback_id)
-        .bind(outcome.state.as_str())
-        .bind(outcome.attempt)
-        .bind(outcome.next_attempt_ms)
-        .fetch_one(&mut *tx)
         .await?;
         if let (Some(file_id), true) = (file_id, outcome.state != CallbackState::Pending) {
             sqlx::query(concat!(

@@ -83,6 +83,8 @@ pub struct Server {
     facts: facts::FactsHandle,
     events: events::EventHub,
     cluster: Option<cluster::Cluster>,
+    /// This node's outbox and upload queue.
+    work: node_work::NodeWork,
     _owner: data_lock::DataDirLock,
 }
 
@@ -177,7 +179,7 @@ impl Server {
         };
         let (work, _) =
             node_work::NodeWork::start(&work_settings, index.clone(), &config.data_dir).await?;
-        let indexer = work.indexer;
+        let indexer = work.indexer.clone();
         if bucket.is_none() {
             let stranded = index.forget_bucket(clock.now_ms()).await?;
             indexer.outbox.wake();
@@ -237,16 +239,20 @@ impl Server {
             facts,
             events: live_events,
             cluster,
+            work,
             _owner: owner,
         })
     }
 
     /// Resolves when this node has lost its hold on the shared index (the connection holding
-    /// its locks failed): another node may take up its work, so it must stop. Never resolves
-    /// for a server on SQLite.
+    /// its locks failed): another node may take up its work, so its outbox and upload queue
+    /// have stopped by then, and it must shut down. Never resolves for a server on SQLite.
     pub async fn lost(&self) {
         match &self.cluster {
-            Some(cluster) => cluster.lost().await,
+            Some(cluster) => {
+                cluster.lost().await;
+                self.work.stop().await;
+            }
             None => std::future::pending().await,
         }
     }

@@ -41,8 +41,13 @@ impl NodeWork {
         data_dir: &Path,
     ) -> Result<(NodeWork, Reconciled), IndexError> {
         let work = NodeWork::with_queues(settings, index, Some(data_dir));
-        let reconciled = reconcile(&work.indexer, data_dir).await?;
-        Ok((work, reconciled))
+        match reconcile(&work.indexer, data_dir).await {
+            Ok(reconciled) => Ok((work, reconciled)),
+            Err(err) => {
+                work.stop().await;
+                Err(err)
+            }
+        }
     }
 
     /// Only the outbox of `index`'s node, for a node whose disk is not reachable: its queued
@@ -85,9 +90,9 @@ impl NodeWork {
         }
     }
 
-    /// Stops the outbox and the upload queue (see their `stop`).
-    pub fn stop(&self) {
-        self.indexer.outbox.stop();
-        self.indexer.uploads.stop();
+    /// Stops the outbox and the upload queue, and waits for what they had in flight.
+    pub async fn stop(&self) {
+        self.indexer.outbox.stop().await;
+        self.indexer.uploads.stop().await;
     }
 }

@@ -35,7 +35,7 @@ pub fn backoff_ms(failed_attempts: i64) -> i64 {
 #[derive(Clone)]
 pub struct CallbackOutbox {
     notify: Arc<Notify>,
-    worker: Option<tokio::task::AbortHandle>,
+    worker: crate::queue_loop::Worker,
 }
 
 impl CallbackOutbox {
@@ -49,19 +49,20 @@ impl CallbackOutbox {
         clock: SharedClock,
     ) -> CallbackOutbox {
         let notify = Arc::new(Notify::new());
-        let worker = url.map(|url| {
-            let courier = Courier::new(index, url, key, events, clock, ATTEMPT_TIMEOUT);
-            tokio::spawn(run(courier, notify.clone())).abort_handle()
-        });
+        let worker = match url {
+            Some(url) => {
+                let courier = Courier::new(index, url, key, events, clock, ATTEMPT_TIMEOUT);
+                crate::queue_loop::Worker::spawn(run(courier, notify.clone()))
+            }
+            None => crate::queue_loop::Worker::default(),
+        };
         CallbackOutbox { notify, worker }
     }
 
-    /// Stops delivering (a node handed back to its owner). Any moment is safe: an attempt cut
-    /// short is not recorded, and is made again by whoever delivers next.
-    pub fn stop(&self) {
-        if let Some(worker) = &self.worker {
-            worker.abort();
-        }
+    /// Stops delivering, and waits until no attempt is in flight (a node handing its work
+    /// back). An attempt cut short is not recorded, and is made again by whoever delivers next.
+    pub async fn stop(&self) {
+        self.worker.stop().await;
     }
 
     /// New callbacks were queued.

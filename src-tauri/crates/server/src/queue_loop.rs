@@ -64,3 +64,26 @@ pub async fn run<W, WF, N, NF>(
         }
     }
 }
+
+/// A queue's worker task, stopped and waited for on demand (a node handing its work back).
+#[derive(Clone, Default)]
+pub struct Worker(std::sync::Arc<std::sync::Mutex<Option<tokio::task::JoinHandle<()>>>>);
+
+impl Worker {
+    /// Runs `work` as the worker.
+    pub fn spawn(work: impl std::future::Future<Output = ()> + Send + 'static) -> Worker {
+        Worker(std::sync::Arc::new(std::sync::Mutex::new(Some(
+            tokio::spawn(work),
+        ))))
+    }
+
+    /// Stops the worker and waits until it is gone, with whatever it had in flight (aborted
+    /// at its next await: every step of a queue is durable before the next).
+    pub async fn stop(&self) {
+        let task = self.0.lock().unwrap_or_else(|p| p.into_inner()).take();
+        if let Some(task) = task {
+            task.abort();
+            let _ = task.await;
+        }
+    }
+}

@@ -1,6 +1,7 @@
 //! Startup reconcile: the disk is the truth for which files exist. Every finished file with a
 //! manifest and no row gets its row and its callback (a crash between the file and its row, a
-//! lost or rebuilt index); every row whose file is gone is marked `missing`, not dropped.
+//! lost or rebuilt index); every row whose file is gone is marked `missing`, not dropped; the
+//! files of a row deleted through another node go.
 
 use std::collections::HashSet;
 use std::path::Path;
@@ -18,6 +19,8 @@ pub struct Reconciled {
     pub missing: usize,
     /// Rows whose file came back.
     pub found: usize,
+    /// Files of deleted rows (deleted through another node) removed now.
+    pub removed: usize,
 }
 
 /// Brings the index in line with `<data>/vod`.
@@ -34,6 +37,18 @@ pub async fn reconcile(indexer: &Indexer, data_dir: &Path) -> Result<Reconciled,
     for seg in manifests.iter().filter(|m| !known.contains(&m.rel_path)) {
         indexer.file_closed(seg).await?;
         done.indexed += 1;
+    }
+    for (file_id, rel_path) in indexer.index.deleted_local_files().await? {
+        let on_disk = storage::path_of(data_dir, &rel_path).is_some_and(|p| p.exists());
+        if on_disk {
+            let poster = indexer.index.unshared_poster(&file_id, true).await?;
+            match storage::remove_recording_off_thread(data_dir, &rel_path, poster).await {
+                Ok(()) => done.removed += 1,
+                Err(err) => {
+                    tracing::error!(%err, %file_id, "removing a deleted recording's files failed")
+                }
+            }
+        }
     }
     let now = indexer.clock.now_ms();
     for (file_id, rel_path, was_missing) in indexer.index.live_files().await? {
@@ -53,6 +68,7 @@ pub async fn reconcile(indexer: &Indexer, data_dir: &Path) -> Result<Reconciled,
             indexed = done.indexed,
             missing = done.missing,
             found = done.found,
+            removed = done.removed,
             "reconciled the index with the files on disk"
         );
     }

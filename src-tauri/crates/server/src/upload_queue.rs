@@ -37,7 +37,7 @@ pub fn backoff_ms(failed_attempts: i64) -> i64 {
 pub struct UploadQueue {
     notify: Arc<Notify>,
     on: bool,
-    worker: Option<tokio::task::AbortHandle>,
+    worker: crate::queue_loop::Worker,
 }
 
 impl UploadQueue {
@@ -61,17 +61,16 @@ impl UploadQueue {
                 data_dir,
                 clock,
             };
-            queue.worker = Some(tokio::spawn(run(uploader, queue.notify.clone())).abort_handle());
+            queue.worker = crate::queue_loop::Worker::spawn(run(uploader, queue.notify.clone()));
         }
         queue
     }
 
-    /// Stops uploading (a node handed back to its owner). Any moment is safe: every step is
-    /// durable before the next (see above), and the next worker takes it up again.
-    pub fn stop(&self) {
-        if let Some(worker) = &self.worker {
-            worker.abort();
-        }
+    /// Stops uploading, and waits until nothing is in flight (a node handing its work back).
+    /// Any moment is safe: every step is durable before the next (see above), and the next
+    /// worker takes it up again.
+    pub async fn stop(&self) {
+        self.worker.stop().await;
     }
 
     /// Whether finished files go to a bucket.
@@ -172,6 +171,12 @@ impl Uploader {
         let removed = remove_from_bucket(&self.bucket, &job.rel_path, poster.as_deref()).await;
         if let Err(err) = removed {
             return self.failed(job, &err.to_string()).await;
+        }
+        // Deleted through another node, the local copy is still here.
+        let poster = self.index.unshared_poster(&job.file_id, true).await?;
+        let local = storage::remove_recording_off_thread(&self.data_dir, &job.rel_path, poster);
+        if let Err(err) = local.await {
+            tracing::error!(%err, file_id = %job.file_id, "removing a deleted recording's files failed");
         }
         self.end_dropped(job).await
     }

@@ -311,3 +311,48 @@ async fn a_node_cut_off_from_its_index_finishes_its_files_and_stops() {
     assert!(left.iter().all(|p| !p.ends_with(".part")), "{left:?}");
     assert!(left.iter().any(|p| p.ends_with(".flv")), "{left:?}");
 }
+
+#[tokio::test(flavor = "multi_thread")]
+async fn another_nodes_file_is_linked_on_its_node_and_deleted_from_its_disk() {
+    if !postgres::enabled() {
+        eprintln!("PostgreSQL only: run under scripts/with-postgres.sh");
+        return;
+    }
+    let (a_dir, b_dir) = (tempfile::tempdir().unwrap(), tempfile::tempdir().unwrap());
+    let index = postgres::index_url(a_dir.path()).unwrap();
+    let flags = ["--index", index.as_str()];
+    let mut a = start_server(a_dir.path(), &flags);
+    let b = start_server(b_dir.path(), &flags);
+    let push = format!("{}/live/8888_home?record=flv&recordId=h1", a.rtmp);
+    tokio::task::spawn_blocking(move || publish(&push, 3))
+        .await
+        .unwrap();
+    let row = b.wait_recordings(1).await.remove(0);
+
+    // No bucket: node B links the file on node A, signed with the key they share.
+    let url = row["url"].as_str().unwrap();
+    assert!(url.starts_with(&a.http), "{url} is on node A ({})", a.http);
+    let on_a = a_dir.path().join("vod").join(common::vod_path(url));
+    let body = reqwest::get(url).await.unwrap();
+    assert_eq!(body.status(), 200);
+    assert_eq!(body.bytes().await.unwrap(), std::fs::read(&on_a).unwrap());
+
+    // Deleted through node B: the row goes at once; node A clears its disk when it starts.
+    let id = row["file_id"].as_str().unwrap();
+    let deleted = reqwest::Client::new()
+        .delete(format!("{}/v1/recordings/{id}", b.http))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(deleted.status(), 200);
+    assert!(a.recordings().await.is_empty());
+    assert!(on_a.exists(), "node B cannot reach node A's disk");
+    assert!(a.terminate().success());
+    let a = start_server(a_dir.path(), &flags);
+    assert!(a.recordings().await.is_empty());
+    assert!(
+        !on_a.exists(),
+        "node A removed the deleted file at its start"
+    );
+    assert!(media_on_disk(a_dir.path()).is_empty());
+}

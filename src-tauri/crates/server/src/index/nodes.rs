@@ -126,29 +126,6 @@ impl Index {
         Ok(())
     }
 
-    /// Callbacks and uploads of this handle's node still to do.
-    pub async fn work_left(&self) -> Result<i64, IndexError> {
-        Ok(sqlx::query_scalar(
-            "SELECT (SELECT COUNT(*) FROM callbacks WHERE node = $1 AND state IN ('pending', 'held'))
-                  + (SELECT COUNT(*) FROM uploads WHERE node = $1 AND state IN ('pending', 'verified'))",
-        )
-        .bind(self.node())
-        .fetch_one(&self.pool)
-        .await?)
-    }
-
-    /// The node whose disk holds `file_id`'s files, and its API's base URL (for a `/vod` link
-    /// that reached another node).
-    pub async fn home_of(&self, file_id: &str) -> Result<Option<(String, String)>, IndexError> {
-        Ok(sqlx::query_as(
-            "SELECT n.node_id, n.base_url FROM recordings r JOIN nodes n ON n.node_id = r.node
-             WHERE r.file_id = $1",
-        )
-        .bind(file_id)
-        .fetch_optional(&self.pool)
-        .await?)
-    }
-
     /// The value stored under `name` for every node, `proposed` when none was yet.
     pub async fn shared_key(&self, name: &str, proposed: &str) -> Result<String, IndexError> {
         sqlx::query("INSERT INTO shared_keys (name, value) VALUES ($1, $2) ON CONFLICT DO NOTHING")
