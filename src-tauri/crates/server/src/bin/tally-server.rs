@@ -35,9 +35,10 @@ fn limit_malloc_arenas() {
 async fn run() -> std::process::ExitCode {
     tracing_subscriber::fmt()
         .with_writer(std::io::stderr)
-        .with_env_filter(
-            EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new("info")),
-        )
+        .with_env_filter(EnvFilter::try_from_default_env().unwrap_or_else(|_| {
+            // PostgreSQL notices (a migration table that exists) are not news.
+            EnvFilter::new("info,sqlx::postgres::notice=warn")
+        }))
         .init();
     let args = match Cli::parse().command {
         Command::Serve(args) => args,
