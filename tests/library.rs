@@ -8,8 +8,7 @@ use std::time::Duration;
 
 use support::{Desktop, Launch};
 use tally_api::recordings::Recording;
-use tally_client::sync::cached_row;
-use tally_client::RecordingCache;
+use tally_client::{CachedRecording, RecordingCache};
 
 /// A cache file holding one recording of the server at `server_url`, as a previous run left it.
 async fn cache_file_with_one_recording(server_url: &str, file_name: &str) -> Vec<u8> {
@@ -47,7 +46,7 @@ async fn cache_file_with_one_recording(server_url: &str, file_name: &str) -> Vec
         missing: false,
     };
     cache
-        .upsert(&[cached_row(server_id, recording)])
+        .upsert(&[CachedRecording::new(server_id, recording)])
         .await
         .unwrap();
     cache.close().await; // checkpoints the WAL into the file

@@ -118,8 +118,8 @@ async fn fresh_web_link(
         Err(_) => None,
     };
     let url = match link {
-        Link::File => Some(fresh.map_or(row.url, |r| r.url)),
-        Link::Poster => fresh.map_or(row.thumbnail_url, |r| r.thumbnail_url),
+        Link::File => Some(fresh.map_or(row.recording.url, |r| r.url)),
+        Link::Poster => fresh.map_or(row.recording.thumbnail_url, |r| r.thumbnail_url),
     };
     let url = url.ok_or_else(|| failure(ErrorCode::RecordingNotFound, lang, "no poster"))?;
     if !is_web_link(&url) {

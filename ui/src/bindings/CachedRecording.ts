@@ -6,16 +6,51 @@ import type { FileFormat } from "./FileFormat";
  * One recording file as the cache holds it: the server's row plus where it came from and its
  * local download state.
  */
-export type CachedRecording = { server_id: number, file_id: string, video_id: string, record_file_id: string, stream_code: string, channel_id: string, room_id: string, user_id: string, record_id: string, file_name: string, 
+export type CachedRecording = { server_id: number, download_state: string, download_path: string | null, downloaded_bytes: number, 
 /**
- * The tags given at the start of the recording.
+ * Numeric string, unique on the server.
  */
-tags: Array<string>, format: FileFormat, url: string, 
+file_id: string, video_id: string, record_file_id: string, stream_code: string, channel_id: string, 
 /**
- * The poster's link, when it has one.
+ * Empty for stream-code recordings outside a room.
  */
-thumbnail_url: string | null, size: number, start_ms: number, end_ms: number, duration_ms: number, video_codec: string | null, audio_codec: string | null, width: number | null, height: number | null, created_ms: number, updated_ms: number, callback_state: CallbackState, 
+room_id: string, user_id: string, 
 /**
- * Finalized from leftovers after a crash.
+ * `recordId` of the push URL (`cliRecoid`), or the channel-mode task's id.
  */
-recovered: boolean, deleted: boolean, download_state: string, download_path: string | null, downloaded_bytes: number, };
+record_id: string, 
+/**
+ * The `file_name` of a channel-mode start; empty in stream-code mode.
+ */
+file_name: string, tags: Array<string>, format: FileFormat, 
+/**
+ * Download URL (HLS: the m3u8).
+ */
+url: string, 
+/**
+ * Link to its poster, a JPEG of its first keyframe (none for audio, or when the
+ * recording asked for none).
+ */
+thumbnail_url: string | null, 
+/**
+ * Bytes (HLS: sum of the TS chunks).
+ */
+size: number, start_ms: number, end_ms: number, duration_ms: number, video_codec: string | null, audio_codec: string | null, width: number | null, height: number | null, created_ms: number, 
+/**
+ * Changes whenever the row does (callback state included): the sync cursor.
+ */
+updated_ms: number, callback_state: CallbackState, 
+/**
+ * Finalized by crash recovery.
+ */
+recovered: boolean, 
+/**
+ * Deleted: only incremental listings (`updated_since`) return such rows, so that
+ * clients remove them too.
+ */
+deleted: boolean, 
+/**
+ * The row's file was not on disk when the server last started (kept, not dropped: a
+ * restored backup may bring it back).
+ */
+missing: boolean, };

@@ -52,6 +52,14 @@ describe("recording detail", () => {
     expect(text("detail-recovered")).toContain("abruptly");
   });
 
+  it("says when the server could not find the file on its disk", () => {
+    renderDetail({});
+    expect(screen.queryByTestId("detail-missing")).toBeNull();
+    cleanup();
+    renderDetail({ missing: true });
+    expect(text("detail-missing")).toContain("did not find");
+  });
+
   it("says an audio-only file has no resolution", () => {
     renderDetail({ video_codec: null, width: null, height: null });
     expect(text("detail-resolution")).toBe("—");

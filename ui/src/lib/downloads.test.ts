@@ -8,7 +8,7 @@ function row(over: Partial<CachedRecording>): CachedRecording {
     room_id: "demo", user_id: "anchor", record_id: "", file_name: "物理", tags: [], format: "mp4",
     url: "http://h/vod/a.mp4", size: 10, start_ms: 0, end_ms: 0, duration_ms: 0, video_codec: null,
     audio_codec: null, width: null, height: null, created_ms: 0, updated_ms: 0, callback_state: "none",
-    recovered: false, deleted: false, download_state: "none", download_path: null, downloaded_bytes: 0,
+    recovered: false, deleted: false, missing: false, download_state: "none", download_path: null, downloaded_bytes: 0,
     thumbnail_url: null,
     ...over,
   };

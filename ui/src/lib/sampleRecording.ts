@@ -30,6 +30,7 @@ export function sampleRecording(over: Partial<CachedRecording> = {}): CachedReco
     callback_state: "delivered",
     recovered: false,
     deleted: false,
+    missing: false,
     download_state: "none",
     download_path: null,
     downloaded_bytes: 0,

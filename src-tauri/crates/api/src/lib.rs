@@ -6,6 +6,8 @@
 pub mod bindings;
 pub mod error;
 pub mod events;
+#[cfg(feature = "sql")]
+pub mod recording_row;
 pub mod recordings;
 pub mod rooms;
 pub mod usage;

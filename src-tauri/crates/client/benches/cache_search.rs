@@ -8,7 +8,7 @@
 //! fill (the variable unset).
 
 use std::time::Instant;
-use tally_api::recordings::FileFormat;
+use tally_api::recordings::{FileFormat, Recording};
 
 use tally_client::cache::{SearchQuery, Sort};
 use tally_client::{CachedRecording, RecordingCache};
@@ -53,35 +53,38 @@ fn row(server_id: i64, n: i64, rng: &mut Lcg) -> CachedRecording {
     let start_ms = T0 + n * MINUTE / 2;
     CachedRecording {
         server_id,
-        file_id: (9_000_000_000_000 + n).to_string(),
-        video_id: format!("1400_{n:032x}"),
-        record_file_id: (9_000_000_000_000 + n).to_string(),
-        channel_id: code.clone(),
-        stream_code: code,
-        room_id: format!("room-{}", rng.next() % 5_000),
-        user_id: format!("user{}", rng.next() % 20_000),
-        record_id: format!("r{}", n / 4),
-        file_name,
-        tags: vec!["lesson".into(), "live".into()],
-        format: [FileFormat::Mp4, FileFormat::Flv, FileFormat::Hls][(n % 3) as usize],
-        url: format!("http://127.0.0.1:8080/vod/live/{n}.mp4"),
-        size: (rng.next() % 2_000_000_000) as i64,
-        start_ms,
-        end_ms: start_ms + 90 * MINUTE,
-        duration_ms: 90 * MINUTE,
-        video_codec: Some("h264".into()),
-        audio_codec: Some("aac".into()),
-        width: Some(1280),
-        height: Some(720),
-        created_ms: start_ms + 91 * MINUTE,
-        updated_ms: start_ms + 91 * MINUTE,
-        callback_state: tally_api::recordings::CallbackState::Delivered,
-        recovered: false,
-        deleted: false,
+        recording: Recording {
+            file_id: (9_000_000_000_000 + n).to_string(),
+            video_id: format!("1400_{n:032x}"),
+            record_file_id: (9_000_000_000_000 + n).to_string(),
+            channel_id: code.clone(),
+            stream_code: code,
+            room_id: format!("room-{}", rng.next() % 5_000),
+            user_id: format!("user{}", rng.next() % 20_000),
+            record_id: format!("r{}", n / 4),
+            file_name,
+            tags: vec!["lesson".into(), "live".into()],
+            format: [FileFormat::Mp4, FileFormat::Flv, FileFormat::Hls][(n % 3) as usize],
+            url: format!("http://127.0.0.1:8080/vod/live/{n}.mp4"),
+            size: (rng.next() % 2_000_000_000) as i64,
+            start_ms,
+            end_ms: start_ms + 90 * MINUTE,
+            duration_ms: 90 * MINUTE,
+            video_codec: Some("h264".into()),
+            audio_codec: Some("aac".into()),
+            width: Some(1280),
+            height: Some(720),
+            created_ms: start_ms + 91 * MINUTE,
+            updated_ms: start_ms + 91 * MINUTE,
+            callback_state: tally_api::recordings::CallbackState::Delivered,
+            recovered: false,
+            deleted: false,
+            thumbnail_url: None,
+            missing: false,
+        },
         download_state: "none".into(),
         download_path: None,
         downloaded_bytes: 0,
-        thumbnail_url: None,
     }
 }
 

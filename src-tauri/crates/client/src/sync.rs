@@ -3,7 +3,7 @@
 //! so a sync cut midway resumes where it stopped and a row changed on the server (its callback
 //! delivered, say) comes down again.
 
-use tally_api::recordings::{Recording, RecordingPage};
+use tally_api::recordings::RecordingPage;
 
 use crate::cache::{CacheError, CachedRecording, RecordingCache};
 
@@ -35,42 +35,6 @@ pub struct ServerRef {
 pub struct SyncReport {
     pub pages: u32,
     pub rows: u32,
-}
-
-/// The cache's row for a server's recording (download state is kept by the upsert).
-pub fn cached_row(server_id: i64, r: Recording) -> CachedRecording {
-    CachedRecording {
-        server_id,
-        file_id: r.file_id,
-        video_id: r.video_id,
-        record_file_id: r.record_file_id,
-        stream_code: r.stream_code,
-        channel_id: r.channel_id,
-        room_id: r.room_id,
-        user_id: r.user_id,
-        record_id: r.record_id,
-        file_name: r.file_name,
-        tags: r.tags,
-        format: r.format,
-        url: r.url,
-        thumbnail_url: r.thumbnail_url,
-        size: r.size,
-        start_ms: r.start_ms,
-        end_ms: r.end_ms,
-        duration_ms: r.duration_ms,
-        video_codec: r.video_codec,
-        audio_codec: r.audio_codec,
-        width: r.width,
-        height: r.height,
-        created_ms: r.created_ms,
-        updated_ms: r.updated_ms,
-        callback_state: r.callback_state,
-        recovered: r.recovered,
-        deleted: r.deleted,
-        download_state: "none".into(),
-        download_path: None,
-        downloaded_bytes: 0,
-    }
 }
 
 /// Pulls every change since the last sync, `page_size` rows a request, stopping after
@@ -115,7 +79,7 @@ pub async fn sync(
         let rows: Vec<CachedRecording> = page
             .recordings
             .into_iter()
-            .map(|r| cached_row(server_id, r))
+            .map(|r| CachedRecording::new(server_id, r))
             .collect();
         // The cursor after this page: the server's, or (caught up) the last row's position.
         let next = page.next_cursor.clone().or_else(|| {

@@ -1,45 +1,48 @@
 //! The recordings cache: search, paging, updates, and unusable files moved aside.
 
-use tally_api::recordings::{CallbackState, FileFormat};
+use tally_api::recordings::{CallbackState, FileFormat, Recording};
 use tally_client::cache::{SearchQuery, Sort};
 use tally_client::{CachedRecording, RecordingCache};
 
 fn recording(server_id: i64, n: i64, file_name: &str, room: &str) -> CachedRecording {
     CachedRecording {
         server_id,
-        file_id: format!("{}", 9_000_000_000 + n),
-        video_id: format!("1400_{n:032x}"),
-        record_file_id: format!("{}", 9_000_000_000 + n),
-        stream_code: format!("8888_{n:032x}"),
-        channel_id: format!("8888_{n:032x}"),
-        room_id: room.to_owned(),
-        user_id: format!("user{}", n % 7),
-        record_id: format!("r{n}"),
-        file_name: file_name.to_owned(),
-        tags: vec!["lesson".to_owned(), "math".to_owned()],
-        format: if n % 2 == 0 {
-            FileFormat::Mp4
-        } else {
-            FileFormat::Flv
+        recording: Recording {
+            file_id: format!("{}", 9_000_000_000 + n),
+            video_id: format!("1400_{n:032x}"),
+            record_file_id: format!("{}", 9_000_000_000 + n),
+            stream_code: format!("8888_{n:032x}"),
+            channel_id: format!("8888_{n:032x}"),
+            room_id: room.to_owned(),
+            user_id: format!("user{}", n % 7),
+            record_id: format!("r{n}"),
+            file_name: file_name.to_owned(),
+            tags: vec!["lesson".to_owned(), "math".to_owned()],
+            format: if n % 2 == 0 {
+                FileFormat::Mp4
+            } else {
+                FileFormat::Flv
+            },
+            url: format!("http://127.0.0.1:8080/vod/live/{n}.mp4"),
+            size: 1_000 + n,
+            start_ms: 1_700_000_000_000 + n * 60_000,
+            end_ms: 1_700_000_000_000 + n * 60_000 + 30_000,
+            duration_ms: 30_000,
+            video_codec: Some("h264".into()),
+            audio_codec: Some("aac".into()),
+            width: Some(1280),
+            height: Some(720),
+            created_ms: 1_700_000_000_000 + n * 60_000 + 31_000,
+            updated_ms: 1_700_000_000_000 + n * 60_000 + 31_000,
+            callback_state: CallbackState::Delivered,
+            recovered: false,
+            deleted: false,
+            thumbnail_url: None,
+            missing: false,
         },
-        url: format!("http://127.0.0.1:8080/vod/live/{n}.mp4"),
-        size: 1_000 + n,
-        start_ms: 1_700_000_000_000 + n * 60_000,
-        end_ms: 1_700_000_000_000 + n * 60_000 + 30_000,
-        duration_ms: 30_000,
-        video_codec: Some("h264".into()),
-        audio_codec: Some("aac".into()),
-        width: Some(1280),
-        height: Some(720),
-        created_ms: 1_700_000_000_000 + n * 60_000 + 31_000,
-        updated_ms: 1_700_000_000_000 + n * 60_000 + 31_000,
-        callback_state: CallbackState::Delivered,
-        recovered: false,
-        deleted: false,
         download_state: "none".into(),
         download_path: None,
         downloaded_bytes: 0,
-        thumbnail_url: None,
     }
 }
 

@@ -13,7 +13,8 @@ use axum::Router;
 use tally_api::recordings::Recording;
 use tally_client::http::http_client;
 use tally_client::recording_download::download_recording;
-use tally_client::sync::{cached_row, ServerRef};
+use tally_client::sync::ServerRef;
+use tally_client::CachedRecording;
 use tally_client::RecordingCache;
 
 /// Every request a server saw: (path, Authorization header).
@@ -83,7 +84,7 @@ async fn fetch(
         .unwrap()
         .0;
     let server_id = cache.server_id(&server.base_url).await.unwrap();
-    let row = cached_row(server_id, rec);
+    let row = CachedRecording::new(server_id, rec);
     cache.upsert(std::slice::from_ref(&row)).await.unwrap();
     let downloads = local.path().join("Downloads");
     let result = download_recording(

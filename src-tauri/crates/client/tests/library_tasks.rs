@@ -14,8 +14,9 @@ use tally_api::recordings::{Recording, RecordingPage};
 use tally_client::cache::SearchQuery;
 use tally_client::export::export_csv;
 use tally_client::recording_download::{download_recording, SaveError};
-use tally_client::sync::{cached_row, ServerRef};
+use tally_client::sync::ServerRef;
 use tally_client::sync_loop::{SyncLoop, SyncStatus};
+use tally_client::CachedRecording;
 use tally_client::RecordingCache;
 use tokio::sync::watch;
 use tower_http::services::ServeDir;
@@ -164,11 +165,11 @@ async fn download_is_marked_done_and_a_size_mismatch_is_marked_failed() {
     let cache = open_cache(local.path()).await;
     let server_id = cache.server_id(&server.base_url).await.unwrap();
     let url = format!("http://{addr}/vod/a.mp4");
-    let good = cached_row(
+    let good = CachedRecording::new(
         server_id,
         recording(1, "物理第三讲", &url, content.len() as i64),
     );
-    let wrong = cached_row(server_id, recording(2, "wrong size", &url, 999));
+    let wrong = CachedRecording::new(server_id, recording(2, "wrong size", &url, 999));
     cache.upsert(&[good.clone(), wrong.clone()]).await.unwrap();
     let http = reqwest::Client::new();
     let downloads = local.path().join("Downloads");
@@ -216,7 +217,7 @@ async fn a_failed_download_starts_over_instead_of_resuming_untrusted_bytes() {
     let cache = open_cache(local.path()).await;
     let server_id = cache.server_id(&server.base_url).await.unwrap();
     let url = format!("http://{addr}/vod/a.mp4");
-    let row = cached_row(server_id, recording(1, "课", &url, content.len() as i64));
+    let row = CachedRecording::new(server_id, recording(1, "课", &url, content.len() as i64));
     cache.upsert(std::slice::from_ref(&row)).await.unwrap();
     let http = reqwest::Client::new();
     let downloads = local.path().join("Downloads");
@@ -250,7 +251,7 @@ async fn export_writes_every_matching_row_not_just_one_page() {
             } else {
                 format!("other \"{n}\"")
             };
-            cached_row(server_id, recording(n, &name, "http://x/vod/a.mp4", 1))
+            CachedRecording::new(server_id, recording(n, &name, "http://x/vod/a.mp4", 1))
         })
         .collect();
     cache.upsert(&rows).await.unwrap();

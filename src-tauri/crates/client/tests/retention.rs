@@ -89,7 +89,7 @@ async fn recordings_past_the_size_cap_and_the_age_leave_bucket_disk_and_cache() 
         .unwrap();
     let visible = || async {
         let rows = cache.search(&SearchQuery::default()).await.unwrap().rows;
-        let mut codes: Vec<String> = rows.into_iter().map(|r| r.stream_code).collect();
+        let mut codes: Vec<String> = rows.into_iter().map(|r| r.recording.stream_code).collect();
         codes.sort();
         codes
     };

@@ -3,10 +3,12 @@
 //! only fixed column names are ever formatted into SQL.
 
 use std::fmt::Write as _;
+use std::sync::LazyLock;
 
 use sqlx::any::{AnyArguments, AnyRow};
 use sqlx::AnyPool;
-use sqlx::{Any, Arguments, Row};
+use sqlx::{Any, Arguments, FromRow, Row};
+use tally_api::recording_row::numbered_params;
 use tally_api::recordings::{CallbackAttempt, CallbackState, Recording};
 
 /// Index failures.
@@ -118,10 +120,36 @@ pub use nodes::NodeRow;
 pub use open::{is_postgres_url, redacted, Opened};
 pub use uploads::{DueUpload, UploadState};
 
-const COLUMNS: &str = "file_id, video_id, record_file_id, stream_code, channel_id, room_id, \
-    user_id, record_id, file_name, tags, format, rel_path, size, start_ms, end_ms, duration_ms, \
-    video_codec, audio_codec, width, height, created_ms, updated_ms, callback_state, recovered, \
-    deleted_ms, missing_ms, poster, stored, node, home_url";
+/// What a SELECT names to build an [`IndexedFile`]: the recording's kept columns, its derived
+/// ones as this index works them out (links are made per request, see `urls.rs`), and where
+/// its files are.
+fn columns() -> &'static str {
+    static COLUMNS: LazyLock<String> = LazyLock::new(|| {
+        format!(
+            "{}, updated_ms, '' AS url, NULL AS thumbnail_url,
+             CASE WHEN deleted_ms IS NULL THEN 0 ELSE 1 END AS deleted,
+             CASE WHEN missing_ms IS NULL THEN 0 ELSE 1 END AS missing,
+             rel_path, poster, stored, node, home_url",
+            Recording::KEPT_COLUMNS
+        )
+    });
+    &COLUMNS
+}
+
+/// Inserts a new file's row: `$1`–`$6` are its app, path, stream parameters, poster, node and
+/// the time; the recording's kept columns follow.
+fn insert_file_sql() -> &'static str {
+    static SQL: LazyLock<String> = LazyLock::new(|| {
+        format!(
+            "INSERT INTO recordings (app, rel_path, stream_param, poster, node, updated_ms, {})
+             VALUES ($1, $2, $3, $4, $5, {}, {}) ON CONFLICT DO NOTHING",
+            Recording::KEPT_COLUMNS,
+            next_stamp!(6),
+            numbered_params(7, Recording::KEPT_COUNT)
+        )
+    });
+    &SQL
+}
 
 /// Recordings with `home_url`: the base URL of the node whose disk holds the files.
 const WITH_HOME: &str =
@@ -184,47 +212,14 @@ impl Index {
     pub async fn insert_file(&self, file: &NewFile, now_ms: i64) -> Result<bool, IndexError> {
         let r = &file.recording;
         let mut tx = self.stamping().await?;
-        let inserted = sqlx::query(concat!(
-            "INSERT INTO recordings (file_id, video_id, record_file_id, stream_code, channel_id,
-                app, room_id, user_id, record_id, file_name, tags, format, rel_path, stream_param,
-                size, start_ms, end_ms, duration_ms, video_codec, audio_codec, width, height,
-                created_ms, updated_ms, callback_state, recovered, poster, node)
-             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17,
-                $18, $19, $20, $21, $22, $23, ",
-            next_stamp!(23),
-            ", $24, $25, $26, $27) ON CONFLICT DO NOTHING"
-        ))
-        .bind(&r.file_id)
-        .bind(&r.video_id)
-        .bind(&r.record_file_id)
-        .bind(&r.stream_code)
-        .bind(&r.channel_id)
-        .bind(&file.app)
-        .bind(&r.room_id)
-        .bind(&r.user_id)
-        .bind(&r.record_id)
-        .bind(&r.file_name)
-        .bind(serde_json::to_string(&r.tags).unwrap_or_else(|_| "[]".into()))
-        .bind(r.format.as_str())
-        .bind(&file.rel_path)
-        .bind(&file.stream_param)
-        .bind(r.size)
-        .bind(r.start_ms)
-        .bind(r.end_ms)
-        .bind(r.duration_ms)
-        .bind(&r.video_codec)
-        .bind(&r.audio_codec)
-        .bind(r.width)
-        .bind(r.height)
-        .bind(now_ms)
-        .bind(r.callback_state.as_str())
-        .bind(i64::from(r.recovered))
-        .bind(&file.poster)
-        .bind(self.node())
-        .execute(&mut *tx)
-        .await?
-        .rows_affected()
-            == 1;
+        let insert = sqlx::query(sqlx::AssertSqlSafe(insert_file_sql()))
+            .bind(&file.app)
+            .bind(&file.rel_path)
+            .bind(&file.stream_param)
+            .bind(&file.poster)
+            .bind(self.node())
+            .bind(now_ms);
+        let inserted = r.bind_kept(insert).execute(&mut *tx).await?.rows_affected() == 1;
         if inserted {
             if let Some(body) = &file.callback_body {
                 let state = if file.upload { "held" } else { "pending" };
@@ -270,7 +265,8 @@ impl Index {
     /// One recording.
     pub async fn get(&self, file_id: &str) -> Result<Option<IndexedFile>, IndexError> {
         let row = sqlx::query(sqlx::AssertSqlSafe(format!(
-            "SELECT {COLUMNS} FROM {WITH_HOME} WHERE file_id = $1"
+            "SELECT {} FROM {WITH_HOME} WHERE file_id = $1",
+            columns()
         )))
         .bind(file_id)
         .fetch_optional(&self.pool)
@@ -290,7 +286,7 @@ impl Index {
         } else {
             "start_ms"
         };
-        let mut sql = Filtered::new(format!("SELECT {COLUMNS} FROM {WITH_HOME} WHERE 1 = 1"));
+        let mut sql = Filtered::new(format!("SELECT {} FROM {WITH_HOME} WHERE 1 = 1", columns()));
         if let Some(prefix) = &q.prefix {
             sql.push(" AND prefix_key >= ")
                 .bind(prefix.clone())
@@ -721,46 +717,15 @@ pub struct IndexedFile {
 
 impl IndexedFile {
     fn from_row(r: &AnyRow) -> Result<IndexedFile, IndexError> {
-        let tags: String = r.get("tags");
-        let named = |column: &str| -> Result<String, IndexError> { Ok(r.try_get(column)?) };
         Ok(IndexedFile {
-            rel_path: r.get("rel_path"),
-            poster: r.get("poster"),
-            in_bucket: r.get::<Option<String>, _>("stored").is_some(),
+            recording: Recording::from_row(r)?,
+            rel_path: r.try_get("rel_path")?,
+            poster: r.try_get("poster")?,
+            in_bucket: r.try_get::<Option<String>, _>("stored")?.is_some(),
             home: r
-                .get::<Option<String>, _>("home_url")
-                .map(|url| (r.get("node"), url)),
-            recording: Recording {
-                file_id: r.get("file_id"),
-                video_id: r.get("video_id"),
-                record_file_id: r.get("record_file_id"),
-                stream_code: r.get("stream_code"),
-                channel_id: r.get("channel_id"),
-                room_id: r.get("room_id"),
-                user_id: r.get("user_id"),
-                record_id: r.get("record_id"),
-                file_name: r.get("file_name"),
-                tags: serde_json::from_str(&tags).unwrap_or_default(),
-                format: named("format")?.parse().map_err(IndexError::Damaged)?,
-                url: String::new(),
-                thumbnail_url: None,
-                size: r.get("size"),
-                start_ms: r.get("start_ms"),
-                end_ms: r.get("end_ms"),
-                duration_ms: r.get("duration_ms"),
-                video_codec: r.get("video_codec"),
-                audio_codec: r.get("audio_codec"),
-                width: r.get("width"),
-                height: r.get("height"),
-                created_ms: r.get("created_ms"),
-                updated_ms: r.get("updated_ms"),
-                callback_state: named("callback_state")?
-                    .parse()
-                    .map_err(IndexError::Damaged)?,
-                recovered: r.get::<i64, _>("recovered") != 0,
-                deleted: r.get::<Option<i64>, _>("deleted_ms").is_some(),
-                missing: r.get::<Option<i64>, _>("missing_ms").is_some(),
-            },
+                .try_get::<Option<String>, _>("home_url")?
+                .map(|url| Ok::<_, sqlx::Error>((r.try_get("node")?, url)))
+                .transpose()?,
         })
     }
 }

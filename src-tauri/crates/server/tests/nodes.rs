@@ -240,7 +240,7 @@ async fn three_nodes_share_one_index_and_a_killed_nodes_recordings_are_taken_up(
         .unwrap()
         .rows
         .into_iter()
-        .map(|r| r.file_id)
+        .map(|r| r.recording.file_id)
         .collect();
     assert_eq!(cached, rows.keys().cloned().collect::<BTreeSet<_>>());
 

@@ -1,8 +1,11 @@
 //! Writing recordings into the cache and reading one back.
 
 use serde::{Deserialize, Serialize};
+use std::sync::LazyLock;
+
 use sqlx::AssertSqlSafe;
-use tally_api::recordings::{CallbackState, FileFormat};
+use tally_api::recording_row::numbered_params;
+use tally_api::recordings::Recording;
 use ts_rs::TS;
 
 use super::{CacheError, RecordingCache};
@@ -12,48 +15,84 @@ use super::{CacheError, RecordingCache};
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, sqlx::FromRow, TS)]
 pub struct CachedRecording {
     pub server_id: i64,
-    pub file_id: String,
-    pub video_id: String,
-    pub record_file_id: String,
-    pub stream_code: String,
-    pub channel_id: String,
-    pub room_id: String,
-    pub user_id: String,
-    pub record_id: String,
-    pub file_name: String,
-    /// The tags given at the start of the recording.
-    #[sqlx(json)]
-    pub tags: Vec<String>,
-    #[sqlx(try_from = "String")]
-    pub format: FileFormat,
-    pub url: String,
-    /// The poster's link, when it has one.
-    pub thumbnail_url: Option<String>,
-    pub size: i64,
-    pub start_ms: i64,
-    pub end_ms: i64,
-    pub duration_ms: i64,
-    pub video_codec: Option<String>,
-    pub audio_codec: Option<String>,
-    pub width: Option<i64>,
-    pub height: Option<i64>,
-    pub created_ms: i64,
-    pub updated_ms: i64,
-    #[sqlx(try_from = "String")]
-    pub callback_state: CallbackState,
-    /// Finalized from leftovers after a crash.
-    pub recovered: bool,
-    pub deleted: bool,
+    /// The server's recording as last synced (its fields sit beside these in JSON).
+    #[serde(flatten)]
+    #[sqlx(flatten)]
+    #[ts(flatten)]
+    pub recording: Recording,
     pub download_state: String,
     pub download_path: Option<String>,
     pub downloaded_bytes: i64,
 }
 
+impl CachedRecording {
+    /// The cache's row for a server's recording, not downloaded (an upsert keeps the download
+    /// state of a row already cached).
+    pub fn new(server_id: i64, recording: Recording) -> CachedRecording {
+        CachedRecording {
+            server_id,
+            recording,
+            download_state: "none".into(),
+            download_path: None,
+            downloaded_bytes: 0,
+        }
+    }
+}
+
+/// A cached recording reads as the recording it holds (`row.file_name`): the cache only adds
+/// where it came from and its download state.
+impl std::ops::Deref for CachedRecording {
+    type Target = Recording;
+    fn deref(&self) -> &Recording {
+        &self.recording
+    }
+}
+
+impl std::ops::DerefMut for CachedRecording {
+    fn deref_mut(&mut self) -> &mut Recording {
+        &mut self.recording
+    }
+}
+
 /// The columns a SELECT must name to build a [`CachedRecording`].
-pub(crate) const COLUMNS: &str = "server_id, file_id, video_id, record_file_id, stream_code, \
-    channel_id, room_id, user_id, record_id, file_name, tags, format, url, size, start_ms, end_ms, \
-    duration_ms, video_codec, audio_codec, width, height, created_ms, updated_ms, callback_state, \
-    recovered, deleted, download_state, download_path, downloaded_bytes, thumbnail_url";
+pub(crate) fn columns() -> &'static str {
+    static COLUMNS: LazyLock<String> = LazyLock::new(|| {
+        format!(
+            "server_id, {}, {}, download_state, download_path, downloaded_bytes",
+            Recording::KEPT_COLUMNS,
+            Recording::DERIVED_COLUMNS
+        )
+    });
+    &COLUMNS
+}
+
+/// Inserts a row or updates its server-side columns, unless the cached row is newer: `$1` is
+/// the server, `$2`–`$3` its millisecond's time-key range, the recording's columns follow.
+fn upsert_sql() -> &'static str {
+    static SQL: LazyLock<String> = LazyLock::new(|| {
+        let columns = format!(
+            "{}, {}",
+            Recording::KEPT_COLUMNS,
+            Recording::DERIVED_COLUMNS
+        );
+        let updates: Vec<String> = columns
+            .split(", ")
+            .map(|c| format!("{c} = excluded.{c}"))
+            .collect();
+        format!(
+            "INSERT INTO recordings (server_id, time_key, {columns})
+             VALUES ($1, (SELECT COALESCE(MAX(time_key) + 1, $2) FROM recordings
+                          WHERE time_key >= $2 AND time_key < $3), {})
+             ON CONFLICT (server_id, file_id) DO UPDATE SET {},
+                time_key = CASE WHEN recordings.start_ms = excluded.start_ms
+                    THEN recordings.time_key ELSE excluded.time_key END
+             WHERE excluded.updated_ms >= recordings.updated_ms",
+            numbered_params(4, Recording::KEPT_COUNT + Recording::DERIVED_COUNT),
+            updates.join(", ")
+        )
+    });
+    &SQL
+}
 
 impl RecordingCache {
     /// Inserts or updates the server-side fields of rows (the download state is kept), in one
@@ -73,7 +112,8 @@ impl RecordingCache {
     ) -> Result<Option<CachedRecording>, CacheError> {
         // Only the constant column list is formatted in; values are bound.
         let row = sqlx::query_as(AssertSqlSafe(format!(
-            "SELECT {COLUMNS} FROM recordings WHERE server_id = ?1 AND file_id = ?2"
+            "SELECT {} FROM recordings WHERE server_id = ?1 AND file_id = ?2",
+            columns()
         )))
         .bind(server_id)
         .bind(file_id)
@@ -104,65 +144,15 @@ pub(crate) async fn upsert_in(
     tx: &mut sqlx::Transaction<'_, sqlx::Sqlite>,
     rows: &[CachedRecording],
 ) -> Result<(), CacheError> {
-    for r in rows {
-        sqlx::query(
-            "INSERT INTO recordings (server_id, file_id, video_id, record_file_id, stream_code,
-                    channel_id, room_id, user_id, record_id, file_name, tags, format, url, size,
-                    start_ms, end_ms, duration_ms, video_codec, audio_codec, width, height,
-                    created_ms, updated_ms, callback_state, deleted, thumbnail_url, recovered,
-                    time_key)
-                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16,
-                    ?17, ?18, ?19, ?20, ?21, ?22, ?23, ?24, ?25, ?26, ?29,
-                    (SELECT COALESCE(MAX(time_key) + 1, ?27) FROM recordings
-                     WHERE time_key >= ?27 AND time_key < ?28))
-                 ON CONFLICT (server_id, file_id) DO UPDATE SET
-                    video_id = excluded.video_id, record_file_id = excluded.record_file_id,
-                    stream_code = excluded.stream_code, channel_id = excluded.channel_id,
-                    room_id = excluded.room_id, user_id = excluded.user_id,
-                    record_id = excluded.record_id, file_name = excluded.file_name,
-                    tags = excluded.tags, format = excluded.format, url = excluded.url,
-                    size = excluded.size, start_ms = excluded.start_ms, end_ms = excluded.end_ms,
-                    duration_ms = excluded.duration_ms, video_codec = excluded.video_codec,
-                    audio_codec = excluded.audio_codec, width = excluded.width,
-                    height = excluded.height, created_ms = excluded.created_ms,
-                    updated_ms = excluded.updated_ms, callback_state = excluded.callback_state,
-                    deleted = excluded.deleted, thumbnail_url = excluded.thumbnail_url,
-                    recovered = excluded.recovered,
-                    time_key = CASE WHEN recordings.start_ms = excluded.start_ms
-                        THEN recordings.time_key ELSE excluded.time_key END
-                 WHERE excluded.updated_ms >= recordings.updated_ms",
-        )
-        .bind(r.server_id)
-        .bind(&r.file_id)
-        .bind(&r.video_id)
-        .bind(&r.record_file_id)
-        .bind(&r.stream_code)
-        .bind(&r.channel_id)
-        .bind(&r.room_id)
-        .bind(&r.user_id)
-        .bind(&r.record_id)
-        .bind(&r.file_name)
-        .bind(serde_json::to_string(&r.tags).unwrap_or_else(|_| "[]".into()))
-        .bind(r.format.as_str())
-        .bind(&r.url)
-        .bind(r.size)
-        .bind(r.start_ms)
-        .bind(r.end_ms)
-        .bind(r.duration_ms)
-        .bind(&r.video_codec)
-        .bind(&r.audio_codec)
-        .bind(r.width)
-        .bind(r.height)
-        .bind(r.created_ms)
-        .bind(r.updated_ms)
-        .bind(r.callback_state.as_str())
-        .bind(r.deleted)
-        .bind(&r.thumbnail_url)
-        .bind(first_time_key(r.start_ms))
-        .bind(first_time_key(r.start_ms.saturating_add(1)))
-        .bind(r.recovered)
-        .execute(&mut **tx)
-        .await?;
+    for row in rows {
+        let r = &row.recording;
+        let upsert = sqlx::query(AssertSqlSafe(upsert_sql()))
+            .bind(row.server_id)
+            .bind(first_time_key(r.start_ms))
+            .bind(first_time_key(r.start_ms.saturating_add(1)));
+        r.bind_derived(r.bind_kept(upsert))
+            .execute(&mut **tx)
+            .await?;
     }
     Ok(())
 }

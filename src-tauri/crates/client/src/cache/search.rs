@@ -6,7 +6,7 @@ use serde::{Deserialize, Serialize};
 use sqlx::{QueryBuilder, Sqlite};
 use ts_rs::TS;
 
-use super::rows::{first_time_key, CachedRecording, COLUMNS};
+use super::rows::{columns, first_time_key, CachedRecording};
 use super::{CacheError, RecordingCache};
 
 /// The trigram index needs three characters; shorter queries scan with LIKE instead.
@@ -151,7 +151,7 @@ impl RecordingCache {
         } else {
             (">", "ASC")
         };
-        let columns = COLUMNS
+        let columns = columns()
             .split(',')
             .map(|c| format!("recordings.{}", c.trim()))
             .collect::<Vec<_>>()
