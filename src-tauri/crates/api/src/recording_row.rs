@@ -60,27 +60,40 @@ macro_rules! decode {
     };
 }
 
+/// Which of a recording's columns a statement binds.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Columns {
+    /// Those both stores keep as they are (the index's insert).
+    Kept,
+    /// Those and the derived ones (the cache's upsert).
+    KeptAndDerived,
+}
+
 macro_rules! recording_row {
     (
         kept { $k0:ident: $k0_kind:ident $(, $k:ident: $k_kind:ident)* $(,)? }
         derived { $d0:ident: $d0_kind:ident $(, $d:ident: $d_kind:ident)* $(,)? }
     ) => {
         impl Recording {
-            /// The columns both stores keep as they are, in [`Recording::bind_kept`]'s order.
+            /// The columns both stores keep as they are, in bind order.
             pub const KEPT_COLUMNS: &'static str =
                 concat!(stringify!($k0) $(, ", ", stringify!($k))*);
             /// How many there are.
             pub const KEPT_COUNT: usize = [stringify!($k0) $(, stringify!($k))*].len();
             /// The columns the index works out (its stamp, its links, the state of the files)
-            /// and the cache keeps as it received them, in [`Recording::bind_derived`]'s order.
+            /// and the cache keeps as it received them, in bind order, after the kept ones.
             pub const DERIVED_COLUMNS: &'static str =
                 concat!(stringify!($d0) $(, ", ", stringify!($d))*);
             /// How many there are.
             pub const DERIVED_COUNT: usize = [stringify!($d0) $(, stringify!($d))*].len();
 
-            /// Binds the [`Recording::KEPT_COLUMNS`] values, in order.
-            pub fn bind_kept<'q, DB: Database>(&self, q: Query<'q, DB, DB::Arguments>)
-                -> Query<'q, DB, DB::Arguments>
+            /// Binds the values of the [`Recording::KEPT_COLUMNS`], then, with
+            /// [`Columns::KeptAndDerived`], of the [`Recording::DERIVED_COLUMNS`], in order.
+            pub fn bind_columns<'q, DB: Database>(
+                &self,
+                q: Query<'q, DB, DB::Arguments>,
+                columns: Columns,
+            ) -> Query<'q, DB, DB::Arguments>
             where
                 for<'v> &'v str: Encode<'v, DB> + Type<DB>,
                 for<'v> Option<&'v str>: Encode<'v, DB> + Type<DB>,
@@ -88,18 +101,13 @@ macro_rules! recording_row {
                 for<'v> i64: Encode<'v, DB> + Type<DB>,
                 for<'v> Option<i64>: Encode<'v, DB> + Type<DB>,
             {
-                q.bind(encode!($k0_kind, self.$k0)) $(.bind(encode!($k_kind, self.$k)))*
-            }
-
-            /// Binds the [`Recording::DERIVED_COLUMNS`] values, in order.
-            pub fn bind_derived<'q, DB: Database>(&self, q: Query<'q, DB, DB::Arguments>)
-                -> Query<'q, DB, DB::Arguments>
-            where
-                for<'v> &'v str: Encode<'v, DB> + Type<DB>,
-                for<'v> Option<&'v str>: Encode<'v, DB> + Type<DB>,
-                for<'v> i64: Encode<'v, DB> + Type<DB>,
-            {
-                q.bind(encode!($d0_kind, self.$d0)) $(.bind(encode!($d_kind, self.$d)))*
+                let q = q.bind(encode!($k0_kind, self.$k0)) $(.bind(encode!($k_kind, self.$k)))*;
+                match columns {
+                    Columns::Kept => q,
+                    Columns::KeptAndDerived => {
+                        q.bind(encode!($d0_kind, self.$d0)) $(.bind(encode!($d_kind, self.$d)))*
+                    }
+                }
             }
         }
 

@@ -199,15 +199,17 @@ async fn paging_visits_every_row_once_in_order() {
 }
 
 #[tokio::test]
-async fn tags_with_spaces_and_the_recovered_flag_come_back_as_the_server_gave_them() {
+async fn tags_with_spaces_and_the_recovered_and_missing_flags_come_back_as_the_server_gave_them() {
     let mut row = recording(1, 1, "第一课", "r");
     row.tags = vec!["grade 3".into(), "数学".into()];
     row.recovered = true;
+    row.missing = true;
+    row.thumbnail_url = Some("http://127.0.0.1:8080/vod/live/1.jpg".into());
     let (_dir, cache) = cache_with(std::slice::from_ref(&row)).await;
     let got = cache.get(1, &row.file_id).await.unwrap().unwrap();
     assert_eq!(got.tags, ["grade 3", "数学"]);
-    assert!(got.recovered);
-    assert_eq!(got, row);
+    assert!(got.recovered && got.missing);
+    assert_eq!(got, row, "every field comes back as it went in");
     let found = cache
         .search(&SearchQuery {
             text: "grade 3".into(),

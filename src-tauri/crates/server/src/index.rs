@@ -8,7 +8,7 @@ use std::sync::LazyLock;
 use sqlx::any::{AnyArguments, AnyRow};
 use sqlx::AnyPool;
 use sqlx::{Any, Arguments, FromRow, Row};
-use tally_api::recording_row::numbered_params;
+use tally_api::recording_row::{numbered_params, Columns};
 use tally_api::recordings::{CallbackAttempt, CallbackState, Recording};
 
 /// Index failures.
@@ -219,7 +219,12 @@ impl Index {
             .bind(&file.poster)
             .bind(self.node())
             .bind(now_ms);
-        let inserted = r.bind_kept(insert).execute(&mut *tx).await?.rows_affected() == 1;
+        let inserted = r
+            .bind_columns(insert, Columns::Kept)
+            .execute(&mut *tx)
+            .await?
+            .rows_affected()
+            == 1;
         if inserted {
             if let Some(body) = &file.callback_body {
                 let state = if file.upload { "held" } else { "pending" };

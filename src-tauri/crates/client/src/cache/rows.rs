@@ -4,7 +4,7 @@ use serde::{Deserialize, Serialize};
 use std::sync::LazyLock;
 
 use sqlx::AssertSqlSafe;
-use tally_api::recording_row::numbered_params;
+use tally_api::recording_row::{numbered_params, Columns};
 use tally_api::recordings::Recording;
 use ts_rs::TS;
 
@@ -150,7 +150,7 @@ pub(crate) async fn upsert_in(
             .bind(row.server_id)
             .bind(first_time_key(r.start_ms))
             .bind(first_time_key(r.start_ms.saturating_add(1)));
-        r.bind_derived(r.bind_kept(upsert))
+        r.bind_columns(upsert, Columns::KeptAndDerived)
             .execute(&mut **tx)
             .await?;
     }
