@@ -9,7 +9,7 @@ use sqlx::any::{AnyArguments, AnyRow};
 use sqlx::AnyPool;
 use sqlx::{Any, Arguments, FromRow, Row};
 use tally_api::recording_row::{numbered_params, Columns};
-use tally_api::recordings::{CallbackAttempt, CallbackState, Recording};
+use tally_api::recordings::{CallbackAttempt, CallbackState, FileFormat, Recording};
 
 /// Index failures.
 #[derive(Debug, thiserror::Error)]
@@ -60,7 +60,8 @@ pub struct RecordingQuery {
     pub room_id: Option<String>,
     pub user_id: Option<String>,
     pub file_name: Option<String>,
-    pub format: Option<String>,
+    /// `flv`, `hls` or `mp4` (any other value is a bad parameter).
+    pub format: Option<FileFormat>,
     /// Start time range, unix ms.
     pub from: Option<i64>,
     pub to: Option<i64>,
@@ -302,11 +303,13 @@ impl Index {
             ("room_id", &q.room_id),
             ("user_id", &q.user_id),
             ("file_name", &q.file_name),
-            ("format", &q.format),
         ] {
             if let Some(value) = value {
                 sql.push(&format!(" AND {col} = ")).bind(value.clone());
             }
+        }
+        if let Some(format) = q.format {
+            sql.push(" AND format = ").bind(format.as_str().to_owned());
         }
         if let Some(from) = q.from {
             sql.push(" AND start_ms >= ").bind(from);

@@ -178,6 +178,27 @@ async fn stream_code_flow_calls_back_and_serves_identical_files() {
         .await;
     assert_eq!(again["recordings"].as_array().unwrap().len(), files.len());
 
+    // A format filter takes the formats there are and refuses any other, naming the parameter.
+    let flv = server
+        .get_json(&format!("/v1/recordings?prefix={code}_r1&format=flv"))
+        .await;
+    let flv = flv["recordings"].as_array().unwrap();
+    let flv_files = files.iter().filter(|c| c["file_format"] == "flv").count();
+    assert!(
+        !flv.is_empty() && flv.iter().all(|r| r["format"] == "flv"),
+        "{flv:?}"
+    );
+    assert_eq!(flv.len(), flv_files);
+    let res = http
+        .get(format!("{}/v1/recordings?format=avi", server.http))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), 400);
+    let err: Value = res.json().await.unwrap();
+    assert_eq!(err["code"], 30000509, "{err}");
+    assert!(err["message"].as_str().unwrap().contains("format"), "{err}");
+
     // Every delivery attempt is visible.
     let file_id = expected[0];
     let attempts = server
