@@ -190,7 +190,25 @@ impl Bucket {
         Ok(self.store.head(&key_of(key)?).await?.size)
     }
 
-    /// The text of `key` (an HLS playlist).
+    /// Every key below `prefix` that ends with `suffix` (the manifests, to rebuild a lost
+    /// index from).
+    pub async fn keys_ending(
+        &self,
+        prefix: &str,
+        suffix: &str,
+    ) -> Result<Vec<String>, UploadError> {
+        let mut listing = self.store.list(Some(&key_of(prefix)?));
+        let mut keys = Vec::new();
+        while let Some(object) = listing.next().await {
+            let key = object?.location.to_string();
+            if key.ends_with(suffix) {
+                keys.push(key);
+            }
+        }
+        Ok(keys)
+    }
+
+    /// The text of `key` (an HLS playlist, a manifest).
     pub async fn read_text(&self, key: &str) -> Result<String, UploadError> {
         let bytes = self.store.get(&key_of(key)?).await?.bytes().await?;
         String::from_utf8(bytes.to_vec()).map_err(|_| UploadError::Mismatch {

@@ -39,6 +39,8 @@ pub struct NewFile {
     pub callback_body: Option<serde_json::Value>,
     /// Queue it for the bucket; its callback is held until the upload is verified.
     pub upload: bool,
+    /// Its files are in the bucket already (a lost index rebuilt from the bucket's manifests).
+    pub in_bucket: bool,
 }
 
 /// A callback due for delivery.
@@ -137,16 +139,18 @@ fn columns() -> &'static str {
     &COLUMNS
 }
 
-/// Inserts a new file's row: `$1`–`$6` are its app, path, stream parameters, poster, node and
-/// the time; the recording's kept columns follow.
+/// Inserts a new file's row: `$1`–`$7` are its app, path, stream parameters, poster, node,
+/// where it is stored (`bucket`, or NULL: on the node's disk) and the time; the recording's
+/// kept columns follow.
 fn insert_file_sql() -> &'static str {
     static SQL: LazyLock<String> = LazyLock::new(|| {
         format!(
-            "INSERT INTO recordings (app, rel_path, stream_param, poster, node, updated_ms, {})
-             VALUES ($1, $2, $3, $4, $5, {}, {}) ON CONFLICT DO NOTHING",
+            "INSERT INTO recordings (app, rel_path, stream_param, poster, node, stored,
+                updated_ms, {})
+             VALUES ($1, $2, $3, $4, $5, $6, {}, {}) ON CONFLICT DO NOTHING",
             Recording::KEPT_COLUMNS,
-            next_stamp!(6),
-            numbered_params(7, Recording::KEPT_COUNT)
+            next_stamp!(7),
+            numbered_params(8, Recording::KEPT_COUNT)
         )
     });
     &SQL
@@ -211,18 +215,44 @@ impl Index {
     /// neither (its `file_id` belongs to another path) is not inserted either: see
     /// [`Index::file_id_at`].
     pub async fn insert_file(&self, file: &NewFile, now_ms: i64) -> Result<bool, IndexError> {
-        let r = &file.recording;
+        Ok(self
+            .insert_files(std::slice::from_ref(file), now_ms)
+            .await?
+            == 1)
+    }
+
+    /// [`Index::insert_file`] for several files, all in one transaction; returns how many
+    /// were new.
+    pub async fn insert_files(&self, files: &[NewFile], now_ms: i64) -> Result<usize, IndexError> {
         let mut tx = self.stamping().await?;
+        let mut new = 0;
+        for file in files {
+            if self.insert_in(&mut tx, file, now_ms).await? {
+                new += 1;
+            }
+        }
+        tx.commit().await?;
+        Ok(new)
+    }
+
+    async fn insert_in(
+        &self,
+        tx: &mut sqlx::Transaction<'static, Any>,
+        file: &NewFile,
+        now_ms: i64,
+    ) -> Result<bool, IndexError> {
+        let r = &file.recording;
         let insert = sqlx::query(sqlx::AssertSqlSafe(insert_file_sql()))
             .bind(&file.app)
             .bind(&file.rel_path)
             .bind(&file.stream_param)
             .bind(&file.poster)
             .bind(self.node())
+            .bind(file.in_bucket.then_some("bucket"))
             .bind(now_ms);
         let inserted = r
             .bind_columns(insert, Columns::Kept)
-            .execute(&mut *tx)
+            .execute(&mut **tx)
             .await?
             .rows_affected()
             == 1;
@@ -230,7 +260,7 @@ impl Index {
             if let Some(body) = &file.callback_body {
                 let state = if file.upload { "held" } else { "pending" };
                 let callback = (self.node(), Some(r.file_id.as_str()), 100);
-                enqueue_in(&mut tx, callback, body, state, now_ms).await?;
+                enqueue_in(tx, callback, body, state, now_ms).await?;
             }
             if file.upload {
                 sqlx::query(
@@ -240,12 +270,28 @@ impl Index {
                 .bind(&r.file_id)
                 .bind(now_ms)
                 .bind(self.node())
-                .execute(&mut *tx)
+                .execute(&mut **tx)
                 .await?;
             }
         }
-        tx.commit().await?;
         Ok(inserted)
+    }
+
+    /// Whether any row, deleted or not, ever had its files in the bucket.
+    pub async fn any_in_bucket(&self) -> Result<bool, IndexError> {
+        Ok(sqlx::query_scalar::<_, i64>(
+            "SELECT COUNT(*) FROM (SELECT 1 FROM recordings WHERE stored IS NOT NULL LIMIT 1) AS one",
+        )
+        .fetch_one(&self.pool)
+        .await?
+            > 0)
+    }
+
+    /// The path of every row, of any node, deleted or not.
+    pub async fn all_rel_paths(&self) -> Result<Vec<String>, IndexError> {
+        Ok(sqlx::query_scalar("SELECT rel_path FROM recordings")
+            .fetch_all(&self.pool)
+            .await?)
     }
 
     /// Queues a callback that belongs to no file (stream start / end).

@@ -93,6 +93,7 @@ impl Indexer {
             stream_param,
             callback_body,
             upload: self.uploads.is_on(),
+            in_bucket: false,
         }
     }
 

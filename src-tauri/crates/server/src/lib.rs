@@ -21,6 +21,7 @@ pub mod node_work;
 pub mod openapi;
 pub mod outbox;
 pub mod queue_loop;
+pub mod rebuild;
 pub mod reconcile;
 pub mod record_task;
 pub mod reference;
@@ -85,6 +86,8 @@ pub struct Server {
     cluster: Option<cluster::Cluster>,
     /// This node's outbox and upload queue.
     work: node_work::NodeWork,
+    /// Indexing what only the bucket knows of, when the index holds nothing of it.
+    rebuild: Option<JoinHandle<()>>,
     _owner: data_lock::DataDirLock,
 }
 
@@ -180,6 +183,12 @@ impl Server {
         let (work, _) =
             node_work::NodeWork::start(&work_settings, index.clone(), &config.data_dir).await?;
         let indexer = work.indexer.clone();
+        let rebuild = bucket.as_ref().map(|bucket| {
+            tokio::spawn(rebuild::rebuild_from_bucket_durably(
+                indexer.clone(),
+                bucket.clone(),
+            ))
+        });
         if bucket.is_none() {
             let stranded = index.forget_bucket(clock.now_ms()).await?;
             indexer.outbox.wake();
@@ -240,6 +249,7 @@ impl Server {
             events: live_events,
             cluster,
             work,
+            rebuild,
             _owner: owner,
         })
     }
@@ -277,6 +287,10 @@ impl Server {
     pub async fn shutdown(self) {
         // The engine sends a file's fact before its shutdown returns, so once it has returned
         // the facts channel holds every file still to index.
+        if let Some(rebuild) = &self.rebuild {
+            // Its rows go in one transaction: stopped, it runs again at the next start.
+            rebuild.abort();
+        }
         self.engine.shutdown().await;
         self.facts.drain_and_stop(FACTS_DRAIN_LIMIT).await;
         // Event streams end, requests in flight finish, idle connections close: a client

@@ -507,3 +507,89 @@ async fn a_recording_removed_by_hand_before_its_upload_is_marked_missing() {
     assert_eq!(row["missing"], true, "{row}");
     assert_eq!(files_by_id(&callbacks).len(), 1, "its callback went out");
 }
+
+/// The index is lost after the recordings went to the bucket (a server started on a fresh data
+/// dir: a new SQLite file, or a new PostgreSQL database): it indexes them again from their
+/// manifests in the bucket, under the same ids, linking the bucket, and calls each back again
+/// (receivers deduplicate by file_id). Started once more, it adds nothing.
+#[tokio::test(flavor = "multi_thread")]
+async fn a_lost_index_is_rebuilt_from_the_manifests_in_the_bucket() {
+    let s3 = S3Server::start(BUCKET);
+    let endpoint = s3.endpoint();
+    let flags = bucket_flags(&endpoint, BUCKET);
+    let flags: Vec<&str> = flags.iter().map(String::as_str).collect();
+    let http = reqwest::Client::new();
+
+    let first_data = tempfile::tempdir().unwrap();
+    let first = start_server(first_data.path(), &flags);
+    let push = format!("{}/live/8888_lost?record=flv,mp4&recordId=r1", first.rtmp);
+    tokio::task::spawn_blocking(move || publish(&push, 4))
+        .await
+        .unwrap();
+    first.wait_recordings(2).await;
+    let mut uploaded = Vec::new();
+    for _ in 0..600 {
+        uploaded = first.recordings().await;
+        if uploaded
+            .iter()
+            .all(|r| r["url"].as_str().unwrap().starts_with(&endpoint))
+        {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    let mut expected = HashMap::new();
+    for row in &uploaded {
+        let url = row["url"].as_str().unwrap();
+        assert!(url.starts_with(&endpoint), "not uploaded: {row}");
+        expected.insert(
+            row["file_id"].as_str().unwrap().to_owned(),
+            md5_of(&download(&http, url).await),
+        );
+    }
+    drop(first);
+
+    let (cb_url, callbacks) = callback_receiver().await;
+    let mut with_callbacks = flags.clone();
+    with_callbacks.extend(["--callback-url", &cb_url, "--callback-key", "k"]);
+    let data = tempfile::tempdir().unwrap();
+    let second = start_server(data.path(), &with_callbacks);
+    let rows = second.wait_recordings(2).await;
+    assert_eq!(rows.len(), 2, "{rows:?}");
+    for row in &rows {
+        let file_id = row["file_id"].as_str().unwrap();
+        let url = row["url"].as_str().unwrap();
+        assert!(url.starts_with(&endpoint), "{row}");
+        assert_eq!(
+            md5_of(&download(&http, url).await),
+            expected[file_id],
+            "{row}"
+        );
+        assert_eq!(row["stream_code"], "8888_lost");
+        assert_eq!(row["record_id"], "r1");
+        assert!(row["duration_ms"].as_i64().unwrap() > 3_000, "{row}");
+    }
+    let mut called_back = HashMap::new();
+    for _ in 0..300 {
+        called_back = files_by_id(&callbacks);
+        if called_back.len() == 2 {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    assert_eq!(called_back.len(), 2, "{:?}", callbacks.lock().unwrap());
+    for (file_id, cb) in &called_back {
+        let url = cb["video_url"].as_str().unwrap();
+        assert!(
+            url.starts_with(&format!("{endpoint}/{BUCKET}/vod/")),
+            "{url}"
+        );
+        assert_eq!(md5_of(&download(&http, url).await), expected[file_id]);
+    }
+    drop(second);
+
+    let third = start_server(data.path(), &with_callbacks);
+    tokio::time::sleep(Duration::from_secs(2)).await;
+    assert_eq!(third.recordings().await.len(), 2);
+    assert_eq!(callbacks.lock().unwrap().len(), 2, "called back again");
+}
