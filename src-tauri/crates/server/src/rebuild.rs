@@ -52,7 +52,12 @@ pub async fn rebuild_from_bucket(
                 continue;
             }
         };
-        if known.contains(&seg.rel_path) || seg.file_id == 0 {
+        // A manifest sits beside its own file: one naming another path is not this bucket's.
+        if crate::storage::manifest_of(&seg.rel_path) != key {
+            tracing::warn!(%key, rel_path = %seg.rel_path, "a manifest in the bucket names another file; skipped");
+            continue;
+        }
+        if known.contains(&seg.rel_path) {
             continue;
         }
         tally_media::ids::raise_floor(seg.file_id);

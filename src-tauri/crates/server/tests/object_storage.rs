@@ -548,6 +548,28 @@ async fn a_lost_index_is_rebuilt_from_the_manifests_in_the_bucket() {
         );
     }
     drop(first);
+    // Hostile or broken manifests beside them: one naming a path outside its own key, one not
+    // JSON. Neither becomes a row.
+    let real = s3
+        .keys(BUCKET)
+        .into_iter()
+        .find(|k| k.ends_with(".meta.json"))
+        .unwrap();
+    let mut forged: Value = serde_json::from_slice(&s3.get(BUCKET, &real).unwrap()).unwrap();
+    forged["rel_path"] = "../../etc/passwd".into();
+    forged["file_id"] = 1.into();
+    for (key, body) in [
+        ("vod/live/forged.mp4.meta.json", forged.to_string()),
+        ("vod/live/broken.mp4.meta.json", "{not json".to_owned()),
+    ] {
+        let put = http
+            .put(format!("{endpoint}/{BUCKET}/{key}"))
+            .body(body)
+            .send()
+            .await
+            .unwrap();
+        assert!(put.status().is_success(), "{}", put.status());
+    }
 
     let (cb_url, callbacks) = callback_receiver().await;
     let mut with_callbacks = flags.clone();
