@@ -10,7 +10,7 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
 use std::time::Duration;
 
-use common::{callback_receiver, files_by_id, publish, start_server, vod_path};
+use common::{callback_receiver, files_by_id, publish, start_server, vod_path, wait_files};
 use md5::{Digest, Md5};
 use serde_json::Value;
 use tally_testkit::s3::{bucket_flags, S3Server};
@@ -160,14 +160,7 @@ async fn recordings_reach_the_bucket_byte_identical_through_an_outage_mid_upload
     // Down for a while (the queue retries and backs off), then back, empty.
     tokio::time::sleep(Duration::from_secs(3)).await;
     s3.restart(BUCKET);
-    let mut called_back = HashMap::new();
-    for _ in 0..900 {
-        called_back = files_by_id(&callbacks);
-        if called_back.len() == 3 {
-            break;
-        }
-        tokio::time::sleep(Duration::from_millis(100)).await;
-    }
+    let called_back = wait_files(&callbacks, 3, Duration::from_secs(90)).await;
     assert_eq!(called_back.len(), 3, "{:?}", callbacks.lock().unwrap());
 
     // Every file is in the bucket byte for byte, under its path, with its manifest.
@@ -449,14 +442,7 @@ async fn a_bucket_taken_out_of_the_settings_releases_what_waited_for_it() {
         &api,
         &["--callback-url", &cb_url],
     ));
-    let mut called_back = HashMap::new();
-    for _ in 0..100 {
-        called_back = files_by_id(&callbacks);
-        if !called_back.is_empty() {
-            break;
-        }
-        tokio::time::sleep(Duration::from_millis(100)).await;
-    }
+    let called_back = wait_files(&callbacks, 1, Duration::from_secs(10)).await;
     assert_eq!(called_back.len(), 1, "{:?}", callbacks.lock().unwrap());
     let url = called_back.values().next().unwrap()["video_url"]
         .as_str()
@@ -591,14 +577,7 @@ async fn a_lost_index_is_rebuilt_from_the_manifests_in_the_bucket() {
         assert_eq!(row["record_id"], "r1");
         assert!(row["duration_ms"].as_i64().unwrap() > 3_000, "{row}");
     }
-    let mut called_back = HashMap::new();
-    for _ in 0..300 {
-        called_back = files_by_id(&callbacks);
-        if called_back.len() == 2 {
-            break;
-        }
-        tokio::time::sleep(Duration::from_millis(100)).await;
-    }
+    let called_back = wait_files(&callbacks, 2, Duration::from_secs(30)).await;
     assert_eq!(called_back.len(), 2, "{:?}", callbacks.lock().unwrap());
     for (file_id, cb) in &called_back {
         let url = cb["video_url"].as_str().unwrap();

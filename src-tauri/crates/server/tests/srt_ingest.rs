@@ -10,7 +10,7 @@ use std::path::Path;
 use std::process::{Child, Command, Stdio};
 use std::time::Duration;
 
-use common::{callback_receiver, files_by_id, finished_files, md5_hex, start_server};
+use common::{callback_receiver, finished_files, md5_hex, start_server, wait_files};
 use tally_testkit::ServerProcess;
 
 const KEY: &str = "srt-push-key";
@@ -126,14 +126,10 @@ async fn a_signed_srt_push_is_recorded_in_every_format_and_called_back() {
             path.display()
         );
     }
-    let mut called_back = Vec::new();
-    for _ in 0..100 {
-        called_back = files_by_id(&received).into_values().collect();
-        if called_back.len() == 3 {
-            break;
-        }
-        tokio::time::sleep(Duration::from_millis(100)).await;
-    }
+    let called_back: Vec<_> = wait_files(&received, 3, Duration::from_secs(10))
+        .await
+        .into_values()
+        .collect();
     assert_eq!(
         called_back.len(),
         3,

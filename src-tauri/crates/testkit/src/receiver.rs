@@ -42,3 +42,19 @@ pub fn files_by_id(received: &Received) -> HashMap<String, Value> {
         .filter_map(|b| Some((b["file_id"].as_str()?.to_owned(), b.clone())))
         .collect()
 }
+
+/// Waits up to `limit` until `n` files have been called back, then [`files_by_id`].
+pub async fn wait_files(
+    received: &Received,
+    n: usize,
+    limit: std::time::Duration,
+) -> HashMap<String, Value> {
+    let deadline = tokio::time::Instant::now() + limit;
+    loop {
+        let files = files_by_id(received);
+        if files.len() >= n || tokio::time::Instant::now() >= deadline {
+            return files;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+    }
+}

@@ -7,7 +7,7 @@ use bytes::{BufMut, Bytes, BytesMut};
 use tally_media::flv::{parse_header, parse_tag};
 use tally_media::replay::SAMPLE_CLIP;
 
-pub use tally_testkit::receiver::files_by_id;
+pub use tally_testkit::receiver::{files_by_id, wait_files};
 pub use tally_testkit::server::{serve_command, start_command};
 pub use tally_testkit::{
     callback_receiver, ffprobe_plays, finished_files, md5_hex, publish, spawn_publisher, vod_path,
