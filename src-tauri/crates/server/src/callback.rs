@@ -47,6 +47,13 @@ pub fn file_closed(appid: u64, r: &Recording, stream_param: &str) -> Value {
     })
 }
 
+/// Points a file callback's `video_url` and `thumbnail_url` at `links`: where the file is now
+/// (the bucket, once uploaded).
+pub fn set_links(body: &mut Value, (video_url, thumbnail_url): (String, Option<String>)) {
+    body["video_url"] = video_url.into();
+    body["thumbnail_url"] = thumbnail_url.into();
+}
+
 /// The `event_type` 1 (started) or 0 (ended) body of a stream.
 pub fn stream_event(
     appid: u64,

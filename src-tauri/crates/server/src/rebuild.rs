@@ -72,10 +72,8 @@ pub async fn rebuild_from_bucket(
                 in_bucket: true,
                 home: None,
             };
-            let (video_url, thumbnail_url) =
-                indexer.urls.links_of(&stored, CALLBACK_LINK_TTL_S).await;
-            body["video_url"] = video_url.into();
-            body["thumbnail_url"] = thumbnail_url.into();
+            let links = indexer.urls.links_of(&stored, CALLBACK_LINK_TTL_S).await;
+            crate::callback::set_links(body, links);
         }
         files.push(file);
     }
@@ -89,16 +87,13 @@ pub async fn rebuild_from_bucket(
 
 /// [`rebuild_from_bucket`], tried until it finishes (the bucket or the index may be out of
 /// reach at start): 1 s doubling to 5 min between tries.
+/// The same backoff as the upload queue's.
 pub async fn rebuild_from_bucket_durably(indexer: Indexer, bucket: Bucket) {
-    let mut delay = Duration::from_secs(1);
-    loop {
-        match rebuild_from_bucket(&indexer, &bucket).await {
-            Ok(_) => return,
-            Err(err) => {
-                tracing::warn!(%err, "rebuilding the index from the bucket failed; trying again");
-                tokio::time::sleep(delay).await;
-                delay = (delay * 2).min(Duration::from_secs(300));
-            }
-        }
+    let mut failures = 0;
+    while let Err(err) = rebuild_from_bucket(&indexer, &bucket).await {
+        tracing::warn!(%err, "rebuilding the index from the bucket failed; trying again");
+        failures += 1;
+        let delay = crate::upload_queue::backoff_ms(failures);
+        tokio::time::sleep(Duration::from_millis(delay as u64)).await;
     }
 }

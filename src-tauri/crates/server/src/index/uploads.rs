@@ -131,8 +131,7 @@ impl Index {
         for row in held {
             let mut body: serde_json::Value =
                 serde_json::from_str(row.get::<&str, _>("body")).unwrap_or_default();
-            body["video_url"] = links.0.clone().into();
-            body["thumbnail_url"] = links.1.clone().into();
+            crate::callback::set_links(&mut body, links.clone());
             sqlx::query(
                 "UPDATE callbacks SET body = $2, state = 'pending', next_attempt_ms = $3,
                     created_ms = $3
