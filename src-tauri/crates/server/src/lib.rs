@@ -285,12 +285,12 @@ impl Server {
     /// Finalizes every open file, then stops serving. Files closed here are indexed before
     /// this returns.
     pub async fn shutdown(self) {
-        // The engine sends a file's fact before its shutdown returns, so once it has returned
-        // the facts channel holds every file still to index.
         if let Some(rebuild) = &self.rebuild {
             // Its rows go in one transaction: stopped, it runs again at the next start.
             rebuild.abort();
         }
+        // The engine sends a file's fact before its shutdown returns, so once it has returned
+        // the facts channel holds every file still to index.
         self.engine.shutdown().await;
         self.facts.drain_and_stop(FACTS_DRAIN_LIMIT).await;
         // Event streams end, requests in flight finish, idle connections close: a client
